@@ -1,0 +1,77 @@
+"""Cloudmicro's own endpoints under ``/_cloudmicro``: health, logs, environments, code."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from ..domain.errors import ResourceNotFoundException
+
+router = APIRouter(prefix="/_cloudmicro")
+
+
+def _json(data: object) -> Response:
+    return Response(json.dumps(data), media_type="application/json")
+
+
+@router.get("/health")
+async def health(request: Request) -> Response:
+    state = request.app.state
+    return _json(
+        {
+            "status": "ok",
+            "endpoint": state.settings.endpoint,
+            "executor": state.executor.name,
+            "functions": len(state.registry.list()),
+            "environments": len(state.pool.environments()),
+        }
+    )
+
+
+@router.post("/echo")
+async def echo(request: Request) -> Response:
+    """A bare route that returns its body: the floor for benchmarks."""
+    return Response(await request.body(), media_type="application/json")
+
+
+@router.get("/invocations/{request_id}/log")
+async def invocation_log(request_id: str, request: Request) -> Response:
+    entry = request.app.state.logs.get(request_id)
+    if entry is None:
+        raise ResourceNotFoundException(f"No log for request {request_id} (only recent invocations are kept)")
+    return Response(entry.text, media_type="text/plain; charset=utf-8")
+
+
+@router.get("/environments")
+async def environments(request: Request) -> Response:
+    executor = request.app.state.executor
+    return _json(
+        [
+            {
+                "id": env.id,
+                "function": env.function.name,
+                "state": env.state.value,
+                "port": env.port,
+                "invocations": env.invocations,
+                "handle": env.handle if isinstance(env.handle, str) else getattr(env.handle, "pid", None),
+                "max_memory_mb": executor.max_memory_mb(env),
+            }
+            for env in request.app.state.pool.environments()
+        ]
+    )
+
+
+@router.get("/code/{name}.zip")
+async def code(name: str, request: Request) -> Response:
+    """The function's code as a zip (GetFunction's Code.Location points here)."""
+    function = request.app.state.registry.get(name)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(function.code_dir.rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts:
+                archive.write(path, path.relative_to(function.code_dir))
+    return Response(buffer.getvalue(), media_type="application/zip")

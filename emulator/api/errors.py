@@ -1,0 +1,51 @@
+"""Turning exceptions into AWS-shaped wire responses (the only place that does)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
+
+from ..domain.errors import LambdaError, ServiceException
+from ..invocation.environment import RuntimeApiError
+
+log = logging.getLogger(__name__)
+
+
+def lambda_error_response(err: LambdaError) -> Response:
+    headers = {
+        "x-amzn-ErrorType": err.code,
+        "x-amzn-RequestId": str(uuid.uuid4()),
+        **err.headers,
+    }
+    return Response(json.dumps(err.body()), status_code=err.status, headers=headers,
+                    media_type="application/json")
+
+
+def runtime_error_response(err: RuntimeApiError) -> Response:
+    body = {"errorMessage": err.message, "errorType": err.error_type}
+    return Response(json.dumps(body), status_code=err.status, media_type="application/json")
+
+
+async def _on_lambda_error(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, LambdaError)
+    return lambda_error_response(exc)
+
+
+async def _on_runtime_error(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RuntimeApiError)
+    return runtime_error_response(exc)
+
+
+async def _on_unexpected(request: Request, exc: Exception) -> Response:
+    log.exception("unexpected error serving %s %s", request.method, request.url.path)
+    return lambda_error_response(ServiceException(f"internal error in the emulator: {exc!r}"))
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(LambdaError, _on_lambda_error)
+    app.add_exception_handler(RuntimeApiError, _on_runtime_error)
+    app.add_exception_handler(Exception, _on_unexpected)

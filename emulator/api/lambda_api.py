@@ -1,0 +1,166 @@
+"""The Lambda API: Invoke and the function control operations, on AWS's routes."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from ..domain.errors import InvalidParameterValueException, InvalidRequestContentException
+from ..domain.functions import FunctionConfig
+from ..domain.registry import FunctionRegistry
+from ..invocation.pool import EnvironmentPool
+from ..invocation.service import InvokeRequest, InvokeService
+
+router = APIRouter()
+
+_CREATING = {"StateReason": "The function is being created.", "StateReasonCode": "Creating"}
+_LIST_HIDDEN = ("State", "StateReason", "StateReasonCode", "LastUpdateStatus")
+
+
+def _registry(request: Request) -> FunctionRegistry:
+    return request.app.state.registry  # type: ignore[no-any-return]
+
+
+def _json(data: Any, status: int = 200) -> Response:
+    return Response(json.dumps(data), status_code=status, media_type="application/json")
+
+
+async def _body(request: Request) -> dict[str, Any]:
+    raw = await request.body()
+    if not raw.strip():
+        return {}
+    try:
+        body = json.loads(raw)
+    except ValueError as exc:
+        raise InvalidRequestContentException(f"Could not parse request body into json: {exc}") from None
+    if not isinstance(body, dict):
+        raise InvalidRequestContentException("Could not parse request body into json: expected an object")
+    return body
+
+
+def _changed(request: Request, function: FunctionConfig) -> Response:
+    """An update's answer: AWS reports the update as in progress (GetFunction then shows it done)."""
+    pool: EnvironmentPool = request.app.state.pool
+    pool.drop_function(function.name)
+    config = function.to_aws() | {
+        "LastUpdateStatus": "InProgress",
+        "LastUpdateStatusReason": "The function is being created.",
+        "LastUpdateStatusReasonCode": "Creating",
+    }
+    return _json(config)
+
+
+# --- Invoke ---------------------------------------------------------------------------
+
+
+@router.post("/2015-03-31/functions/{function_name}/invocations")
+async def invoke(function_name: str, request: Request) -> Response:
+    service: InvokeService = request.app.state.invoker
+    headers = request.headers
+    outcome = await service.invoke(
+        InvokeRequest(
+            function_name=function_name,
+            payload=await request.body(),
+            invocation_type=headers.get("x-amz-invocation-type", "RequestResponse"),
+            log_type=headers.get("x-amz-log-type", "None"),
+            client_context=headers.get("x-amz-client-context"),
+            qualifier=request.query_params.get("Qualifier"),
+        )
+    )
+    reply = {"x-amzn-RequestId": outcome.request_id, "X-Amz-Executed-Version": "$LATEST"}
+    if outcome.function_error:
+        reply["X-Amz-Function-Error"] = outcome.function_error
+    if outcome.log_result is not None:
+        reply["X-Amz-Log-Result"] = outcome.log_result
+    return Response(outcome.payload, status_code=outcome.status, headers=reply, media_type="application/json")
+
+
+# --- functions ------------------------------------------------------------------------
+
+
+@router.post("/2015-03-31/functions")
+async def create_function(request: Request) -> Response:
+    function = _registry(request).create(await _body(request))
+    return _json(function.to_aws() | {"State": "Pending", **_CREATING}, 201)
+
+
+@router.get("/2015-03-31/functions")
+async def list_functions(request: Request) -> Response:
+    functions = _registry(request).list()
+    marker = request.query_params.get("Marker")
+    try:
+        max_items = int(request.query_params.get("MaxItems", "50"))
+    except ValueError:
+        raise InvalidParameterValueException("MaxItems must be a number") from None
+    if marker:
+        functions = [f for f in functions if f.name > marker]
+    page, rest = functions[: max(1, min(max_items, 10000))], functions[max(1, min(max_items, 10000)):]
+    items = [{k: v for k, v in f.to_aws().items() if k not in _LIST_HIDDEN} for f in page]
+    result: dict[str, Any] = {"Functions": items}
+    if rest:
+        result["NextMarker"] = page[-1].name
+    return _json(result)
+
+
+@router.get("/2015-03-31/functions/{function_name}")
+async def get_function(function_name: str, request: Request) -> Response:
+    function = _registry(request).get(function_name, request.query_params.get("Qualifier"))
+    result: dict[str, Any] = {
+        "Configuration": function.to_aws(),
+        "Code": {
+            "RepositoryType": "S3",
+            "Location": f"{request.base_url}_cloudmicro/code/{function.name}.zip",
+        },
+    }
+    if function.reserved_concurrency is not None:
+        result["Concurrency"] = {"ReservedConcurrentExecutions": function.reserved_concurrency}
+    return _json(result)
+
+
+@router.get("/2015-03-31/functions/{function_name}/configuration")
+async def get_function_configuration(function_name: str, request: Request) -> Response:
+    return _json(_registry(request).get(function_name, request.query_params.get("Qualifier")).to_aws())
+
+
+@router.put("/2015-03-31/functions/{function_name}/code")
+async def update_function_code(function_name: str, request: Request) -> Response:
+    return _changed(request, _registry(request).update_code(function_name, await _body(request)))
+
+
+@router.put("/2015-03-31/functions/{function_name}/configuration")
+async def update_function_configuration(function_name: str, request: Request) -> Response:
+    return _changed(request, _registry(request).update_configuration(function_name, await _body(request)))
+
+
+@router.delete("/2015-03-31/functions/{function_name}")
+async def delete_function(function_name: str, request: Request) -> Response:
+    function = _registry(request).delete(function_name)
+    request.app.state.pool.drop_function(function.name)
+    return Response(status_code=204)
+
+
+# --- concurrency ----------------------------------------------------------------------
+
+
+@router.put("/2017-10-31/functions/{function_name}/concurrency")
+async def put_function_concurrency(function_name: str, request: Request) -> Response:
+    body = await _body(request)
+    function = _registry(request).put_concurrency(function_name, body.get("ReservedConcurrentExecutions"))
+    return _json({"ReservedConcurrentExecutions": function.reserved_concurrency})
+
+
+@router.get("/2019-09-30/functions/{function_name}/concurrency")
+async def get_function_concurrency(function_name: str, request: Request) -> Response:
+    function = _registry(request).get(function_name)
+    if function.reserved_concurrency is None:
+        return _json({})
+    return _json({"ReservedConcurrentExecutions": function.reserved_concurrency})
+
+
+@router.delete("/2017-10-31/functions/{function_name}/concurrency")
+async def delete_function_concurrency(function_name: str, request: Request) -> Response:
+    _registry(request).delete_concurrency(function_name)
+    return Response(status_code=204)

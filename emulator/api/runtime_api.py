@@ -1,0 +1,64 @@
+"""The Lambda Runtime API, served on each environment's own port."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from ..invocation.environment import Environment, RuntimeApiError
+from ..invocation.runtime_ports import RuntimePorts
+from ..invocation.service import MAX_RESPONSE_PAYLOAD
+
+router = APIRouter(prefix="/2018-06-01/runtime")
+
+_ACCEPTED = b'{"status":"OK"}'
+
+
+def _environment(request: Request) -> Environment:
+    ports: RuntimePorts = request.app.state.ports
+    server = request.scope.get("server") or ("", 0)
+    env = ports.environment_for(server[1])
+    if env is None:
+        raise RuntimeApiError(403, "InvalidEnvironment", "no execution environment is bound to this port")
+    return env
+
+
+def _accepted() -> Response:
+    return Response(_ACCEPTED, status_code=202, media_type="application/json")
+
+
+@router.get("/invocation/next")
+async def next_invocation(request: Request) -> Response:
+    inv = await _environment(request).next_invocation()
+    return Response(inv.payload, headers=inv.runtime_headers(), media_type="application/json")
+
+
+@router.post("/invocation/{request_id}/response")
+async def invocation_response(request_id: str, request: Request) -> Response:
+    env = _environment(request)
+    body = await request.body()
+    if len(body) > MAX_RESPONSE_PAYLOAD:
+        env.fail(
+            request_id,
+            b'{"errorMessage":"Response payload size exceeded maximum allowed payload size '
+            b'(6291556 bytes).","errorType":"Function.ResponseSizeTooLarge"}',
+        )
+        raise RuntimeApiError(
+            413, "RequestEntityTooLarge", f"Exceeded maximum allowed payload size ({MAX_RESPONSE_PAYLOAD} bytes)."
+        )
+    env.respond(request_id, body)
+    return _accepted()
+
+
+@router.post("/invocation/{request_id}/error")
+async def invocation_error(request_id: str, request: Request) -> Response:
+    env = _environment(request)
+    env.fail(request_id, await request.body())
+    return _accepted()
+
+
+@router.post("/init/error")
+async def init_error(request: Request) -> Response:
+    env = _environment(request)
+    env.init_failed(await request.body())
+    return _accepted()

@@ -1,0 +1,85 @@
+"""The control plane app: ``create_app(settings)`` wires routers and the lifespan
+(executor, function registry, warm pool, per-environment Runtime API ports, reaper)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import sys
+from typing import AsyncIterator
+
+from fastapi import FastAPI
+
+from .api import admin, errors, lambda_api, runtime_api
+from .config import Settings
+from .domain.registry import FunctionRegistry
+from .executors.base import Executor
+from .executors.docker import DockerExecutor, docker_client
+from .executors.process import ProcessExecutor
+from .invocation.logs import LogStore
+from .invocation.pool import EnvironmentPool
+from .invocation.runtime_ports import RuntimePorts
+from .invocation.service import InvokeService
+
+log = logging.getLogger(__name__)
+
+
+class NoDockerEngine(RuntimeError):
+    """``--executor docker`` was asked for and no engine answers."""
+
+
+def build_executor(settings: Settings) -> Executor:
+    """Docker when an engine answers (or when asked), else the process executor."""
+    if settings.executor in ("auto", "docker"):
+        client = docker_client()
+        if client is not None:
+            return DockerExecutor(settings, client)
+        if settings.executor == "docker":
+            raise NoDockerEngine(
+                "no Docker engine answers (is dockerd running? is DOCKER_HOST right?); "
+                "start one or use --executor process"
+            )
+        log.warning("no Docker engine answers; running functions as local processes")
+    return ProcessExecutor(settings)
+
+
+def create_runtime_app(ports: RuntimePorts) -> FastAPI:
+    """The Runtime API app, served on every environment's own port."""
+    app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
+    app.state.ports = ports
+    app.include_router(runtime_api.router)
+    errors.install(app)
+    return app
+
+
+def create_app(settings: Settings, *, echo_logs: bool = True) -> FastAPI:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        executor = build_executor(settings)
+        registry = FunctionRegistry(settings.functions_dir, settings.state_dir, settings.region, settings.account_id)
+        registry.load_folders()
+        ports = RuntimePorts(settings.host if settings.host != "0.0.0.0" else "127.0.0.1")
+        ports.bind_app(create_runtime_app(ports))
+        pool = EnvironmentPool(executor, ports, settings)
+        logs = LogStore(echo=sys.stderr if echo_logs else None)
+        state = app.state
+        state.settings, state.executor, state.registry = settings, executor, registry
+        state.ports, state.pool, state.logs = ports, pool, logs
+        state.invoker = InvokeService(registry, pool, executor, logs)
+        if isinstance(executor, DockerExecutor):
+            removed = await executor.cleanup_orphans()
+            if removed:
+                log.info("removed %d container(s) left by a control plane that died", removed)
+        reaper = asyncio.get_running_loop().create_task(pool.reap_forever())
+        try:
+            yield
+        finally:
+            reaper.cancel()
+            await pool.close()
+
+    app = FastAPI(title="Cloudmicro", lifespan=lifespan, openapi_url=None, docs_url=None, redoc_url=None)
+    app.include_router(lambda_api.router)
+    app.include_router(admin.router)
+    errors.install(app)
+    return app

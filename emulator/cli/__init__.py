@@ -1,0 +1,1 @@
+"""The ``cloudmicro`` command: thin commands that parse arguments and call plain functions."""

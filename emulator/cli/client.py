@@ -1,0 +1,69 @@
+"""A small HTTP client for the control plane (stdlib only, so the CLI starts fast)."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body) if self.body else None
+
+    def error_message(self) -> str:
+        """An AWS error body's code and message, for humans."""
+        code = self.headers.get("x-amzn-errortype", f"HTTP {self.status}")
+        try:
+            body = self.json() or {}
+            message = body.get("message") or body.get("Message") or ""
+        except ValueError:
+            message = self.body.decode(errors="replace")
+        return f"{code}: {message}"
+
+
+class ControlPlane:
+    def __init__(self, endpoint: str) -> None:
+        self.endpoint = endpoint.rstrip("/")
+
+    def request(self, method: str, path: str, body: bytes | None = None,
+                headers: dict[str, str] | None = None, timeout: float = 960) -> Reply:
+        req = urllib.request.Request(self.endpoint + path, data=body, method=method, headers=headers or {})
+        try:
+            with urllib.request.urlopen(req, timeout=timeout) as resp:
+                return Reply(resp.status, {k.lower(): v for k, v in resp.headers.items()}, resp.read())
+        except urllib.error.HTTPError as err:
+            return Reply(err.code, {k.lower(): v for k, v in err.headers.items()}, err.read())
+
+    def healthy(self) -> bool:
+        try:
+            return self.request("GET", "/_cloudmicro/health", timeout=0.5).status == 200
+        except OSError:
+            return False
+
+    def invoke(self, name: str, payload: bytes) -> Reply:
+        return self.request("POST", f"/2015-03-31/functions/{quote(name, safe=':$')}/invocations", payload,
+                            {"Content-Type": "application/json"})
+
+    def invocation_log(self, request_id: str) -> str:
+        reply = self.request("GET", f"/_cloudmicro/invocations/{request_id}/log", timeout=10)
+        return reply.body.decode(errors="replace") if reply.status == 200 else ""
+
+    def list_functions(self) -> list[dict[str, Any]]:
+        functions: list[dict[str, Any]] = []
+        marker = ""
+        while True:
+            reply = self.request("GET", "/2015-03-31/functions" + (f"?Marker={quote(marker)}" if marker else ""))
+            data = reply.json()
+            functions += data["Functions"]
+            marker = data.get("NextMarker", "")
+            if not marker:
+                return functions

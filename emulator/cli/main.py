@@ -1,0 +1,147 @@
+"""``cloudmicro``: serve the control plane, invoke functions, list them, build images."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sys
+from dataclasses import replace
+from pathlib import Path
+from typing import Iterator
+
+import click
+
+from ..config import DEFAULT_PORT, Settings
+from .client import ControlPlane
+
+
+def _settings(**overrides: object) -> Settings:
+    try:
+        return Settings.from_env(**overrides)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+
+
+@click.group()
+@click.version_option(package_name="cloudmicro")
+def main() -> None:
+    """Cloudmicro: AWS Lambda (and friends) on your machine."""
+
+
+@main.command()
+@click.option("--host", default=None, help="Address to listen on (default 127.0.0.1).")
+@click.option("--port", type=int, default=None, help=f"Port (default {DEFAULT_PORT}).")
+@click.option("--executor", type=click.Choice(["auto", "docker", "process"]), default=None,
+              help="Where functions run (default: Docker when an engine answers).")
+@click.option("--functions-dir", type=click.Path(path_type=Path), default=None, help="Default ./functions.")
+def serve(host: str | None, port: int | None, executor: str | None, functions_dir: Path | None) -> None:
+    """Run the control plane in the foreground."""
+    from ..server import serve as run
+
+    settings = _settings(host=host, port=port, executor=executor, functions_dir=functions_dir)
+    click.echo(f"cloudmicro: serving on {settings.endpoint} (functions from {settings.functions_dir})", err=True)
+    run(settings)
+
+
+@contextlib.contextmanager
+def _control_plane(endpoint: str | None, executor: str | None) -> Iterator[ControlPlane]:
+    """The running control plane, or one started for the length of this command."""
+    settings = _settings(executor=executor)
+    url = endpoint or os.environ.get("CLOUDMICRO_ENDPOINT") or settings.endpoint
+    client = ControlPlane(url)
+    if client.healthy():
+        yield client
+        return
+    from ..server import BackgroundServer
+
+    with BackgroundServer(replace(settings, port=0)) as started:
+        yield ControlPlane(started)
+
+
+def _read_event(name: str, event: str | None, payload: str | None) -> bytes:
+    if payload is not None and event is not None:
+        raise click.UsageError("give --event or --payload, not both")
+    if payload is not None:
+        return payload.encode()
+    if event == "-":
+        return sys.stdin.buffer.read()
+    path = Path(event) if event else Path("local_events") / f"{name}.json"
+    if not path.exists():
+        if event:
+            raise click.UsageError(f"event file {path} does not exist")
+        return b"{}"
+    return path.read_bytes()
+
+
+@main.command()
+@click.argument("name")
+@click.option("--event", "-e", default=None, help="Event file (default local_events/NAME.json; - for stdin).")
+@click.option("--payload", "-p", default=None, help="Event as a JSON string.")
+@click.option("--endpoint", default=None, help="Control plane URL (default http://127.0.0.1:4566).")
+@click.option("--executor", type=click.Choice(["auto", "docker", "process"]), default=None,
+              help="Executor of a control plane started for this call.")
+def invoke(name: str, event: str | None, payload: str | None, endpoint: str | None, executor: str | None) -> None:
+    """Invoke NAME: log lines to stderr, result to stdout; exit 1 on a function error."""
+    body = _read_event(name, event, payload)
+    with _control_plane(endpoint, executor) as plane:
+        reply = plane.invoke(name, body)
+        if reply.status >= 300:
+            click.echo(f"cloudmicro: {reply.error_message()}", err=True)
+            sys.exit(2)
+        request_id = reply.headers.get("x-amzn-requestid", "")
+        sys.stderr.write(plane.invocation_log(request_id))
+    sys.stdout.write(reply.body.decode(errors="replace") + "\n")
+    sys.stdout.flush()
+    if "x-amz-function-error" in reply.headers:
+        sys.exit(1)
+
+
+@main.command(name="list")
+@click.option("--endpoint", default=None, help="Control plane URL (default http://127.0.0.1:4566).")
+def list_(endpoint: str | None) -> None:
+    """List functions (from the running control plane, else from ./functions)."""
+    settings = _settings()
+    plane = ControlPlane(endpoint or os.environ.get("CLOUDMICRO_ENDPOINT") or settings.endpoint)
+    if plane.healthy():
+        rows = [(f["FunctionName"], f["Runtime"], f["Handler"], f["MemorySize"], f["Timeout"])
+                for f in plane.list_functions()]
+    else:
+        from ..domain.registry import FunctionRegistry
+
+        registry = FunctionRegistry(settings.functions_dir, settings.state_dir, settings.region, settings.account_id)
+        registry.load_folders()
+        rows = [(f.name, f.runtime, f.handler, f.memory_size, f.timeout) for f in registry.list()]
+        for folder, reason in registry.load_errors.items():
+            click.echo(f"cloudmicro: {folder}: {reason}", err=True)
+    click.echo(f"{'NAME':24} {'RUNTIME':12} {'HANDLER':32} {'MEMORY':>6} {'TIMEOUT':>7}")
+    for name, runtime, handler, memory, timeout in rows:
+        click.echo(f"{name:24} {runtime:12} {handler:32} {memory:>6} {timeout:>7}")
+
+
+@main.group()
+def images() -> None:
+    """Runtime images."""
+
+
+@images.command("build")
+@click.option("--runtime", default="python3.11", show_default=True)
+@click.option("--base-image", default=None, help="Base image (default CLOUDMICRO_BASE_IMAGE or python:3.11-slim-bookworm).")
+def images_build(runtime: str, base_image: str | None) -> None:
+    """Build the runtime image now (it is otherwise built on first use)."""
+    from ..executors.base import ExecutorError
+    from ..executors.docker import docker_client
+    from ..executors.images import ensure_python_image
+
+    client = docker_client()
+    if client is None:
+        raise click.ClickException("no Docker engine answers; start dockerd (see README)")
+    try:
+        tag = ensure_python_image(client, runtime, _settings(base_image=base_image))
+    except ExecutorError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(tag)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,66 @@
+"""Settings for the control plane, read once from the environment (``CLOUDMICRO_*``)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Literal
+
+ExecutorKind = Literal["auto", "docker", "process"]
+
+DEFAULT_PORT = 4566
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(f"CLOUDMICRO_{name}", default)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the control plane needs to know; built by :meth:`from_env`."""
+
+    host: str = "127.0.0.1"
+    port: int = DEFAULT_PORT
+    project_dir: Path = field(default_factory=Path.cwd)
+    functions_dir: Path = Path("functions")
+    state_dir: Path = Path(".cloudmicro")
+    executor: ExecutorKind = "auto"
+    region: str = "us-east-1"
+    account_id: str = "123456789012"
+    #: idle seconds after which a warm environment is reaped
+    idle_timeout: float = 600.0
+    #: environments one function may have at once when it has no reserved concurrency
+    max_environments_per_function: int = 32
+    #: base image of the Python runtime image (a build argument of runtimes/python/Dockerfile)
+    base_image: str = "python:3.11-slim-bookworm"
+    #: base image built offline (debootstrap) when ``base_image`` cannot be pulled
+    offline_base_image: str = "cloudmicro/base:bookworm"
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> Settings:
+        """Settings from ``CLOUDMICRO_*`` variables; keyword overrides win."""
+        project = Path(_env("PROJECT_DIR", str(Path.cwd()))).resolve()
+        settings = cls(
+            host=_env("HOST", "127.0.0.1"),
+            port=int(_env("PORT", str(DEFAULT_PORT))),
+            project_dir=project,
+            functions_dir=Path(_env("FUNCTIONS_DIR", str(project / "functions"))),
+            state_dir=Path(_env("STATE_DIR", str(project / ".cloudmicro"))),
+            executor=_env("EXECUTOR", "auto"),  # type: ignore[arg-type]
+            region=_env("REGION", os.environ.get("AWS_DEFAULT_REGION", "us-east-1")),
+            account_id=_env("ACCOUNT_ID", "123456789012"),
+            idle_timeout=float(_env("IDLE_TIMEOUT", "600")),
+            max_environments_per_function=int(_env("MAX_ENVIRONMENTS", "32")),
+            base_image=_env("BASE_IMAGE", "python:3.11-slim-bookworm"),
+            offline_base_image=_env("OFFLINE_BASE_IMAGE", "cloudmicro/base:bookworm"),
+        )
+        clean = {k: v for k, v in overrides.items() if v is not None}
+        settings = replace(settings, **clean)  # type: ignore[arg-type]
+        if settings.executor not in ("auto", "docker", "process"):
+            raise ValueError(f"executor must be auto, docker or process, not {settings.executor!r}")
+        return settings
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://{self.host}:{self.port}"

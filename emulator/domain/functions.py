@@ -1,0 +1,160 @@
+"""Function configurations: what a Lambda function is, independent of where it runs."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+import uuid
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Literal, Mapping
+
+from .errors import InvalidParameterValueException
+
+PYTHON_RUNTIMES = ("python3.9", "python3.10", "python3.11", "python3.12", "python3.13")
+CUSTOM_RUNTIMES = ("provided", "provided.al2", "provided.al2023")
+SUPPORTED_RUNTIMES = PYTHON_RUNTIMES + CUSTOM_RUNTIMES
+DEFAULT_RUNTIME = "python3.11"
+DEFAULT_TIMEOUT = 3
+DEFAULT_MEMORY = 128
+
+#: variables the platform owns; a function configuration may not set them (as on AWS)
+RESERVED_ENV_KEYS = frozenset(
+    {
+        "_HANDLER", "_X_AMZN_TRACE_ID", "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_EXECUTION_ENV",
+        "AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "AWS_LAMBDA_FUNCTION_VERSION",
+        "AWS_LAMBDA_INITIALIZATION_TYPE", "AWS_LAMBDA_LOG_GROUP_NAME", "AWS_LAMBDA_LOG_STREAM_NAME",
+        "AWS_ACCESS_KEY", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+        "AWS_LAMBDA_RUNTIME_API", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR",
+    }
+)
+
+_NAME_RE = re.compile(
+    r"^(?:arn:aws[a-zA-Z-]*:lambda:(?P<region>[a-z0-9-]+):)?"
+    r"(?:(?P<account>\d{12}):)?(?:function:)?"
+    r"(?P<name>[a-zA-Z0-9_-]{1,140})(?::(?P<qualifier>\$LATEST|[a-zA-Z0-9_-]+))?$"
+)
+
+
+def now_aws() -> str:
+    """A timestamp in the format Lambda uses for LastModified."""
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "+0000"
+
+
+@dataclass(frozen=True)
+class FunctionRef:
+    """A parsed FunctionName parameter: a name, partial ARN or full ARN."""
+
+    name: str
+    qualifier: str | None = None
+
+
+def parse_function_name(value: str) -> FunctionRef | None:
+    """Parse a FunctionName as AWS accepts it; None when it is not one."""
+    match = _NAME_RE.match(value)
+    if not match:
+        return None
+    return FunctionRef(match["name"], match["qualifier"])
+
+
+@dataclass(frozen=True)
+class FunctionConfig:
+    """One function's configuration and where its code lives (frozen: changes make a new one)."""
+
+    name: str
+    arn: str
+    code_dir: Path
+    handler: str
+    runtime: str = DEFAULT_RUNTIME
+    timeout: int = DEFAULT_TIMEOUT
+    memory_size: int = DEFAULT_MEMORY
+    environment: Mapping[str, str] = field(default_factory=dict)
+    reserved_concurrency: int | None = None
+    description: str = ""
+    role: str = ""
+    code_sha256: str = ""
+    code_size: int = 0
+    last_modified: str = field(default_factory=now_aws)
+    revision_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    origin: Literal["folder", "api"] = "folder"
+
+    @property
+    def is_custom_runtime(self) -> bool:
+        return self.runtime in CUSTOM_RUNTIMES
+
+    def changed(self, **fields: Any) -> FunctionConfig:
+        """A copy with new fields, a new revision and a new LastModified."""
+        return replace(self, **fields, revision_id=str(uuid.uuid4()), last_modified=now_aws())
+
+    def to_aws(self) -> dict[str, Any]:
+        """The FunctionConfiguration shape of the Lambda API."""
+        config: dict[str, Any] = {
+            "FunctionName": self.name,
+            "FunctionArn": self.arn,
+            "Runtime": self.runtime,
+            "Role": self.role,
+            "Handler": self.handler,
+            "CodeSize": self.code_size,
+            "Description": self.description,
+            "Timeout": self.timeout,
+            "MemorySize": self.memory_size,
+            "LastModified": self.last_modified,
+            "CodeSha256": self.code_sha256,
+            "Version": "$LATEST",
+            "TracingConfig": {"Mode": "PassThrough"},
+            "RevisionId": self.revision_id,
+            "State": "Active",
+            "LastUpdateStatus": "Successful",
+            "PackageType": "Zip",
+            "Architectures": ["x86_64"],
+            "EphemeralStorage": {"Size": 512},
+            "SnapStart": {"ApplyOn": "None", "OptimizationStatus": "Off"},
+            "LoggingConfig": {"LogFormat": "Text", "LogGroup": f"/aws/lambda/{self.name}"},
+        }
+        if self.environment:
+            config["Environment"] = {"Variables": dict(self.environment)}
+        return config
+
+
+def validate_settings(
+    *,
+    runtime: str,
+    timeout: int,
+    memory_size: int,
+    environment: Mapping[str, str],
+    where: str,
+) -> None:
+    """Raise InvalidParameterValueException for values AWS would refuse."""
+    if runtime not in SUPPORTED_RUNTIMES:
+        raise InvalidParameterValueException(
+            f"{where}: runtime {runtime!r} is not supported; use one of {', '.join(SUPPORTED_RUNTIMES)}"
+        )
+    if not isinstance(timeout, int) or not 1 <= timeout <= 900:
+        raise InvalidParameterValueException(f"{where}: Timeout must be an integer from 1 to 900 seconds")
+    if not isinstance(memory_size, int) or not 128 <= memory_size <= 10240:
+        raise InvalidParameterValueException(f"{where}: MemorySize must be an integer from 128 to 10240 MB")
+    reserved = sorted(RESERVED_ENV_KEYS.intersection(environment))
+    if reserved:
+        raise InvalidParameterValueException(
+            f"Lambda was unable to configure your environment variables because the environment "
+            f"variables you have provided contains reserved keys that are currently not supported "
+            f"for modification. Reserved keys used in this request: {', '.join(reserved)}"
+        )
+    for key, value in environment.items():
+        if not isinstance(value, str):
+            raise InvalidParameterValueException(
+                f"{where}: environment variable {key} must be a string, got {type(value).__name__}"
+            )
+
+
+def folder_digest(folder: Path) -> tuple[str, int]:
+    """CodeSha256 (base64 SHA-256) and byte size of a code folder's files."""
+    digest = hashlib.sha256()
+    size = 0
+    for path in sorted(p for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
+        data = path.read_bytes()
+        size += len(data)
+        digest.update(str(path.relative_to(folder)).encode() + b"\0" + data)
+    return base64.b64encode(digest.digest()).decode(), size

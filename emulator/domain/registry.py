@@ -1,0 +1,312 @@
+"""The function registry: functions from ``functions/<name>/`` folders and from the API.
+
+A folder is a function when it holds ``<name>.py`` (handler ``<name>.<name>_handler``,
+the zero-config convention) or a ``function.json`` with AWS field names. Functions
+created through the API keep their unzipped code under the state directory.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import io
+import json
+import logging
+import shutil
+import zipfile
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+from .errors import (
+    InvalidParameterValueException,
+    ResourceConflictException,
+    ResourceNotFoundException,
+)
+from .functions import (
+    DEFAULT_MEMORY,
+    DEFAULT_RUNTIME,
+    DEFAULT_TIMEOUT,
+    FunctionConfig,
+    folder_digest,
+    parse_function_name,
+    validate_settings,
+)
+
+log = logging.getLogger(__name__)
+
+CONFIG_FILE = "function.json"
+_FOLDER_KEYS = {
+    "Handler", "Runtime", "Timeout", "MemorySize", "Environment",
+    "ReservedConcurrentExecutions", "Description", "Role",
+}
+_MAX_ZIP_BYTES = 50 * 1024 * 1024
+
+
+class FunctionRegistry:
+    """All functions the control plane knows, by name."""
+
+    def __init__(self, functions_dir: Path, state_dir: Path, region: str, account_id: str) -> None:
+        self.functions_dir = functions_dir
+        self.code_dir = state_dir / "code"
+        self.region = region
+        self.account_id = account_id
+        self._functions: dict[str, FunctionConfig] = {}
+        #: folder functions whose configuration could not be read, with the reason
+        self.load_errors: dict[str, str] = {}
+
+    # --- lookups -----------------------------------------------------------------
+
+    def arn(self, name: str) -> str:
+        return f"arn:aws:lambda:{self.region}:{self.account_id}:function:{name}"
+
+    def get(self, function_name: str, qualifier: str | None = None) -> FunctionConfig:
+        """Resolve a name, partial ARN or full ARN (with an optional qualifier)."""
+        ref = parse_function_name(function_name)
+        if ref is None:
+            raise InvalidParameterValueException(
+                f"1 validation error detected: Value '{function_name}' at 'functionName' failed to "
+                "satisfy constraint: Member must satisfy regular expression pattern: "
+                r"(arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}(-gov)?-[a-z]+-\d{1}:)?(\d{12}:)?"
+                r"(function:)?([a-zA-Z0-9-_\.]+)(:(\$LATEST|[a-zA-Z0-9-_]+))?"
+            )
+        wanted = qualifier or ref.qualifier
+        function = self._functions.get(ref.name)
+        if function is None or wanted not in (None, "$LATEST"):
+            arn = self.arn(ref.name) + (f":{wanted}" if wanted else "")
+            reason = self.load_errors.get(ref.name)
+            message = f"Function not found: {arn}"
+            raise ResourceNotFoundException(message + (f" ({reason})" if reason else ""))
+        return function
+
+    def list(self) -> list[FunctionConfig]:
+        return sorted(self._functions.values(), key=lambda f: f.name)
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._functions
+
+    # --- folders -----------------------------------------------------------------
+
+    def load_folders(self) -> None:
+        """(Re)load every function folder; API-created functions are kept."""
+        for name in [n for n, f in self._functions.items() if f.origin == "folder"]:
+            del self._functions[name]
+        self.load_errors.clear()
+        if not self.functions_dir.is_dir():
+            return
+        for folder in sorted(p for p in self.functions_dir.iterdir() if p.is_dir()):
+            if folder.name.startswith((".", "_")):
+                continue
+            try:
+                function = self.load_folder(folder)
+            except InvalidParameterValueException as exc:
+                self.load_errors[folder.name] = exc.message
+                log.warning("skipping function %s: %s", folder.name, exc.message)
+                continue
+            if function is not None:
+                self._functions[function.name] = function
+
+    def load_folder(self, folder: Path) -> FunctionConfig | None:
+        """The function a folder defines, or None when it defines none."""
+        name = folder.name
+        config_path = folder / CONFIG_FILE
+        raw: dict[str, Any] = {}
+        if config_path.exists():
+            raw = _read_folder_config(config_path)
+        elif not (folder / f"{name}.py").exists():
+            return None
+        where = str(config_path)
+        environment = _environment(raw.get("Environment"), where)
+        runtime = raw.get("Runtime", DEFAULT_RUNTIME)
+        timeout = raw.get("Timeout", DEFAULT_TIMEOUT)
+        memory = raw.get("MemorySize", DEFAULT_MEMORY)
+        validate_settings(runtime=runtime, timeout=timeout, memory_size=memory,
+                          environment=environment, where=where)
+        reserved = raw.get("ReservedConcurrentExecutions")
+        if reserved is not None and (not isinstance(reserved, int) or reserved < 0):
+            raise InvalidParameterValueException(
+                f"{where}: ReservedConcurrentExecutions must be a whole number >= 0"
+            )
+        sha, size = folder_digest(folder)
+        return FunctionConfig(
+            name=name,
+            arn=self.arn(name),
+            code_dir=folder.resolve(),
+            handler=raw.get("Handler", f"{name}.{name}_handler"),
+            runtime=runtime,
+            timeout=timeout,
+            memory_size=memory,
+            environment=environment,
+            reserved_concurrency=reserved,
+            description=raw.get("Description", ""),
+            role=raw.get("Role", f"arn:aws:iam::{self.account_id}:role/lambda-role"),
+            code_sha256=sha,
+            code_size=size,
+        )
+
+    # --- API changes -------------------------------------------------------------
+
+    def create(self, request: Mapping[str, Any]) -> FunctionConfig:
+        """CreateFunction: a function from a zip upload."""
+        name = request.get("FunctionName")
+        if not isinstance(name, str) or parse_function_name(name) is None:
+            raise InvalidParameterValueException("FunctionName is required and must be a valid name")
+        name = parse_function_name(name).name  # type: ignore[union-attr]
+        if name in self._functions:
+            raise ResourceConflictException(f"Function already exist: {name}")
+        if request.get("PackageType", "Zip") != "Zip":
+            raise InvalidParameterValueException("Only PackageType Zip is supported locally")
+        handler = request.get("Handler")
+        runtime = request.get("Runtime")
+        if not handler or not runtime:
+            raise InvalidParameterValueException(
+                "Runtime and Handler are mandatory parameters for functions created with deployment packages."
+            )
+        environment = _environment(request.get("Environment"), "Environment")
+        timeout = request.get("Timeout", DEFAULT_TIMEOUT)
+        memory = request.get("MemorySize", DEFAULT_MEMORY)
+        validate_settings(runtime=runtime, timeout=timeout, memory_size=memory,
+                          environment=environment, where="CreateFunction")
+        code_dir, sha, size = self._store_zip(name, _zip_bytes(request.get("Code")))
+        function = FunctionConfig(
+            name=name,
+            arn=self.arn(name),
+            code_dir=code_dir,
+            handler=handler,
+            runtime=runtime,
+            timeout=timeout,
+            memory_size=memory,
+            environment=environment,
+            description=request.get("Description", ""),
+            role=request.get("Role", ""),
+            code_sha256=sha,
+            code_size=size,
+            origin="api",
+        )
+        self._functions[name] = function
+        return function
+
+    def update_code(self, function_name: str, request: Mapping[str, Any]) -> FunctionConfig:
+        """UpdateFunctionCode: new code from a zip (a folder function becomes an API one)."""
+        current = self.get(function_name)
+        code_dir, sha, size = self._store_zip(current.name, _zip_bytes(request))
+        return self._put(current.changed(code_dir=code_dir, code_sha256=sha, code_size=size, origin="api"))
+
+    def update_configuration(self, function_name: str, request: Mapping[str, Any]) -> FunctionConfig:
+        """UpdateFunctionConfiguration: only the fields given change."""
+        current = self.get(function_name)
+        environment = (
+            _environment(request["Environment"], "Environment")
+            if "Environment" in request
+            else current.environment
+        )
+        fields: dict[str, Any] = {
+            "handler": request.get("Handler", current.handler),
+            "runtime": request.get("Runtime", current.runtime),
+            "timeout": request.get("Timeout", current.timeout),
+            "memory_size": request.get("MemorySize", current.memory_size),
+            "description": request.get("Description", current.description),
+            "role": request.get("Role", current.role),
+            "environment": environment,
+        }
+        validate_settings(runtime=fields["runtime"], timeout=fields["timeout"],
+                          memory_size=fields["memory_size"], environment=environment,
+                          where="UpdateFunctionConfiguration")
+        return self._put(current.changed(**fields))
+
+    def put_concurrency(self, function_name: str, value: Any) -> FunctionConfig:
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise InvalidParameterValueException(
+                "ReservedConcurrentExecutions must be a whole number greater than or equal to 0"
+            )
+        return self._put(self.get(function_name).changed(reserved_concurrency=value))
+
+    def delete_concurrency(self, function_name: str) -> FunctionConfig:
+        return self._put(self.get(function_name).changed(reserved_concurrency=None))
+
+    def delete(self, function_name: str) -> FunctionConfig:
+        function = self.get(function_name)
+        del self._functions[function.name]
+        if function.origin == "api":
+            shutil.rmtree(self.code_dir / function.name, ignore_errors=True)
+        return function
+
+    def replace(self, function: FunctionConfig) -> None:
+        """Put a changed configuration in place (used by reloads)."""
+        self._put(function)
+
+    def _put(self, function: FunctionConfig) -> FunctionConfig:
+        self._functions[function.name] = function
+        return function
+
+    def _store_zip(self, name: str, data: bytes) -> tuple[Path, str, int]:
+        sha = base64.b64encode(hashlib.sha256(data).digest()).decode()
+        target = self.code_dir / name / hashlib.sha256(data).hexdigest()[:16]
+        if not target.exists():
+            try:
+                with zipfile.ZipFile(io.BytesIO(data)) as archive:
+                    tmp = target.with_suffix(".tmp")
+                    shutil.rmtree(tmp, ignore_errors=True)
+                    archive.extractall(tmp)
+                    _keep_modes(archive, tmp)
+                    tmp.rename(target)
+            except zipfile.BadZipFile as exc:
+                raise InvalidParameterValueException(
+                    f"Could not unzip uploaded file. Please check your file, then try to upload again. ({exc})"
+                ) from None
+        return target.resolve(), sha, len(data)
+
+
+def _keep_modes(archive: zipfile.ZipFile, root: Path) -> None:
+    """Zip entries keep their Unix modes (a custom runtime's bootstrap must stay executable)."""
+    for info in archive.infolist():
+        mode = (info.external_attr >> 16) & 0o777
+        if mode and not info.is_dir():
+            (root / info.filename).chmod(mode | 0o444)
+
+
+def _zip_bytes(code: Any) -> bytes:
+    if not isinstance(code, Mapping) or "ZipFile" not in code:
+        raise InvalidParameterValueException(
+            "Code.ZipFile is required locally (S3Bucket/S3Key and ImageUri are not supported yet)"
+        )
+    try:
+        data = base64.b64decode(code["ZipFile"], validate=True)
+    except (binascii.Error, TypeError):
+        raise InvalidParameterValueException("Code.ZipFile must be base64-encoded zip content") from None
+    if len(data) > _MAX_ZIP_BYTES:
+        raise InvalidParameterValueException(
+            f"Unzipped size must be smaller than {_MAX_ZIP_BYTES} bytes"
+        )
+    return data
+
+
+def _environment(value: Any, where: str) -> dict[str, str]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping) or not isinstance(value.get("Variables", {}), Mapping):
+        raise InvalidParameterValueException(
+            f'{where}: Environment must look like {{"Variables": {{"KEY": "value"}}}}'
+        )
+    return dict(value.get("Variables", {}))
+
+
+def _read_folder_config(path: Path) -> dict[str, Any]:
+    try:
+        raw = json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise InvalidParameterValueException(
+            f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
+        ) from None
+    if not isinstance(raw, dict):
+        raise InvalidParameterValueException(f"{path}: must hold a JSON object of AWS fields")
+    unknown = sorted(set(raw) - _FOLDER_KEYS)
+    if unknown:
+        raise InvalidParameterValueException(
+            f"{path}: unknown field(s) {', '.join(unknown)}; allowed: {', '.join(sorted(_FOLDER_KEYS))}"
+        )
+    return raw
+
+
+def names(functions: Iterable[FunctionConfig]) -> list[str]:
+    return [f.name for f in functions]

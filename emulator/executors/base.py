@@ -1,0 +1,92 @@
+"""The executor interface and what every executor shares."""
+
+from __future__ import annotations
+
+import signal
+from pathlib import Path
+from typing import Protocol
+
+from ..config import Settings
+from ..domain.functions import FunctionConfig
+from ..invocation.environment import Environment
+
+BOOTSTRAP = Path(__file__).resolve().parent.parent.parent / "runtimes" / "python" / "bootstrap.py"
+
+
+class ExecutorError(Exception):
+    """An environment could not be started; the message says why and what to do."""
+
+
+class Executor(Protocol):
+    """Starts and stops environments. Blocking work runs in threads; methods are async."""
+
+    name: str
+
+    async def prepare(self, function: FunctionConfig) -> None:
+        """Make sure the function can be launched (e.g. its image exists)."""
+
+    async def launch(self, env: Environment) -> None:
+        """Start the runtime for ``env`` (its Runtime API port is ``env.port``)."""
+
+    async def destroy(self, env: Environment) -> None:
+        """Stop and remove the environment's container or process."""
+
+    def max_memory_mb(self, env: Environment) -> int | None:
+        """Peak memory of the environment so far, read from the kernel; None if unknown."""
+
+    async def close(self) -> None:
+        """Destroy everything this executor started."""
+
+
+def runtime_environment(
+    function: FunctionConfig,
+    settings: Settings,
+    *,
+    env: Environment,
+    runtime_api: str,
+    task_root: str,
+    path: str,
+) -> dict[str, str]:
+    """The environment variables AWS gives a function; the function's own variables last."""
+    variables = {
+        "AWS_LAMBDA_FUNCTION_NAME": function.name,
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(function.memory_size),
+        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+        "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{function.name}",
+        "AWS_LAMBDA_LOG_STREAM_NAME": log_stream_name(env),
+        "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
+        "AWS_REGION": settings.region,
+        "AWS_DEFAULT_REGION": settings.region,
+        "AWS_EXECUTION_ENV": f"AWS_Lambda_{function.runtime}",
+        "AWS_LAMBDA_RUNTIME_API": runtime_api,
+        "_HANDLER": function.handler,
+        "LAMBDA_TASK_ROOT": task_root,
+        "LAMBDA_RUNTIME_DIR": "/var/runtime",
+        "LANG": "en_US.UTF-8",
+        "TZ": ":UTC",
+        "PATH": path,
+        "PYTHONUNBUFFERED": "1",
+    }
+    variables.update(function.environment)
+    return variables
+
+
+def log_stream_name(env: Environment) -> str:
+    import time
+
+    return time.strftime("%Y/%m/%d", time.gmtime()) + f"/[$LATEST]{env.id}{'0' * 20}"
+
+
+def exit_reason(returncode: int) -> str:
+    """Go-style exit text, as Lambda prints it: ``exit status 1`` or ``signal: killed``."""
+    if returncode >= 0:
+        return f"exit status {returncode}"
+    names = {
+        signal.SIGKILL: "killed", signal.SIGSEGV: "segmentation fault", signal.SIGABRT: "aborted",
+        signal.SIGTERM: "terminated", signal.SIGINT: "interrupt", signal.SIGBUS: "bus error",
+    }
+    try:
+        sig = signal.Signals(-returncode)
+    except ValueError:
+        return f"signal: {-returncode}"
+    return f"signal: {names.get(sig, sig.name.lower())}"

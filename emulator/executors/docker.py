@@ -1,0 +1,229 @@
+"""The Docker executor: each environment is a warm container of the function's runtime image.
+
+Containers use host networking to reach their Runtime API port on loopback, mount the code
+folder read-only at ``/var/task``, are limited to the function's MemorySize, and write
+their stdout/stderr into a FIFO that the control plane reads (so each invocation's output
+is complete when its answer arrives). They carry labels naming their owner, so a control
+plane that died leaves nothing behind after the next start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import os
+import socket
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, Callable, TypeVar
+
+import docker
+import docker.errors
+
+from ..config import Settings
+from ..domain.functions import FunctionConfig
+from ..invocation.environment import Environment
+from .base import ExecutorError, exit_reason, runtime_environment
+from .images import ensure_python_image
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+LABEL = "cloudmicro.managed"
+OWNER_LABEL = "cloudmicro.owner"
+LOG_PATH = "/var/runtime/cloudmicro-log"
+CONTAINER_PATH = "/var/lang/bin:/usr/local/bin:/usr/bin/:/bin:/opt/bin"
+#: runs the runtime with its output in the FIFO; ``exec`` keeps the runtime's exit status
+_WRAPPER = ["/bin/sh", "-c", f'exec "$@" >{LOG_PATH} 2>&1', "cloudmicro-init"]
+
+
+def _process_start_time(pid: int) -> str | None:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def owner_id() -> str:
+    """Who owns a container: host, pid and the pid's start time (pids get reused)."""
+    pid = os.getpid()
+    return f"{socket.gethostname()}:{pid}:{_process_start_time(pid)}"
+
+
+def owner_alive(owner: str) -> bool:
+    host, _, rest = owner.partition(":")
+    pid, _, started = rest.partition(":")
+    if host != socket.gethostname():
+        return True  # another machine's (or container's) control plane: not ours to judge
+    return pid.isdigit() and _process_start_time(int(pid)) == started
+
+
+def docker_client() -> docker.DockerClient | None:
+    """A client for the local engine, or None when no engine answers."""
+    try:
+        client = docker.from_env(timeout=30, max_pool_size=32)
+        client.ping()
+        return client
+    except Exception:  # noqa: BLE001 - any failure means "no usable engine"
+        return None
+
+
+class DockerExecutor:
+    name = "docker"
+
+    def __init__(self, settings: Settings, client: docker.DockerClient) -> None:
+        self.settings = settings
+        self.client = client
+        self.api = client.api
+        self.owner = owner_id()
+        self.fifo_dir = (settings.state_dir / "run").resolve()
+        self._threads = ThreadPoolExecutor(max_workers=32, thread_name_prefix="docker")
+        self._images: dict[str, str] = {}
+        self._image_lock = asyncio.Lock()
+        self._containers: dict[str, str] = {}
+        self._cgroup_files: dict[str, Path | None] = {}
+
+    async def _call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._threads, functools.partial(fn, *args, **kwargs))
+
+    # --- images -----------------------------------------------------------------------
+
+    async def prepare(self, function: FunctionConfig) -> None:
+        if function.runtime in self._images:
+            return
+        async with self._image_lock:
+            if function.runtime not in self._images:
+                tag = await self._call(ensure_python_image, self.client, function.runtime, self.settings)
+                self._images[function.runtime] = tag
+
+    # --- lifecycle --------------------------------------------------------------------
+
+    async def cleanup_orphans(self) -> int:
+        """Remove containers left by control planes that are no longer running."""
+        containers = await self._call(self.api.containers, all=True, filters={"label": LABEL})
+        dead = [c["Id"] for c in containers if not owner_alive(c["Labels"].get(OWNER_LABEL, ""))]
+        await asyncio.gather(*(self._remove(cid) for cid in dead))
+        return len(dead)
+
+    async def launch(self, env: Environment) -> None:
+        function = env.function
+        await self.prepare(function)
+        self.fifo_dir.mkdir(parents=True, exist_ok=True)
+        fifo = self.fifo_dir / f"{env.id}.log"
+        os.mkfifo(fifo)
+        os.chmod(fifo, 0o666)
+        env.read_output_from(os.open(fifo, os.O_RDONLY | os.O_NONBLOCK))
+        env.on_eof = self._on_eof
+        command = ["/var/task/bootstrap"] if function.is_custom_runtime else ["python3", "/var/runtime/bootstrap.py"]
+        variables = runtime_environment(
+            function, self.settings, env=env, runtime_api=f"127.0.0.1:{env.port}",
+            task_root="/var/task", path=CONTAINER_PATH,
+        )
+        memory = f"{function.memory_size}m"
+        host_config = self.api.create_host_config(
+            network_mode="host",
+            mem_limit=memory,
+            memswap_limit=memory,
+            binds={
+                str(function.code_dir): {"bind": "/var/task", "mode": "ro"},
+                str(fifo): {"bind": LOG_PATH, "mode": "rw"},
+            },
+            init=False,
+        )
+        try:
+            created = await self._call(
+                self.api.create_container,
+                self._images[function.runtime],
+                command=command,
+                entrypoint=_WRAPPER,
+                environment=variables,
+                working_dir="/var/task",
+                user="993:990",
+                labels={LABEL: "true", OWNER_LABEL: self.owner, "cloudmicro.function": function.name},
+                name=f"cloudmicro-{function.name}-{env.id}",
+                host_config=host_config,
+            )
+            cid = created["Id"]
+            env.handle = cid
+            self._containers[env.id] = cid
+            await self._call(self.api.start, cid)
+        except docker.errors.APIError as exc:
+            raise ExecutorError(f"could not start a container for {function.name}: {exc}") from exc
+
+    def _on_eof(self, env: Environment) -> None:
+        async def find_status() -> None:
+            reason, oom = "exit status 0", False
+            cid = env.handle
+            if cid:
+                try:
+                    status = await self._call(self.api.wait, cid, timeout=5)
+                    state = (await self._call(self.api.inspect_container, cid))["State"]
+                    code = int(status.get("StatusCode", 0))
+                    if state.get("OOMKilled") or code == 137:
+                        reason, oom = "signal: killed", bool(state.get("OOMKilled"))
+                    elif code > 128:
+                        reason = exit_reason(-(code - 128))
+                    else:
+                        reason = exit_reason(code)
+                except Exception as exc:  # noqa: BLE001 - the container is gone either way
+                    log.debug("could not read the exit status of %s: %s", cid, exc)
+            env.exited(reason, oom)
+
+        asyncio.get_running_loop().create_task(find_status())
+
+    async def destroy(self, env: Environment) -> None:
+        cid = self._containers.pop(env.id, None)
+        self._cgroup_files.pop(env.id, None)
+        if cid:
+            await self._remove(cid)
+        try:
+            (self.fifo_dir / f"{env.id}.log").unlink()
+        except FileNotFoundError:
+            pass
+
+    async def _remove(self, cid: str) -> None:
+        try:
+            await self._call(self.api.remove_container, cid, force=True)
+        except docker.errors.NotFound:
+            pass
+        except docker.errors.APIError as exc:
+            if "already in progress" not in str(exc):
+                log.warning("could not remove container %s: %s", cid[:12], exc)
+
+    async def close(self) -> None:
+        await asyncio.gather(*(self._remove(cid) for cid in list(self._containers.values())))
+        self._containers.clear()
+        self._threads.shutdown(wait=False)
+
+    # --- memory -----------------------------------------------------------------------
+
+    def max_memory_mb(self, env: Environment) -> int | None:
+        cid = env.handle
+        if not cid:
+            return None
+        if env.id not in self._cgroup_files:
+            self._cgroup_files[env.id] = _cgroup_peak_file(cid)
+        path = self._cgroup_files[env.id]
+        if path is None:
+            return None
+        try:
+            return max(1, round(int(path.read_text()) / (1024 * 1024)))
+        except (OSError, ValueError):
+            return None
+
+
+def _cgroup_peak_file(cid: str) -> Path | None:
+    """The kernel's peak-memory file for a container (cgroup v1 or v2, either driver)."""
+    root = Path(os.environ.get("CLOUDMICRO_CGROUP_ROOT", "/sys/fs/cgroup"))
+    for candidate in (
+        root / "memory" / "docker" / cid / "memory.max_usage_in_bytes",
+        root / "memory" / "system.slice" / f"docker-{cid}.scope" / "memory.max_usage_in_bytes",
+        root / "docker" / cid / "memory.peak",
+        root / "system.slice" / f"docker-{cid}.scope" / "memory.peak",
+    ):
+        if candidate.exists():
+            return candidate
+    return None

@@ -1,0 +1,298 @@
+"""An execution environment as an explicit state machine.
+
+States: STARTING (launched, the runtime has not asked for work yet) → IDLE (waiting in
+``/next``) → BUSY (an invocation handed out) → IDLE … and DEAD from anywhere. Every Runtime
+API call validates first and then makes one transition; an illegal call raises
+:class:`RuntimeApiError` (403) and changes nothing.
+
+The environment also owns the read end of the runtime's stdout/stderr pipe: output is
+collected as it arrives and drained once more when an answer is posted, so each
+invocation's log holds exactly what the function wrote before answering.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+from collections import deque
+import errno
+import os
+import time
+import uuid
+from typing import Any, Callable
+
+from ..domain.functions import FunctionConfig
+from .invocation import Invocation, InvocationResult, utc_timestamp
+
+#: seconds the runtime may take to initialise before its first ``/next`` (AWS: 10 s)
+INIT_TIMEOUT = 10.0
+
+
+class EnvState(enum.Enum):
+    STARTING = "starting"
+    IDLE = "idle"
+    BUSY = "busy"
+    DEAD = "dead"
+
+
+class RuntimeApiError(Exception):
+    """A Runtime API call the environment's state does not allow."""
+
+    def __init__(self, status: int, error_type: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.error_type = error_type
+        self.message = message
+
+
+def timeout_result(inv: Invocation) -> InvocationResult:
+    """What Lambda answers when a function runs past its timeout."""
+    seconds = f"{inv.function.timeout:.2f}"
+    return InvocationResult.platform_error(
+        "Sandbox.Timedout",
+        f"RequestId: {inv.request_id} Error: Task timed out after {seconds} seconds",
+        platform_log=f"{utc_timestamp()} {inv.request_id} Task timed out after {seconds} seconds",
+        report_status="Status: timeout",
+    )
+
+
+def exit_result(inv: Invocation, reason: str, out_of_memory: bool = False) -> InvocationResult:
+    """What Lambda answers when the runtime process ends before answering."""
+    if reason == "exit status 0":
+        text = "Runtime exited without providing a reason"
+    else:
+        text = f"Runtime exited with error: {reason}"
+    message = f"RequestId: {inv.request_id} Error: {text}"
+    kind = "Runtime.OutOfMemory" if out_of_memory else "Runtime.ExitError"
+    return InvocationResult.platform_error(
+        "Runtime.ExitError", message,
+        platform_log=f"{message}\nRuntime.ExitError",
+        report_status=f"Status: error\tError Type: {kind}",
+    )
+
+
+class Environment:
+    """One execution environment of one function (a container or a process)."""
+
+    def __init__(self, function: FunctionConfig, on_dead: Callable[[Environment], None]) -> None:
+        self.id = uuid.uuid4().hex
+        self.function = function
+        self.state = EnvState.STARTING
+        self.created_at = time.monotonic()
+        self.ready_at: float | None = None
+        self.last_used = self.created_at
+        self.invocations = 0
+        self.exit_reason: str | None = None
+        self.out_of_memory = False
+        #: the executor's handle (a container, a process)
+        self.handle: Any = None
+        #: the loopback port of this environment's Runtime API
+        self.port = 0
+        self.init_output = bytearray()
+        self._output = bytearray()
+        self._output_fd: int | None = None
+        self._inbox: Invocation | None = None
+        self._wakeup = asyncio.Event()
+        self.current: Invocation | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._on_dead = on_dead
+        self._answered_ids: deque[str] = deque(maxlen=8)
+        #: tells whether a request id is in flight in some other environment (set by the pool)
+        self.foreign_request: Callable[[str], bool] = lambda request_id: False
+        #: called when the output pipe reaches EOF (the runtime exited); the executor
+        #: replaces it with one that finds the exit status
+        self.on_eof: Callable[[Environment], None] = lambda env: env.exited("exit status 0")
+        self._loop = asyncio.get_running_loop()
+
+    def __repr__(self) -> str:
+        return f"<Environment {self.id} {self.function.name} {self.state.value}>"
+
+    @property
+    def alive(self) -> bool:
+        return self.state is not EnvState.DEAD
+
+    @property
+    def init_duration_ms(self) -> float | None:
+        if self.ready_at is None:
+            return None
+        return (self.ready_at - self.created_at) * 1000
+
+    # --- the platform side -------------------------------------------------------
+
+    def assign(self, inv: Invocation) -> None:
+        """Give the environment its next invocation (it must have none pending)."""
+        if not self.alive:
+            inv.finish(self._exit_result(inv))
+            return
+        assert self._inbox is None and self.current is None, "environment already has work"
+        self._inbox = inv
+        if self.state is EnvState.STARTING:
+            self._arm(INIT_TIMEOUT + inv.function.timeout, inv)
+        self._wakeup.set()
+
+    def kill(self, reason: str) -> None:
+        """Mark the environment dead; pending work fails with ``Runtime.ExitError``."""
+        if not self.alive:
+            return
+        self.drain_output()
+        self.state = EnvState.DEAD
+        self.exit_reason = self.exit_reason or reason
+        self._disarm()
+        self._stop_reading()
+        for inv in (self._inbox, self.current):
+            if inv is not None and not inv.done:
+                self._take_output(inv)
+                inv.finish(self._exit_result(inv))
+        self._inbox = self.current = None
+        self._wakeup.set()
+        self._on_dead(self)
+
+    def exited(self, reason: str, out_of_memory: bool = False) -> None:
+        """The runtime process ended (reason like ``exit status 1`` or ``signal: killed``)."""
+        self.exit_reason = reason
+        self.out_of_memory = out_of_memory
+        self.kill(reason)
+
+    def _exit_result(self, inv: Invocation) -> InvocationResult:
+        return exit_result(inv, self.exit_reason or "exit status 0", self.out_of_memory)
+
+    # --- the Runtime API side ----------------------------------------------------
+
+    async def next_invocation(self) -> Invocation:
+        """``GET /runtime/invocation/next``: wait for work, then hand it out."""
+        if not self.alive:
+            raise RuntimeApiError(403, "Runtime.ExitError", "the environment is shutting down")
+        if self.current is not None:
+            raise RuntimeApiError(
+                403, "InvalidStateTransition",
+                f"invocation {self.current.request_id} has not been answered yet",
+            )
+        if self.state is EnvState.STARTING:
+            self.ready_at = time.monotonic()
+            self.drain_output()
+            self.init_output = self._output
+            self._output = bytearray()
+            self.state = EnvState.IDLE
+        while self._inbox is None:
+            self._wakeup.clear()
+            await self._wakeup.wait()
+            if not self.alive:
+                raise RuntimeApiError(403, "Runtime.ExitError", "the environment is shutting down")
+        inv, self._inbox = self._inbox, None
+        inv.start()
+        self.current = inv
+        self.state = EnvState.BUSY
+        self._arm(inv.function.timeout, inv)
+        return inv
+
+    def respond(self, request_id: str, payload: bytes) -> None:
+        """``POST /runtime/invocation/{id}/response``."""
+        inv = self._answering(request_id)
+        self._answered(inv, InvocationResult(payload))
+
+    def fail(self, request_id: str, payload: bytes) -> None:
+        """``POST /runtime/invocation/{id}/error``."""
+        inv = self._answering(request_id)
+        self._answered(inv, InvocationResult(payload, "Unhandled"))
+
+    def init_failed(self, payload: bytes) -> None:
+        """``POST /runtime/init/error``: the pending invocation gets the init error."""
+        if self.state is not EnvState.STARTING:
+            raise RuntimeApiError(403, "InvalidStateTransition", "init/error is only allowed during init")
+        self.drain_output()
+        inv, self._inbox = self._inbox, None
+        if inv is not None:
+            self._take_output(inv)
+            inv.finish(InvocationResult(payload, "Unhandled", fatal=True))
+        self.kill("init error")
+
+    def _answering(self, request_id: str) -> Invocation:
+        inv = self.current
+        if inv is not None and inv.request_id == request_id:
+            return inv
+        if request_id in self._answered_ids:
+            raise RuntimeApiError(
+                403, "InvalidStateTransition",
+                f"State transition from Ready to Response failed for runtime. Error: invocation "
+                f"{request_id} has already been answered",
+            )
+        if self.foreign_request(request_id):
+            raise RuntimeApiError(
+                403, "InvalidRequestID",
+                f"Invocation {request_id} belongs to another execution environment",
+            )
+        raise RuntimeApiError(400, "InvalidRequestID", "Invalid request ID")
+
+    def _answered(self, inv: Invocation, result: InvocationResult) -> None:
+        self._answered_ids.append(inv.request_id)
+        self._disarm()
+        self.drain_output()
+        self._take_output(inv)
+        self.current = None
+        self.state = EnvState.IDLE
+        self.invocations += 1
+        self.last_used = time.monotonic()
+        inv.finish(result)
+
+    # --- timers --------------------------------------------------------------------
+
+    def _arm(self, seconds: float, inv: Invocation) -> None:
+        self._disarm()
+        self._timer = self._loop.call_later(seconds, self._timed_out, inv)
+
+    def _disarm(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def _timed_out(self, inv: Invocation) -> None:
+        self._timer = None
+        if inv.done:
+            return
+        self.drain_output()
+        self._take_output(inv)
+        inv.finish(timeout_result(inv))
+        self.exit_reason = "timeout"
+        self.kill("timeout")
+
+    # --- output --------------------------------------------------------------------
+
+    def read_output_from(self, fd: int) -> None:
+        """Collect the runtime's stdout/stderr from a pipe; EOF means it exited."""
+        os.set_blocking(fd, False)
+        self._output_fd = fd
+        self._loop.add_reader(fd, self._on_readable)
+
+    def _on_readable(self) -> None:
+        if self.drain_output():
+            self._stop_reading()
+            if self.alive:
+                self.on_eof(self)
+
+    def drain_output(self) -> bool:
+        """Read everything available now; True at EOF."""
+        fd = self._output_fd
+        if fd is None:
+            return False
+        while True:
+            try:
+                chunk = os.read(fd, 65536)
+            except BlockingIOError:
+                return False
+            except OSError as exc:
+                if exc.errno == errno.EAGAIN:
+                    return False
+                return True
+            if not chunk:
+                return True
+            self._output += chunk
+
+    def _take_output(self, inv: Invocation) -> None:
+        inv.output += self._output
+        self._output = bytearray()
+
+    def _stop_reading(self) -> None:
+        fd, self._output_fd = self._output_fd, None
+        if fd is not None:
+            self._loop.remove_reader(fd)
+            os.close(fd)

@@ -1,0 +1,155 @@
+"""The warm pool: environments per function, borrowed for one invocation at a time.
+
+``borrow`` hands out an idle environment of the function's current revision (warm), or
+launches a new one (cold) while the function has fewer than its limit, or waits for one
+to come back. ``release`` returns a healthy environment; dead or stale ones are destroyed.
+Idle environments are reaped after ``idle_timeout`` seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import deque
+from dataclasses import dataclass, field
+
+from ..config import Settings
+from ..domain.functions import FunctionConfig
+from ..executors.base import Executor
+from .environment import Environment
+from .runtime_ports import RuntimePorts
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class _FunctionPool:
+    idle: list[Environment] = field(default_factory=list)
+    envs: set[Environment] = field(default_factory=set)
+    waiters: deque[asyncio.Future[None]] = field(default_factory=deque)
+
+    def wake_one(self) -> None:
+        while self.waiters:
+            waiter = self.waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+
+
+class EnvironmentPool:
+    """Every environment of every function."""
+
+    def __init__(self, executor: Executor, ports: RuntimePorts, settings: Settings) -> None:
+        self.executor = executor
+        self.ports = ports
+        self.settings = settings
+        self._pools: dict[str, _FunctionPool] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def _pool(self, name: str) -> _FunctionPool:
+        pool = self._pools.get(name)
+        if pool is None:
+            pool = self._pools[name] = _FunctionPool()
+        return pool
+
+    def environments(self, name: str | None = None) -> list[Environment]:
+        pools = [self._pools.get(name)] if name else list(self._pools.values())
+        return [env for pool in pools if pool for env in pool.envs]
+
+    async def borrow(self, function: FunctionConfig) -> tuple[Environment, bool]:
+        """An environment for one invocation, and whether it is a cold start."""
+        pool = self._pool(function.name)
+        limit = function.reserved_concurrency or self.settings.max_environments_per_function
+        while True:
+            while pool.idle:
+                env = pool.idle.pop()
+                if env.alive and env.function.revision_id == function.revision_id:
+                    return env, False
+                self.discard(env)
+            if len(pool.envs) < limit:
+                return await self._launch(function, pool), True
+            waiter = asyncio.get_running_loop().create_future()
+            pool.waiters.append(waiter)
+            await waiter
+
+    async def _launch(self, function: FunctionConfig, pool: _FunctionPool) -> Environment:
+        env = Environment(function, on_dead=self._on_dead)
+        env.foreign_request = self._in_flight
+        pool.envs.add(env)
+        try:
+            await self.ports.open(env)
+            await self.executor.launch(env)
+        except BaseException:
+            env.kill("launch failed")
+            raise
+        return env
+
+    def _in_flight(self, request_id: str) -> bool:
+        return any(e.current is not None and e.current.request_id == request_id for e in self.environments())
+
+    def release(self, env: Environment) -> None:
+        """Give back a borrowed environment after its invocation finished."""
+        pool = self._pool(env.function.name)
+        if env.alive and env in pool.envs:
+            pool.idle.append(env)
+            pool.wake_one()
+        else:
+            self.discard(env)
+
+    def discard(self, env: Environment) -> None:
+        """Destroy an environment (dead, stale, reaped or no longer wanted)."""
+        if env.alive:
+            env.kill("discarded")  # calls _on_dead
+        else:
+            self._on_dead(env)
+
+    def _on_dead(self, env: Environment) -> None:
+        pool = self._pool(env.function.name)
+        if env not in pool.envs:
+            return
+        pool.envs.discard(env)
+        if env in pool.idle:
+            pool.idle.remove(env)
+        self.ports.close(env)
+        self._spawn(self.executor.destroy(env))
+        pool.wake_one()
+
+    def _spawn(self, coro: object) -> None:
+        task = asyncio.get_running_loop().create_task(coro)  # type: ignore[arg-type]
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def drop_function(self, name: str) -> None:
+        """Destroy every idle environment of a function (e.g. after it was deleted)."""
+        pool = self._pools.get(name)
+        if pool:
+            for env in list(pool.idle):
+                self.discard(env)
+
+    def reap(self, now: float | None = None) -> int:
+        """Destroy environments idle for longer than the idle timeout."""
+        now = time.monotonic() if now is None else now
+        reaped = 0
+        for pool in self._pools.values():
+            for env in list(pool.idle):
+                if now - env.last_used > self.settings.idle_timeout:
+                    self.discard(env)
+                    reaped += 1
+        return reaped
+
+    async def reap_forever(self) -> None:
+        interval = max(1.0, min(30.0, self.settings.idle_timeout / 4))
+        while True:
+            await asyncio.sleep(interval)
+            count = self.reap()
+            if count:
+                log.info("reaped %d idle environment(s)", count)
+
+    async def close(self) -> None:
+        for pool in self._pools.values():
+            for env in list(pool.envs):
+                env.kill("shutdown")
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.executor.close()

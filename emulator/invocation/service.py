@@ -1,0 +1,204 @@
+"""The invoke service: validate an Invoke request, lease concurrency, borrow an environment,
+hand the invocation to the runtime, and shape the outcome (result, function error, log)."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import json
+import logging
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Iterator
+
+from ..domain.errors import (
+    InvalidParameterValueException,
+    InvalidRequestContentException,
+    RequestTooLargeException,
+    ServiceException,
+    TooManyRequestsException,
+)
+from ..domain.functions import FunctionConfig
+from ..domain.registry import FunctionRegistry
+from ..executors.base import Executor, ExecutorError
+from .invocation import Invocation, InvocationResult
+from .logs import InvocationLog, LogStore, format_log
+from .pool import EnvironmentPool
+
+log = logging.getLogger(__name__)
+
+MAX_SYNC_PAYLOAD = 6 * 1024 * 1024
+MAX_ASYNC_PAYLOAD = 1024 * 1024
+MAX_RESPONSE_PAYLOAD = 6 * 1024 * 1024 + 100
+INVOCATION_TYPES = ("RequestResponse", "Event", "DryRun")
+#: how long an Event invoke waits for concurrency before it is dropped (AWS: 6 hours)
+MAX_EVENT_AGE = 6 * 3600
+
+
+@dataclass(frozen=True)
+class InvokeRequest:
+    function_name: str
+    payload: bytes
+    invocation_type: str = "RequestResponse"
+    log_type: str = "None"
+    client_context: str | None = None
+    qualifier: str | None = None
+
+
+@dataclass(frozen=True)
+class InvokeOutcome:
+    status: int
+    request_id: str
+    payload: bytes = b""
+    function_error: str | None = None
+    log_result: str | None = None
+
+
+class InvokeService:
+    """Runs invocations; one instance per control plane."""
+
+    def __init__(
+        self, registry: FunctionRegistry, pool: EnvironmentPool, executor: Executor, logs: LogStore
+    ) -> None:
+        self.registry = registry
+        self.pool = pool
+        self.executor = executor
+        self.logs = logs
+        self.active: dict[str, int] = {}
+        self._background: set[asyncio.Task[None]] = set()
+
+    async def invoke(self, request: InvokeRequest) -> InvokeOutcome:
+        function = self.registry.get(request.function_name, request.qualifier)
+        kind = request.invocation_type
+        if kind not in INVOCATION_TYPES:
+            raise InvalidParameterValueException(
+                f"1 validation error detected: Value '{kind}' at 'invocationType' failed to satisfy "
+                "constraint: Member must satisfy enum value set: [Event, RequestResponse, DryRun]"
+            )
+        payload = _checked_payload(request.payload, kind)
+        client_context = _client_context(request.client_context)
+        if kind == "DryRun":
+            return InvokeOutcome(204, "")
+        inv = Invocation(function, payload, client_context=client_context)
+        if kind == "Event":
+            self._spawn(self._run_event(inv))
+            return InvokeOutcome(202, inv.request_id)
+        with self.lease(function):
+            entry, result = await self.run(inv)
+        return InvokeOutcome(
+            200,
+            inv.request_id,
+            result.payload,
+            result.function_error,
+            entry.tail_b64() if request.log_type == "Tail" else None,
+        )
+
+    @contextmanager
+    def lease(self, function: FunctionConfig) -> Iterator[None]:
+        """Hold one unit of the function's concurrency (429 when its reservation is used up)."""
+        active = self.active.get(function.name, 0)
+        reserved = function.reserved_concurrency
+        if reserved is not None and active >= reserved:
+            raise TooManyRequestsException.reserved_concurrency()
+        self.active[function.name] = active + 1
+        try:
+            yield
+        finally:
+            self.active[function.name] -= 1
+
+    async def run(self, inv: Invocation) -> tuple[InvocationLog, InvocationResult]:
+        """Run one invocation in a borrowed environment and record its log."""
+        function = inv.function
+        try:
+            env, cold = await self.pool.borrow(function)
+        except ExecutorError as exc:
+            raise ServiceException(str(exc)) from exc
+        env.assign(inv)
+        result = await inv.future
+        ended = time.monotonic()
+        max_memory = self.executor.max_memory_mb(env)
+        if max_memory is not None:
+            max_memory = min(max_memory, function.memory_size)
+        if result.fatal or not env.alive:
+            self.pool.discard(env)
+        else:
+            self.pool.release(env)
+        started = inv.started_at or ended
+        entry = InvocationLog(
+            function.name,
+            inv.request_id,
+            format_log(
+                request_id=inv.request_id,
+                output=bytes(inv.output),
+                platform_log=result.platform_log,
+                duration_ms=(ended - started) * 1000,
+                memory_size=function.memory_size,
+                max_memory_mb=max_memory,
+                init_ms=env.init_duration_ms if cold else None,
+                init_output=bytes(env.init_output) if cold else b"",
+                report_status=result.report_status,
+            ),
+        )
+        self.logs.add(entry)
+        return entry, result
+
+    async def _run_event(self, inv: Invocation) -> None:
+        """An Event invoke: wait for concurrency if need be, then run in the background."""
+        deadline = time.monotonic() + MAX_EVENT_AGE
+        while True:
+            try:
+                with self.lease(inv.function):
+                    await self.run(inv)
+                return
+            except TooManyRequestsException:
+                if time.monotonic() > deadline:
+                    log.warning("dropping event %s for %s: too old", inv.request_id, inv.function.name)
+                    return
+                await asyncio.sleep(0.2)
+            except Exception:  # noqa: BLE001 - a background invoke must never take the loop down
+                log.exception("event invoke %s of %s failed", inv.request_id, inv.function.name)
+                return
+
+    def _spawn(self, coro: object) -> None:
+        task = asyncio.get_running_loop().create_task(coro)  # type: ignore[arg-type]
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def drain(self) -> None:
+        """Wait for background (Event) invocations still running."""
+        if self._background:
+            await asyncio.gather(*list(self._background), return_exceptions=True)
+
+
+def _checked_payload(payload: bytes, kind: str) -> bytes:
+    limit = MAX_ASYNC_PAYLOAD if kind == "Event" else MAX_SYNC_PAYLOAD
+    if len(payload) > limit:
+        if kind == "Event":
+            raise RequestTooLargeException(
+                f"{len(payload)} byte payload is too large for the Event invocation type (limit {limit} bytes)"
+            )
+        raise RequestTooLargeException(f"Request must be smaller than {limit} bytes for the InvokeFunction operation")
+    if not payload.strip():
+        return b"{}"
+    try:
+        json.loads(payload)
+    except ValueError as exc:
+        raise InvalidRequestContentException(
+            f"Could not parse request body into json: Could not parse payload into json: {exc}"
+        ) from None
+    return payload
+
+
+def _client_context(value: str | None) -> str | None:
+    if not value:
+        return None
+    try:
+        decoded = base64.b64decode(value, validate=True).decode()
+        json.loads(decoded)
+    except (binascii.Error, ValueError):
+        raise InvalidRequestContentException(
+            "Client context must be a valid Base64-encoded JSON object."
+        ) from None
+    return decoded

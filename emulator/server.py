@@ -1,0 +1,87 @@
+"""Running the control plane: in the foreground (``cloudmicro serve``) or in a background
+thread for the length of one command or test session (:class:`BackgroundServer`)."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+from types import TracebackType
+
+import uvicorn
+
+from .app import create_app
+from .config import Settings
+
+
+def uvicorn_config(settings: Settings, *, echo_logs: bool = True) -> uvicorn.Config:
+    return uvicorn.Config(
+        create_app(settings, echo_logs=echo_logs),
+        host=settings.host,
+        port=settings.port,
+        http="httptools",
+        loop="uvloop",
+        log_level="warning",
+        access_log=False,
+        timeout_keep_alive=30,
+        timeout_graceful_shutdown=5,
+    )
+
+
+def serve(settings: Settings) -> None:
+    """Serve until interrupted."""
+    uvicorn.Server(uvicorn_config(settings)).run()
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+class BackgroundServer:
+    """A control plane in a background thread: ``with BackgroundServer(settings) as endpoint:``."""
+
+    def __init__(self, settings: Settings, *, echo_logs: bool = False, ready_timeout: float = 30) -> None:
+        if settings.port == 0:
+            from dataclasses import replace
+
+            settings = replace(settings, port=free_port(settings.host))
+        self.settings = settings
+        self.server = uvicorn.Server(uvicorn_config(settings, echo_logs=echo_logs))
+        self.server.config.loop = "asyncio"
+        self._thread = threading.Thread(target=self._run, name="cloudmicro-server", daemon=True)
+        self._ready_timeout = ready_timeout
+        self._error: BaseException | None = None
+
+    def _run(self) -> None:
+        try:
+            asyncio.run(self.server.serve())
+        except BaseException as exc:  # noqa: BLE001 - reported to the caller of start()
+            self._error = exc
+
+    @property
+    def endpoint(self) -> str:
+        return self.settings.endpoint
+
+    def start(self) -> str:
+        self._thread.start()
+        waited = 0.0
+        while not self.server.started:
+            if not self._thread.is_alive():
+                raise RuntimeError(f"the control plane did not start: {self._error!r}")
+            self._thread.join(0.01)
+            waited += 0.01
+            if waited > self._ready_timeout:
+                raise RuntimeError("the control plane did not start in time")
+        return self.endpoint
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self._thread.join(30)
+
+    def __enter__(self) -> str:
+        return self.start()
+
+    def __exit__(self, *exc: tuple[type[BaseException], BaseException, TracebackType] | None) -> None:
+        self.stop()
