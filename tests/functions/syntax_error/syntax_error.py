@@ -1,0 +1,2 @@
+def syntax_error_handler(event, context)
+    return "unreachable"

@@ -1,0 +1,68 @@
+"""A fake executor for unit tests of the control-plane logic (never proof a feature works)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Awaitable, Callable
+
+from emulator.domain.functions import FunctionConfig
+from emulator.invocation.environment import Environment
+
+Handler = Callable[[Environment, bytes], Awaitable[bytes]]
+
+
+def function(name: str = "fn", **fields) -> FunctionConfig:
+    return FunctionConfig(name=name, arn=f"arn:aws:lambda:us-east-1:123456789012:function:{name}",
+                          code_dir=Path("/nonexistent"), handler=f"{name}.handler", **fields)
+
+
+class FakeExecutor:
+    """Runs a coroutine 'runtime' per environment that talks to it like a real runtime would."""
+
+    name = "fake"
+
+    def __init__(self, handler: Handler | None = None) -> None:
+        self.handler = handler or (lambda env, payload: asyncio.sleep(0, result=payload))
+        self.launched: list[Environment] = []
+        self.destroyed: list[Environment] = []
+        self._tasks: list[asyncio.Task] = []
+
+    async def prepare(self, function: FunctionConfig) -> None:
+        return None
+
+    async def launch(self, env: Environment) -> None:
+        self.launched.append(env)
+        self._tasks.append(asyncio.get_running_loop().create_task(self._runtime(env)))
+
+    async def _runtime(self, env: Environment) -> None:
+        while env.alive:
+            try:
+                inv = await env.next_invocation()
+            except Exception:
+                return
+            result = await self.handler(env, inv.payload)
+            if env.alive and env.current is inv:
+                env.respond(inv.request_id, result)
+
+    async def destroy(self, env: Environment) -> None:
+        self.destroyed.append(env)
+
+    def max_memory_mb(self, env: Environment) -> int | None:
+        return 42
+
+    async def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+
+
+class FakePorts:
+    def __init__(self) -> None:
+        self.next_port = 20000
+
+    async def open(self, env: Environment) -> None:
+        self.next_port += 1
+        env.port = self.next_port
+
+    def close(self, env: Environment) -> None:
+        pass

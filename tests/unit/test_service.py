@@ -1,0 +1,169 @@
+"""The invoke service and warm pool, with a fake executor (logic only)."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from emulator.config import Settings
+from emulator.domain.errors import (
+    InvalidRequestContentException,
+    RequestTooLargeException,
+    ResourceNotFoundException,
+    TooManyRequestsException,
+)
+from emulator.domain.registry import FunctionRegistry
+from emulator.invocation.logs import LogStore
+from emulator.invocation.pool import EnvironmentPool
+from emulator.invocation.service import InvokeRequest, InvokeService
+
+from .fakes import FakeExecutor, FakePorts
+
+
+def make_service(tmp_path: Path, executor: FakeExecutor, **settings_fields):
+    folder = tmp_path / "functions" / "fn"
+    folder.mkdir(parents=True)
+    (folder / "fn.py").write_text("def fn_handler(e, c):\n    return e\n")
+    settings = replace(Settings(), functions_dir=tmp_path / "functions", state_dir=tmp_path / "state",
+                       **settings_fields)
+    registry = FunctionRegistry(settings.functions_dir, settings.state_dir, "us-east-1", "123456789012")
+    registry.load_folders()
+    pool = EnvironmentPool(executor, FakePorts(), settings)  # type: ignore[arg-type]
+    return InvokeService(registry, pool, executor, LogStore()), registry, pool
+
+
+def test_warm_environments_are_reused_and_cold_ones_launched_in_parallel(tmp_path):
+    async def slow(env, payload):
+        await asyncio.sleep(0.05)
+        return payload
+
+    async def scenario():
+        executor = FakeExecutor(slow)
+        service, _, pool = make_service(tmp_path, executor)
+        first = await service.invoke(InvokeRequest("fn", b'{"n": 1}'))
+        assert first.status == 200 and first.payload == b'{"n": 1}'
+        await service.invoke(InvokeRequest("fn", b"{}"))
+        assert len(executor.launched) == 1
+        await asyncio.gather(*(service.invoke(InvokeRequest("fn", b"{}")) for _ in range(4)))
+        assert len(executor.launched) == 4  # one warm + three new
+        await pool.close()
+
+    asyncio.run(scenario())
+
+
+def test_environments_of_an_old_revision_are_not_reused(tmp_path):
+    async def scenario():
+        executor = FakeExecutor()
+        service, registry, pool = make_service(tmp_path, executor)
+        await service.invoke(InvokeRequest("fn", b"{}"))
+        registry.update_configuration("fn", {"Timeout": 9})
+        await service.invoke(InvokeRequest("fn", b"{}"))
+        assert len(executor.launched) == 2
+        assert executor.launched[0] in executor.destroyed
+        await pool.close()
+
+    asyncio.run(scenario())
+
+
+def test_reserved_concurrency_is_a_lease(tmp_path):
+    async def scenario():
+        release = asyncio.Event()
+
+        async def blocked(env, payload):
+            await release.wait()
+            return payload
+
+        executor = FakeExecutor(blocked)
+        service, registry, pool = make_service(tmp_path, executor)
+        registry.put_concurrency("fn", 1)
+        first = asyncio.ensure_future(service.invoke(InvokeRequest("fn", b"{}")))
+        await asyncio.sleep(0.01)
+        with pytest.raises(TooManyRequestsException) as err:
+            await service.invoke(InvokeRequest("fn", b"{}"))
+        assert err.value.body()["Reason"] == "ReservedFunctionConcurrentInvocationLimitExceeded"
+        release.set()
+        assert (await first).status == 200
+        assert service.active["fn"] == 0
+        await pool.close()
+
+    asyncio.run(scenario())
+
+
+def test_requests_are_validated_before_anything_runs(tmp_path):
+    async def scenario():
+        executor = FakeExecutor()
+        service, _, pool = make_service(tmp_path, executor)
+        with pytest.raises(ResourceNotFoundException):
+            await service.invoke(InvokeRequest("missing", b"{}"))
+        with pytest.raises(InvalidRequestContentException):
+            await service.invoke(InvokeRequest("fn", b"{nope"))
+        with pytest.raises(RequestTooLargeException):
+            await service.invoke(InvokeRequest("fn", b"1" * (6 * 1024 * 1024 + 1)))
+        with pytest.raises(RequestTooLargeException) as err:
+            await service.invoke(InvokeRequest("fn", b"1" * (1024 * 1024 + 1), invocation_type="Event"))
+        assert "for the Event invocation type (limit 1048576 bytes)" in err.value.message
+        with pytest.raises(InvalidRequestContentException):
+            await service.invoke(InvokeRequest("fn", b"{}", client_context="%%%"))
+        assert (await service.invoke(InvokeRequest("fn", b"{}", invocation_type="DryRun"))).status == 204
+        assert executor.launched == []
+        await pool.close()
+
+    asyncio.run(scenario())
+
+
+def test_tail_log_is_base64_of_the_last_4kb_with_report(tmp_path):
+    async def scenario():
+        executor = FakeExecutor()
+        service, _, pool = make_service(tmp_path, executor)
+        outcome = await service.invoke(InvokeRequest("fn", b"{}", log_type="Tail"))
+        log = base64.b64decode(outcome.log_result or "").decode()
+        assert log.startswith(f"START RequestId: {outcome.request_id} Version: $LATEST\n")
+        assert f"\nEND RequestId: {outcome.request_id}\n" in log
+        report = log.splitlines()[-1]
+        assert report.startswith(f"REPORT RequestId: {outcome.request_id}\tDuration: ")
+        assert "\tMemory Size: 128 MB\tMax Memory Used: 42 MB\tInit Duration: " in report
+        assert report.endswith(" ms\t")
+        await pool.close()
+
+    asyncio.run(scenario())
+
+
+def test_event_invokes_run_in_the_background(tmp_path):
+    async def scenario():
+        seen: list[bytes] = []
+
+        async def record(env, payload):
+            seen.append(payload)
+            return b"null"
+
+        executor = FakeExecutor(record)
+        service, _, pool = make_service(tmp_path, executor)
+        outcome = await service.invoke(InvokeRequest("fn", b'{"e": 1}', invocation_type="Event"))
+        assert outcome.status == 202 and outcome.request_id
+        await service.drain()
+        assert seen == [b'{"e": 1}']
+        assert service.logs.get(outcome.request_id) is not None
+        await pool.close()
+
+    asyncio.run(scenario())
+
+
+def test_idle_environments_are_reaped(tmp_path):
+    async def scenario():
+        executor = FakeExecutor()
+        service, _, pool = make_service(tmp_path, executor, idle_timeout=5)
+        await service.invoke(InvokeRequest("fn", b"{}"))
+        assert pool.reap() == 0
+        import time
+
+        assert pool.reap(now=time.monotonic() + 6) == 1
+        await asyncio.sleep(0)
+        assert executor.destroyed == executor.launched
+        await pool.close()
+
+    asyncio.run(scenario())
