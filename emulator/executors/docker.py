@@ -84,6 +84,7 @@ class DockerExecutor:
         self._image_lock = asyncio.Lock()
         self._containers: dict[str, str] = {}
         self._cgroup_files: dict[str, Path | None] = {}
+        self._peaks: dict[str, int] = {}
 
     async def _call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         loop = asyncio.get_running_loop()
@@ -150,10 +151,13 @@ class DockerExecutor:
             env.handle = cid
             self._containers[env.id] = cid
             await self._call(self.api.start, cid)
+            self._cgroup_files[env.id] = _cgroup_peak_file(cid)
         except docker.errors.APIError as exc:
             raise ExecutorError(f"could not start a container for {function.name}: {exc}") from exc
 
     def _on_eof(self, env: Environment) -> None:
+        self.max_memory_mb(env)  # read the peak while the container's cgroup still exists
+
         async def find_status() -> None:
             reason, oom = "exit status 0", False
             cid = env.handle
@@ -164,6 +168,8 @@ class DockerExecutor:
                     code = int(status.get("StatusCode", 0))
                     if state.get("OOMKilled") or code == 137:
                         reason, oom = "signal: killed", bool(state.get("OOMKilled"))
+                    if oom:  # the kernel killed it at its limit
+                        self._peaks[env.id] = env.function.memory_size
                     elif code > 128:
                         reason = exit_reason(-(code - 128))
                     else:
@@ -177,6 +183,7 @@ class DockerExecutor:
     async def destroy(self, env: Environment) -> None:
         cid = self._containers.pop(env.id, None)
         self._cgroup_files.pop(env.id, None)
+        self._peaks.pop(env.id, None)
         if cid:
             await self._remove(cid)
         try:
@@ -201,18 +208,14 @@ class DockerExecutor:
     # --- memory -----------------------------------------------------------------------
 
     def max_memory_mb(self, env: Environment) -> int | None:
-        cid = env.handle
-        if not cid:
-            return None
-        if env.id not in self._cgroup_files:
-            self._cgroup_files[env.id] = _cgroup_peak_file(cid)
-        path = self._cgroup_files[env.id]
-        if path is None:
-            return None
-        try:
-            return max(1, round(int(path.read_text()) / (1024 * 1024)))
-        except (OSError, ValueError):
-            return None
+        """The container's peak memory from its cgroup (the last reading once it is gone)."""
+        path = self._cgroup_files.get(env.id)
+        if path is not None:
+            try:
+                self._peaks[env.id] = max(1, round(int(path.read_text()) / (1024 * 1024)))
+            except (OSError, ValueError):
+                pass
+        return self._peaks.get(env.id)
 
 
 def _cgroup_peak_file(cid: str) -> Path | None:

@@ -1,0 +1,80 @@
+"""Shared helpers for benchmarks: a control plane in its own process, clients, statistics."""
+
+from __future__ import annotations
+
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import boto3
+from botocore.config import Config
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH_FUNCTIONS = ROOT / "bench" / "functions"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def control_plane(executor: str, functions_dir: Path = BENCH_FUNCTIONS, **env: str) -> Iterator[tuple[str, int]]:
+    """``cloudmicro serve`` in a subprocess; yields (endpoint, pid)."""
+    port = free_port()
+    state = Path(os.environ.get("TMPDIR", "/tmp")) / f"cloudmicro-bench-{port}"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "emulator", "serve", "--port", str(port), "--executor", executor,
+         "--functions-dir", str(functions_dir)],
+        env={**os.environ, "CLOUDMICRO_STATE_DIR": str(state), **env},
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    endpoint = f"http://127.0.0.1:{port}"
+    started = time.monotonic()
+    while True:
+        try:
+            urllib.request.urlopen(endpoint + "/_cloudmicro/health", timeout=0.2)
+            break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() - started > 30:
+                raise SystemExit(f"control plane did not start ({executor})")
+            time.sleep(0.02)
+    try:
+        yield endpoint, proc.pid
+    finally:
+        proc.terminate()
+        proc.wait(30)
+
+
+def client(endpoint: str, service: str = "lambda"):
+    return boto3.client(
+        service, endpoint_url=endpoint, region_name="us-east-1",
+        aws_access_key_id="bench", aws_secret_access_key="bench",
+        config=Config(retries={"max_attempts": 1, "mode": "standard"}, max_pool_connections=16, read_timeout=60),
+    )
+
+
+def rss_mib(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def percentile(values: list[float], pct: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(pct / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def summary(values: list[float]) -> str:
+    return f"p50 {statistics.median(values):7.2f} ms  p99 {percentile(values, 99):7.2f} ms  (n={len(values)})"

@@ -1,0 +1,6 @@
+import time
+
+
+def nap_handler(event, context):
+    time.sleep(1)
+    return "rested"

@@ -1,0 +1,2 @@
+def noop_handler(event, context):
+    return event
