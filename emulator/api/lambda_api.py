@@ -56,13 +56,12 @@ def _changed(request: Request, function: FunctionConfig) -> Response:
 # --- Invoke ---------------------------------------------------------------------------
 
 
-@router.post("/2015-03-31/functions/{function_name}/invocations")
-async def invoke(function_name: str, request: Request) -> Response:
+async def invoke(request: Request) -> Response:
     service: InvokeService = request.app.state.invoker
     headers = request.headers
     outcome = await service.invoke(
         InvokeRequest(
-            function_name=function_name,
+            function_name=request.path_params["function_name"],
             payload=await request.body(),
             invocation_type=headers.get("x-amz-invocation-type", "RequestResponse"),
             log_type=headers.get("x-amz-log-type", "None"),
@@ -76,6 +75,10 @@ async def invoke(function_name: str, request: Request) -> Response:
     if outcome.log_result is not None:
         reply["X-Amz-Log-Result"] = outcome.log_result
     return Response(outcome.payload, status_code=outcome.status, headers=reply, media_type="application/json")
+
+
+# A plain (Starlette) route: Invoke is the hot path and needs no FastAPI parameter parsing.
+router.add_route("/2015-03-31/functions/{function_name}/invocations", invoke, methods=["POST"])
 
 
 # --- functions ------------------------------------------------------------------------

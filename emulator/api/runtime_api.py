@@ -9,7 +9,8 @@ from ..invocation.environment import Environment, RuntimeApiError
 from ..invocation.runtime_ports import RuntimePorts
 from ..invocation.service import MAX_RESPONSE_PAYLOAD
 
-router = APIRouter(prefix="/2018-06-01/runtime")
+router = APIRouter()
+PREFIX = "/2018-06-01/runtime"
 
 _ACCEPTED = b'{"status":"OK"}'
 
@@ -27,15 +28,14 @@ def _accepted() -> Response:
     return Response(_ACCEPTED, status_code=202, media_type="application/json")
 
 
-@router.get("/invocation/next")
 async def next_invocation(request: Request) -> Response:
     inv = await _environment(request).next_invocation()
     return Response(inv.payload, headers=inv.runtime_headers(), media_type="application/json")
 
 
-@router.post("/invocation/{request_id}/response")
-async def invocation_response(request_id: str, request: Request) -> Response:
+async def invocation_response(request: Request) -> Response:
     env = _environment(request)
+    request_id = request.path_params["request_id"]
     body = await request.body()
     if len(body) > MAX_RESPONSE_PAYLOAD:
         env.fail(
@@ -50,15 +50,21 @@ async def invocation_response(request_id: str, request: Request) -> Response:
     return _accepted()
 
 
-@router.post("/invocation/{request_id}/error")
-async def invocation_error(request_id: str, request: Request) -> Response:
+async def invocation_error(request: Request) -> Response:
     env = _environment(request)
-    env.fail(request_id, await request.body())
+    env.fail(request.path_params["request_id"], await request.body())
     return _accepted()
 
 
-@router.post("/init/error")
 async def init_error(request: Request) -> Response:
     env = _environment(request)
     env.init_failed(await request.body())
     return _accepted()
+
+
+# Plain (Starlette) routes: the Runtime API is on every invoke's hot path, and these
+# handlers need no parameter parsing from FastAPI.
+router.add_route(f"{PREFIX}/invocation/next", next_invocation, methods=["GET"])
+router.add_route(f"{PREFIX}/invocation/{{request_id}}/response", invocation_response, methods=["POST"])
+router.add_route(f"{PREFIX}/invocation/{{request_id}}/error", invocation_error, methods=["POST"])
+router.add_route(f"{PREFIX}/init/error", init_error, methods=["POST"])
