@@ -57,6 +57,7 @@ async def environments(request: Request) -> Response:
                 "state": env.state.value,
                 "port": env.port,
                 "invocations": env.invocations,
+                "request_id": env.current.request_id if env.current else None,
                 "handle": env.handle if isinstance(env.handle, str) else getattr(env.handle, "pid", None),
                 "max_memory_mb": executor.max_memory_mb(env),
             }

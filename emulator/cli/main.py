@@ -40,6 +40,14 @@ def serve(host: str | None, port: int | None, executor: str | None, functions_di
     from ..server import serve as run
 
     settings = _settings(host=host, port=port, executor=executor, functions_dir=functions_dir)
+    if settings.executor == "docker":
+        from ..executors.docker import docker_client
+
+        if docker_client() is None:
+            raise click.ClickException(
+                "no Docker engine answers (is dockerd running? is DOCKER_HOST right?); "
+                "start one, or use --executor process"
+            )
     click.echo(f"cloudmicro: serving on {settings.endpoint} (functions from {settings.functions_dir})", err=True)
     run(settings)
 
