@@ -12,6 +12,8 @@ from typing import AsyncIterator
 from fastapi import FastAPI
 
 from .api import admin, errors, lambda_api, runtime_api
+from .aws.backend import make_backend
+from .aws.gateway import AwsGateway
 from .config import Settings
 from .domain.registry import FunctionRegistry
 from .executors.base import Executor
@@ -54,6 +56,8 @@ def create_runtime_app(ports: RuntimePorts) -> FastAPI:
 
 
 def create_app(settings: Settings, *, echo_logs: bool = True) -> FastAPI:
+    aws = make_backend(settings.moto_url)
+
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         executor = build_executor(settings)
@@ -65,7 +69,7 @@ def create_app(settings: Settings, *, echo_logs: bool = True) -> FastAPI:
         logs = LogStore(echo=sys.stderr if echo_logs else None)
         state = app.state
         state.settings, state.executor, state.registry = settings, executor, registry
-        state.ports, state.pool, state.logs = ports, pool, logs
+        state.ports, state.pool, state.logs, state.aws = ports, pool, logs, aws
         state.invoker = InvokeService(registry, pool, executor, logs)
         if isinstance(executor, DockerExecutor):
             removed = await executor.cleanup_orphans()
@@ -77,9 +81,11 @@ def create_app(settings: Settings, *, echo_logs: bool = True) -> FastAPI:
         finally:
             reaper.cancel()
             await pool.close()
+            await aws.aclose()
 
     app = FastAPI(title="Cloudmicro", lifespan=lifespan, openapi_url=None, docs_url=None, redoc_url=None)
     app.include_router(lambda_api.router)
     app.include_router(admin.router)
     errors.install(app)
+    app.add_middleware(AwsGateway, aws=aws)
     return app

@@ -36,6 +36,8 @@ class Settings:
     base_image: str = "python:3.11-slim-bookworm"
     #: base image built offline (debootstrap) when ``base_image`` cannot be pulled
     offline_base_image: str = "cloudmicro/base:bookworm"
+    #: an external moto server (e.g. the compose stack's); None runs moto embedded
+    moto_url: str | None = None
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -54,6 +56,7 @@ class Settings:
             max_environments_per_function=int(_env("MAX_ENVIRONMENTS", "32")),
             base_image=_env("BASE_IMAGE", "python:3.11-slim-bookworm"),
             offline_base_image=_env("OFFLINE_BASE_IMAGE", "cloudmicro/base:bookworm"),
+            moto_url=_env("MOTO_URL", "") or None,
         )
         clean = {k: v for k, v in overrides.items() if v is not None}
         settings = replace(settings, **clean)  # type: ignore[arg-type]
@@ -64,3 +67,9 @@ class Settings:
     @property
     def endpoint(self) -> str:
         return f"http://{self.host}:{self.port}"
+
+    @property
+    def function_endpoint(self) -> str:
+        """The endpoint as functions reach it (over loopback: they share the host's network)."""
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host
+        return f"http://{host}:{self.port}"

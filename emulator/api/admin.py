@@ -20,16 +20,34 @@ def _json(data: object) -> Response:
 
 @router.get("/health")
 async def health(request: Request) -> Response:
+    """Each part's state: the Lambda service, its executor, and the AWS backend (moto)."""
     state = request.app.state
+    aws = await state.aws.health()
     return _json(
         {
-            "status": "ok",
+            "status": "ok" if aws["status"] == "running" else "degraded",
             "endpoint": state.settings.endpoint,
-            "executor": state.executor.name,
-            "functions": len(state.registry.list()),
-            "environments": len(state.pool.environments()),
+            "lambda": {
+                "status": "running",
+                "executor": state.executor.name,
+                "functions": len(state.registry.list()),
+                "environments": len(state.pool.environments()),
+                "config_errors": state.registry.load_errors,
+            },
+            "aws": aws,
         }
     )
+
+
+@router.post("/reset")
+async def reset(request: Request) -> Response:
+    """Wipe all state: every AWS resource in moto, API-created functions, environments, logs."""
+    state = request.app.state
+    await state.aws.reset()
+    state.pool.discard_all()
+    state.registry.reset()
+    state.logs.clear()
+    return _json({"status": "reset"})
 
 
 @router.post("/echo")

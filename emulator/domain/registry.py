@@ -16,7 +16,7 @@ import logging
 import shutil
 import zipfile
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Mapping
 
 from .errors import (
     InvalidParameterValueException,
@@ -231,6 +231,12 @@ class FunctionRegistry:
             shutil.rmtree(self.code_dir / function.name, ignore_errors=True)
         return function
 
+    def reset(self) -> None:
+        """Forget API-created functions and their code; reload the folders."""
+        self._functions.clear()
+        shutil.rmtree(self.code_dir, ignore_errors=True)
+        self.load_folders()
+
     def replace(self, function: FunctionConfig) -> None:
         """Put a changed configuration in place (used by reloads)."""
         self._put(function)
@@ -307,6 +313,3 @@ def _read_folder_config(path: Path) -> dict[str, Any]:
         )
     return raw
 
-
-def names(functions: Iterable[FunctionConfig]) -> list[str]:
-    return [f.name for f in functions]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import time
 from pathlib import Path
 from typing import Protocol
 
@@ -47,8 +48,20 @@ def runtime_environment(
     task_root: str,
     path: str,
 ) -> dict[str, str]:
-    """The environment variables AWS gives a function; the function's own variables last."""
+    """The environment variables a function sees.
+
+    Defaults that point unmodified AWS SDKs at the local endpoint come first, so the
+    function's own variables override them; then the variables AWS reserves (which a
+    function configuration cannot set).
+    """
     variables = {
+        "LANG": "en_US.UTF-8",
+        "TZ": ":UTC",
+        "PATH": path,
+        "AWS_ENDPOINT_URL": settings.function_endpoint,
+    }
+    variables.update(function.environment)
+    variables.update({
         "AWS_LAMBDA_FUNCTION_NAME": function.name,
         "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(function.memory_size),
         "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
@@ -59,22 +72,19 @@ def runtime_environment(
         "AWS_DEFAULT_REGION": settings.region,
         "AWS_EXECUTION_ENV": f"AWS_Lambda_{function.runtime}",
         "AWS_LAMBDA_RUNTIME_API": runtime_api,
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "AWS_SESSION_TOKEN": "test",
         "_HANDLER": function.handler,
         "LAMBDA_TASK_ROOT": task_root,
         "LAMBDA_RUNTIME_DIR": "/var/runtime",
-        "LANG": "en_US.UTF-8",
-        "TZ": ":UTC",
-        "PATH": path,
-        "PYTHONUNBUFFERED": "1",
-    }
-    variables.update(function.environment)
+    })
     return variables
 
 
 def log_stream_name(env: Environment) -> str:
-    import time
-
-    return time.strftime("%Y/%m/%d", time.gmtime()) + f"/[$LATEST]{env.id}{'0' * 20}"
+    """``YYYY/MM/DD/[$LATEST]<32 hex>``, dated when the environment was created."""
+    return time.strftime("%Y/%m/%d", time.gmtime()) + f"/[$LATEST]{env.id}"
 
 
 def exit_reason(returncode: int) -> str:

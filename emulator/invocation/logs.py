@@ -89,6 +89,10 @@ class LogStore:
             self._echo.write("".join(prefix + line + "\n" for line in entry.text.splitlines()))
             self._echo.flush()
 
+    def clear(self) -> None:
+        self._by_request.clear()
+        self._by_function.clear()
+
     def get(self, request_id: str) -> InvocationLog | None:
         return self._by_request.get(request_id)
 

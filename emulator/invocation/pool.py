@@ -127,6 +127,11 @@ class EnvironmentPool:
             for env in list(pool.idle):
                 self.discard(env)
 
+    def discard_all(self) -> None:
+        for pool in self._pools.values():
+            for env in list(pool.envs):
+                self.discard(env)
+
     def reap(self, now: float | None = None) -> int:
         """Destroy environments idle for longer than the idle timeout."""
         now = time.monotonic() if now is None else now

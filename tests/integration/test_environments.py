@@ -22,7 +22,11 @@ def _get(url: str, timeout: float = 5) -> tuple[int, dict]:
         with urllib.request.urlopen(url, timeout=timeout) as resp:
             return resp.status, json.loads(resp.read() or b"null")
     except urllib.error.HTTPError as err:
-        return err.code, json.loads(err.read() or b"null")
+        body = err.read()
+        try:
+            return err.code, json.loads(body or b"null")
+        except ValueError:
+            return err.code, {"raw": body.decode(errors="replace")}
 
 
 def _post(url: str, body: bytes) -> tuple[int, dict]:
@@ -127,7 +131,7 @@ def test_process_executor_is_the_fallback_without_docker(tmp_path, monkeypatch):
     monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-docker-here.sock")
     settings = Settings.from_env(port=0, executor="auto", functions_dir=TEST_FUNCTIONS, state_dir=tmp_path)
     with BackgroundServer(settings) as endpoint:
-        assert _get(endpoint + "/_cloudmicro/health")[1]["executor"] == "process"
+        assert _get(endpoint + "/_cloudmicro/health")[1]["lambda"]["executor"] == "process"
         response = lambda_client(endpoint).invoke(FunctionName="echo", Payload=b'{"p": 1}')
         assert json.loads(response["Payload"].read())["event"] == {"p": 1}
 

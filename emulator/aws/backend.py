@@ -1,0 +1,112 @@
+"""moto behind the endpoint: embedded (a WSGI app in this process) or external (a URL).
+
+Both are ASGI apps with the same small interface, so the gateway does not care which.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Any, Protocol
+
+import httpx
+
+log = logging.getLogger(__name__)
+
+ASGIApp = Any
+
+
+class AwsBackend(Protocol):
+    """An ASGI app answering AWS APIs, plus health and reset."""
+
+    mode: str
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None: ...
+
+    async def health(self) -> dict[str, Any]: ...
+
+    async def reset(self) -> None: ...
+
+    async def aclose(self) -> None: ...
+
+
+class EmbeddedMoto:
+    """moto's server app in this process; backends load lazily, per service, on first use."""
+
+    mode = "embedded"
+
+    def __init__(self) -> None:
+        from a2wsgi import WSGIMiddleware
+        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+        self._dispatcher = DomainDispatcherApplication(create_backend_app)
+        self._app = WSGIMiddleware(self._dispatcher, workers=16)  # type: ignore[arg-type]
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        await self._app(scope, receive, send)
+
+    async def health(self) -> dict[str, Any]:
+        return {"mode": self.mode, "status": "running", "services_loaded": sorted(self._dispatcher.app_instances)}
+
+    async def reset(self) -> None:
+        from moto.moto_api import _internal
+
+        await asyncio.to_thread(_internal.moto_api_backend.reset)
+
+    async def aclose(self) -> None:
+        return None
+
+
+class ExternalMoto:
+    """A moto server elsewhere (e.g. the compose stack's ``moto`` service), proxied."""
+
+    mode = "external"
+
+    def __init__(self, url: str) -> None:
+        self.url = url.rstrip("/")
+        self._client = httpx.AsyncClient(base_url=self.url, timeout=httpx.Timeout(60, connect=5))
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        body = bytearray()
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        path = scope.get("raw_path") or scope["path"].encode()
+        query = scope.get("query_string", b"")
+        url = path.decode("latin-1") + ("?" + query.decode("latin-1") if query else "")
+        headers = [(k, v) for k, v in scope["headers"] if k.lower() not in (b"content-length",)]
+        try:
+            upstream = await self._client.request(scope["method"], url, content=bytes(body), headers=headers)
+        except httpx.HTTPError as exc:
+            payload = json.dumps({"message": f"the moto server at {self.url} did not answer: {exc}"}).encode()
+            await send({"type": "http.response.start", "status": 502,
+                        "headers": [(b"content-type", b"application/json")]})
+            await send({"type": "http.response.body", "body": payload})
+            return
+        skip = {b"content-length", b"transfer-encoding", b"connection", b"content-encoding"}
+        out = [(k.lower(), v) for k, v in upstream.headers.raw if k.lower() not in skip]
+        content = upstream.content
+        out.append((b"content-length", str(len(content)).encode()))
+        await send({"type": "http.response.start", "status": upstream.status_code, "headers": out})
+        await send({"type": "http.response.body", "body": content})
+
+    async def health(self) -> dict[str, Any]:
+        try:
+            reply = await self._client.get("/moto-api/data.json", timeout=2)
+            status = "running" if reply.status_code == 200 else f"HTTP {reply.status_code}"
+        except httpx.HTTPError as exc:
+            status = f"unreachable: {exc}"
+        return {"mode": self.mode, "url": self.url, "status": status}
+
+    async def reset(self) -> None:
+        await self._client.post("/moto-api/reset")
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+
+def make_backend(moto_url: str | None) -> AwsBackend:
+    return ExternalMoto(moto_url) if moto_url else EmbeddedMoto()
