@@ -44,7 +44,7 @@ import random
 import sys
 import threading
 import time
-from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from decimal import Decimal, DecimalException
 from pathlib import Path
@@ -676,20 +676,18 @@ def write_items(
     written = 0
     try:
         with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="db_gen") as pool:
-            pending: set[Future[int]] = {
-                pool.submit(_write_batch, client, table, start, batch, data_file, stop) for start, batch in batches
-            }
-            while pending:
-                done, pending = wait(pending, return_when=FIRST_EXCEPTION)
-                for future in done:
-                    if future.exception() is not None:
-                        stop.set()
-                        for other in pending:
-                            other.cancel()
-                        raise future.exception()  # type: ignore[misc]
-                    written += future.result()
+            futures = [pool.submit(_write_batch, client, table, start, batch, data_file, stop) for start, batch in batches]
+            try:
+                for future in as_completed(futures):
+                    count = future.result()
+                    written += count
                     if bar:
-                        bar.advance(future.result())
+                        bar.advance(count)
+            except BaseException:
+                stop.set()
+                for future in futures:
+                    future.cancel()
+                raise
     finally:
         if bar:
             bar.close()

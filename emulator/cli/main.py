@@ -127,6 +127,20 @@ def list_(endpoint: str | None) -> None:
         click.echo(f"{name:24} {runtime:12} {handler:32} {memory:>6} {timeout:>7}")
 
 
+@main.command()
+@click.option("--endpoint", default=None, help="Control plane URL (default http://127.0.0.1:4566).")
+def reset(endpoint: str | None) -> None:
+    """Wipe all state of the running control plane (AWS resources, API-created functions, logs)."""
+    settings = _settings()
+    plane = ControlPlane(endpoint or os.environ.get("CLOUDMICRO_ENDPOINT") or settings.endpoint)
+    if not plane.healthy():
+        raise click.ClickException(f"no control plane answers at {plane.endpoint}")
+    reply = plane.request("POST", "/_cloudmicro/reset")
+    if reply.status != 200:
+        raise click.ClickException(reply.error_message())
+    click.echo("cloudmicro: all state wiped", err=True)
+
+
 @main.group()
 def images() -> None:
     """Runtime images."""

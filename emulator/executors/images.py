@@ -10,6 +10,7 @@ The image tag carries a hash of the runtime files, so a changed bootstrap gets a
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import io
 import subprocess
 import sys
@@ -24,6 +25,9 @@ from ..config import Settings
 from .base import ExecutorError
 
 RUNTIME_DIR = Path(__file__).resolve().parent.parent.parent / "runtimes"
+#: the AWS SDK for Python, installed in the image at /var/runtime as AWS's Python runtimes have it
+#: (copied from this environment: pure Python, so no registry or network is needed)
+SDK_MODULES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six")
 PYTHON_DIR = RUNTIME_DIR / "python"
 BUILD_BASE = RUNTIME_DIR / "base" / "build-base.sh"
 _CONTEXT_FILES = ("Dockerfile", "bootstrap.py")
@@ -46,8 +50,25 @@ def base_image_for(version: str, settings: Settings) -> str:
     return f"python:{version}-slim-bookworm"
 
 
+def _sdk_paths() -> list[Path]:
+    paths = []
+    for name in SDK_MODULES:
+        spec = importlib.util.find_spec(name)
+        if spec is None or spec.origin is None:
+            raise ExecutorError(f"the AWS SDK module {name} is not installed here (pip install boto3)")
+        origin = Path(spec.origin)
+        paths.append(origin.parent if origin.name == "__init__.py" else origin)
+    return paths
+
+
+def _sdk_versions() -> str:
+    from importlib.metadata import version
+
+    return ",".join(f"{d}={version(d)}" for d in ("boto3", "botocore", "s3transfer", "urllib3"))
+
+
 def image_tag(version: str, base: str) -> str:
-    digest = hashlib.sha256(base.encode())
+    digest = hashlib.sha256(base.encode() + _sdk_versions().encode())
     for name in _CONTEXT_FILES:
         digest.update((PYTHON_DIR / name).read_bytes())
     return f"cloudmicro/lambda-python:{version}-{digest.hexdigest()[:10]}"
@@ -96,9 +117,15 @@ def _short(exc: Exception) -> str:
 
 def _context() -> io.BytesIO:
     buffer = io.BytesIO()
+
+    def no_bytecode(info: tarfile.TarInfo) -> tarfile.TarInfo | None:
+        return None if "__pycache__" in info.name or info.name.endswith(".pyc") else info
+
     with tarfile.open(fileobj=buffer, mode="w") as tar:
         for name in _CONTEXT_FILES:
             tar.add(PYTHON_DIR / name, arcname=name)
+        for path in _sdk_paths():
+            tar.add(path, arcname=f"sdk/{path.name}", filter=no_bytecode)
     buffer.seek(0)
     return buffer
 
