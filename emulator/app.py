@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from .api import admin, errors, lambda_api, runtime_api
 from .aws.backend import make_backend
 from .aws.gateway import AwsGateway
+from .aws.seeding import SeedStatus, seed_in_background
 from .config import Settings
 from .domain.registry import FunctionRegistry
 from .executors.base import Executor
@@ -75,11 +76,17 @@ def create_app(settings: Settings, *, echo_logs: bool = True) -> FastAPI:
             removed = await executor.cleanup_orphans()
             if removed:
                 log.info("removed %d container(s) left by a control plane that died", removed)
-        reaper = asyncio.get_running_loop().create_task(pool.reap_forever())
+        loop = asyncio.get_running_loop()
+        background = [loop.create_task(pool.reap_forever())]
+        state.seeding = SeedStatus()
+        if settings.seed_on_start:
+            background.append(loop.create_task(seed_in_background(
+                settings.function_endpoint, settings.region, settings.db_gen_dir, state.seeding)))
         try:
             yield
         finally:
-            reaper.cancel()
+            for task in background:
+                task.cancel()
             await pool.close()
             await aws.aclose()
 

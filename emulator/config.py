@@ -38,6 +38,10 @@ class Settings:
     offline_base_image: str = "cloudmicro/base:bookworm"
     #: an external moto server (e.g. the compose stack's); None runs moto embedded
     moto_url: str | None = None
+    #: where db_gen/tables and db_gen/table_data are
+    db_gen_dir: Path = Path("db_gen")
+    #: create and seed the db_gen tables when the control plane starts
+    seed_on_start: bool = True
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -57,6 +61,8 @@ class Settings:
             base_image=_env("BASE_IMAGE", "python:3.11-slim-bookworm"),
             offline_base_image=_env("OFFLINE_BASE_IMAGE", "cloudmicro/base:bookworm"),
             moto_url=_env("MOTO_URL", "") or None,
+            db_gen_dir=Path(_env("DB_GEN_DIR", str(project / "db_gen"))),
+            seed_on_start=_env("SEED_ON_START", "true").lower() not in ("0", "false", "no"),
         )
         clean = {k: v for k, v in overrides.items() if v is not None}
         settings = replace(settings, **clean)  # type: ignore[arg-type]

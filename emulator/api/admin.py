@@ -35,6 +35,7 @@ async def health(request: Request) -> Response:
                 "config_errors": state.registry.load_errors,
             },
             "aws": aws,
+            "seed": state.seeding.as_dict(),
         }
     )
 

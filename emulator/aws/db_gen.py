@@ -17,6 +17,8 @@ Design
   members of ``TableDescription`` (and of the index and throughput descriptions) that the
   matching CreateTable shape does not have. A fixed list of the well-known ones backs it
   up for older botocore versions. Keys in neither shape are kept, so validation names them.
+  ``WarmThroughput``, the default ``OnDemandThroughput`` (-1/-1) and a 0/0
+  ``ProvisionedThroughput`` are dropped too; LSIs never keep a ``ProvisionedThroughput``.
 * If a table file gives neither ``BillingMode`` nor ``ProvisionedThroughput``, the table
   is created with ``BillingMode: PAY_PER_REQUEST``.
 * Data files may hold plain JSON items or DynamoDB JSON (type descriptors), decided per
@@ -29,7 +31,8 @@ Design
   waited for, and loaded. Tables not defined in db_gen are never touched.
 * Loading: BatchWriteItem in batches of 25 on a small thread pool sharing the caller's
   client (botocore clients are thread-safe), with UnprocessedItems retried under
-  exponential backoff with jitter. Large loads draw a progress bar on ``progress``.
+  exponential backoff with jitter. A batch the service refuses is retried item by item
+  to name the item at fault. Large loads draw a progress bar on ``progress``.
 * Per-file problems never raise out of :func:`seed`: each table gets a
   :class:`TableResult`, with the error and the file it is about when something failed.
   No module-level mutable state: everything is passed in.
@@ -61,10 +64,10 @@ PROGRESS_THRESHOLD = 1000
 MAX_BATCH_ATTEMPTS = 10
 BACKOFF_BASE = 0.05
 BACKOFF_CAP = 2.0
-WAITER_CONFIG = {"Delay": 0.2, "MaxAttempts": 300}
+WAITER_DELAY = 0.2  # seconds between DescribeTable polls
+WAITER_MAX_ATTEMPTS = 300
 
 TYPE_DESCRIPTORS = frozenset({"S", "N", "B", "SS", "NS", "BS", "M", "L", "NULL", "BOOL"})
-KEY_TYPES = frozenset({"S", "N", "B"})
 
 # Read-only describe-table fields, for botocore versions whose model predates some of them.
 READ_ONLY_TABLE_FIELDS = frozenset({
@@ -206,10 +209,10 @@ def to_create_table_request(document: dict, model: ServiceModel) -> dict:
     if "GlobalTableSourceArn" not in request:
         request.pop("GlobalTableSettingsReplicationMode", None)
     _clean_capacity(request, model)
-    if isinstance(request.get("GlobalSecondaryIndexes"), list):
-        request["GlobalSecondaryIndexes"] = [_clean_index(i, model, "GlobalSecondaryIndex") for i in request["GlobalSecondaryIndexes"]]
-    if isinstance(request.get("LocalSecondaryIndexes"), list):
-        request["LocalSecondaryIndexes"] = [_clean_index(i, model, "LocalSecondaryIndex") for i in request["LocalSecondaryIndexes"]]
+    for field, shape in (("GlobalSecondaryIndexes", "GlobalSecondaryIndex"),
+                         ("LocalSecondaryIndexes", "LocalSecondaryIndex")):
+        if isinstance(request.get(field), list):
+            request[field] = [_clean_index(index, model, shape) for index in request[field]]
     return request
 
 
@@ -244,7 +247,8 @@ def _clean_capacity(request: dict, model: ServiceModel) -> None:
             del request["OnDemandThroughput"]
     throughput = request.get("ProvisionedThroughput")
     if isinstance(throughput, dict):
-        drop = READ_ONLY_THROUGHPUT_FIELDS | _read_only_members(model, "ProvisionedThroughputDescription", "ProvisionedThroughput")
+        drop = READ_ONLY_THROUGHPUT_FIELDS | _read_only_members(
+            model, "ProvisionedThroughputDescription", "ProvisionedThroughput")
         throughput = {key: value for key, value in throughput.items() if key not in drop}
         if throughput.get("ReadCapacityUnits", 0) == 0 and throughput.get("WriteCapacityUnits", 0) == 0:
             del request["ProvisionedThroughput"]
@@ -297,7 +301,8 @@ def _key_schema_problem(request: dict) -> str | None:
                 return f"key attribute {name!r} of {owner} has no entry in AttributeDefinitions"
     unused = sorted(defined - used)
     if unused:
-        return f"AttributeDefinitions names {', '.join(map(repr, unused))}, used by no key schema (DynamoDB refuses that)"
+        names = ", ".join(map(repr, unused))
+        return f"AttributeDefinitions names {names}, used by no key schema (DynamoDB refuses that)"
     return None
 
 
@@ -347,7 +352,8 @@ def item_list(document: Any, path: Path) -> tuple[list, str | None]:
         return document["Items"], None
     if isinstance(document, dict) and document and all(isinstance(v, list) for v in document.values()):
         if len(document) > 1:
-            raise DbGenError(path, f"a batch-write-item file for several tables ({', '.join(document)}): one table per file")
+            tables = ", ".join(document)
+            raise DbGenError(path, f"a batch-write-item file for several tables ({tables}): one table per file")
         (table, requests), = document.items()
         return [_put_request_item(request, index, path) for index, request in enumerate(requests)], table
     raise DbGenError(
@@ -535,7 +541,8 @@ def check_item_keys(items: list[dict], request: dict) -> None:
             _check_key_value(item[name], expected, f"item {index}: key attribute {name!r}")
         for name, (expected, index_name) in index_keys.items():
             if name in item:
-                _check_key_value(item[name], expected, f"item {index}: attribute {name!r} (key of index {index_name!r})")
+                where = f"item {index}: attribute {name!r} (key of index {index_name!r})"
+                _check_key_value(item[name], expected, where)
 
 
 def _check_key_value(value: dict, expected: str, where: str) -> None:
@@ -636,6 +643,10 @@ def _error_code(exc: ClientError) -> str:
     return exc.response.get("Error", {}).get("Code", "")
 
 
+def _waiter_config() -> dict[str, float]:
+    return {"Delay": WAITER_DELAY, "MaxAttempts": WAITER_MAX_ATTEMPTS}
+
+
 def delete_table_if_exists(client: Any, name: str) -> None:
     """Delete table ``name`` (switching deletion protection off) and wait until it is gone."""
     try:
@@ -645,7 +656,7 @@ def delete_table_if_exists(client: Any, name: str) -> None:
             return
         raise
     if table.get("TableStatus") in ("CREATING", "UPDATING"):
-        client.get_waiter("table_exists").wait(TableName=name, WaiterConfig=WAITER_CONFIG)
+        client.get_waiter("table_exists").wait(TableName=name, WaiterConfig=_waiter_config())
     if table.get("DeletionProtectionEnabled"):
         client.update_table(TableName=name, DeletionProtectionEnabled=False)
     try:
@@ -653,13 +664,13 @@ def delete_table_if_exists(client: Any, name: str) -> None:
     except ClientError as exc:
         if _error_code(exc) != "ResourceNotFoundException":
             raise
-    client.get_waiter("table_not_exists").wait(TableName=name, WaiterConfig=WAITER_CONFIG)
+    client.get_waiter("table_not_exists").wait(TableName=name, WaiterConfig=_waiter_config())
 
 
 def create_table(client: Any, request: dict) -> None:
     """Create the table and wait until it is ACTIVE."""
     client.create_table(**request)
-    client.get_waiter("table_exists").wait(TableName=request["TableName"], WaiterConfig=WAITER_CONFIG)
+    client.get_waiter("table_exists").wait(TableName=request["TableName"], WaiterConfig=_waiter_config())
 
 
 def write_items(
@@ -676,7 +687,9 @@ def write_items(
     written = 0
     try:
         with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="db_gen") as pool:
-            futures = [pool.submit(_write_batch, client, table, start, batch, data_file, stop) for start, batch in batches]
+            futures = [
+                pool.submit(_write_batch, client, table, start, batch, data_file, stop) for start, batch in batches
+            ]
             try:
                 for future in as_completed(futures):
                     count = future.result()
@@ -707,8 +720,8 @@ def _write_batch(client: Any, table: str, start: int, batch: list[dict], data_fi
         if not requests:
             return len(batch)
         time.sleep(random.uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * 2 ** attempt)))
-    raise DbGenError(data_file, f"{len(requests)} items of items {start}-{start + len(batch) - 1} "
-                                f"still unprocessed after {MAX_BATCH_ATTEMPTS} attempts")
+    span = f"items {start}-{start + len(batch) - 1}"
+    raise DbGenError(data_file, f"{len(requests)} of {span} still unprocessed after {MAX_BATCH_ATTEMPTS} attempts")
 
 
 def _rejected_batch(client: Any, table: str, start: int, batch: list[dict], exc: ClientError) -> str:
@@ -754,8 +767,8 @@ def seed(
     defined = {p.stem for p in table_files}
     for stem, data_file in data_files.items():
         if stem not in defined:
-            results.append(TableResult(stem, 0, 0.0, f"no table file {tables_dir / (stem + '.json')} for this data file",
-                                       str(data_file)))
+            message = f"no table file {tables_dir / (stem + '.json')} for this data file"
+            results.append(TableResult(stem, 0, 0.0, message, str(data_file)))
     return SeedReport(results)
 
 
@@ -773,7 +786,7 @@ def _seed_table(
         claimed[name] = table_file
         items = _checked_items(data_file, request) if data_file else []
         _recreate(client, request, table_file)
-        count = write_items(client, name, items, data_file, workers, progress) if items else 0  # type: ignore[arg-type]
+        count = write_items(client, name, items, data_file, workers, progress) if data_file and items else 0
     except DbGenError as exc:
         return TableResult(name, 0, time.monotonic() - started, exc.message, exc.file)
     return TableResult(name, count, time.monotonic() - started)

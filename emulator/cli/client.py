@@ -49,6 +49,17 @@ class ControlPlane:
         except OSError:
             return False
 
+    def wait_for_seeding(self, timeout: float = 300) -> None:
+        """Wait until the db_gen tables are seeded (a control plane started for one command)."""
+        import time
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            status = self.request("GET", "/_cloudmicro/health", timeout=5).json()["seed"]["status"]
+            if status not in ("idle", "seeding"):
+                return
+            time.sleep(0.05)
+
     def invoke(self, name: str, payload: bytes) -> Reply:
         return self.request("POST", f"/2015-03-31/functions/{quote(name, safe=':$')}/invocations", payload,
                             {"Content-Type": "application/json"})

@@ -53,9 +53,9 @@ def serve(host: str | None, port: int | None, executor: str | None, functions_di
 
 
 @contextlib.contextmanager
-def _control_plane(endpoint: str | None, executor: str | None) -> Iterator[ControlPlane]:
+def _control_plane(endpoint: str | None, executor: str | None, seed: bool = True) -> Iterator[ControlPlane]:
     """The running control plane, or one started for the length of this command."""
-    settings = _settings(executor=executor)
+    settings = _settings(executor=executor, seed_on_start=None if seed else False)
     url = endpoint or os.environ.get("CLOUDMICRO_ENDPOINT") or settings.endpoint
     client = ControlPlane(url)
     if client.healthy():
@@ -64,7 +64,10 @@ def _control_plane(endpoint: str | None, executor: str | None) -> Iterator[Contr
     from ..server import BackgroundServer
 
     with BackgroundServer(replace(settings, port=0)) as started:
-        yield ControlPlane(started)
+        plane = ControlPlane(started)
+        if settings.seed_on_start:
+            plane.wait_for_seeding()
+        yield plane
 
 
 def _read_event(name: str, event: str | None, payload: str | None) -> bytes:
@@ -139,6 +142,21 @@ def reset(endpoint: str | None) -> None:
     if reply.status != 200:
         raise click.ClickException(reply.error_message())
     click.echo("cloudmicro: all state wiped", err=True)
+
+
+@main.command()
+@click.option("--endpoint", default=None, help="Control plane URL (default http://127.0.0.1:4566).")
+@click.option("--db-gen-dir", type=click.Path(path_type=Path), default=None, help="Default ./db_gen.")
+def seed(endpoint: str | None, db_gen_dir: Path | None) -> None:
+    """Create the db_gen tables from scratch and load their data (exit 1 if a file is bad)."""
+    from ..aws.seeding import seed_endpoint
+
+    settings = _settings(db_gen_dir=db_gen_dir)
+    with _control_plane(endpoint, None, seed=False) as plane:
+        report = seed_endpoint(plane.endpoint, settings.region, settings.db_gen_dir, sys.stderr)
+    click.echo(report.summary(), err=True)
+    if not report.ok:
+        sys.exit(1)
 
 
 @main.group()

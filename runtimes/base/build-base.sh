@@ -29,10 +29,15 @@ command -v debootstrap >/dev/null || { echo "build-base: debootstrap is not inst
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 echo "build-base: debootstrap $suite from $mirror (about a minute)" >&2
-debootstrap --variant=minbase --include=python3-minimal,python3,ca-certificates \
+debootstrap --variant=minbase --include=python3-minimal,python3,python3-venv,python3-pip,ca-certificates \
   "$suite" "$work/rootfs" "$mirror" >"$work/debootstrap.log" 2>&1 \
   || { tail -n 30 "$work/debootstrap.log" >&2; exit 1; }
 rm -rf "$work/rootfs/var/cache/apt/archives/"*.deb "$work/rootfs/var/lib/apt/lists/"*
+# The image trusts what this machine trusts (e.g. a company proxy's CA), so pip and apt
+# inside builds from it reach the registries this machine reaches.
+if [ -f /etc/ssl/certs/ca-certificates.crt ]; then
+  cp /etc/ssl/certs/ca-certificates.crt "$work/rootfs/etc/ssl/certs/ca-certificates.crt"
+fi
 echo "build-base: docker import -> $tag" >&2
 tar -C "$work/rootfs" -c . | docker import \
   --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
