@@ -46,17 +46,26 @@ def _process_start_time(pid: int) -> str | None:
         return None
 
 
+def _pid_namespace() -> str:
+    try:
+        return str(os.stat("/proc/self/ns/pid").st_ino)
+    except OSError:
+        return "?"
+
+
 def owner_id() -> str:
-    """Who owns a container: host, pid and the pid's start time (pids get reused)."""
+    """Who owns a container: host, pid namespace, pid and the pid's start time (pids get reused,
+    and a control plane in a host-networked container shares the host's name)."""
     pid = os.getpid()
-    return f"{socket.gethostname()}:{pid}:{_process_start_time(pid)}"
+    return f"{socket.gethostname()}:{_pid_namespace()}:{pid}:{_process_start_time(pid)}"
 
 
 def owner_alive(owner: str) -> bool:
-    host, _, rest = owner.partition(":")
-    pid, _, started = rest.partition(":")
-    if host != socket.gethostname():
-        return True  # another machine's (or container's) control plane: not ours to judge
+    """False only for an owner we can see is gone: same host and pid namespace, process ended."""
+    parts = owner.split(":")
+    if len(parts) != 4 or parts[0] != socket.gethostname() or parts[1] != _pid_namespace():
+        return True  # another machine's or container's control plane: not ours to judge
+    pid, started = parts[2], parts[3]
     return pid.isdigit() and _process_start_time(int(pid)) == started
 
 

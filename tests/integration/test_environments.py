@@ -113,10 +113,11 @@ def test_containers_of_a_dead_control_plane_are_cleaned_up_on_start(docker_engin
     from emulator.executors.images import ensure_python_image
 
     image = ensure_python_image(docker_engine, "python3.11", Settings.from_env())
-    dead_owner = f"{socket.gethostname()}:999999:1"
+    own = owner_id().split(":")
+    dead_owner = f"{own[0]}:{own[1]}:999999:1"
     orphan = docker_engine.containers.create(image, command=["true"], labels={LABEL: "true", OWNER_LABEL: dead_owner})
     alive_elsewhere = docker_engine.containers.create(
-        image, command=["true"], labels={LABEL: "true", OWNER_LABEL: "another-host:1:1"})
+        image, command=["true"], labels={LABEL: "true", OWNER_LABEL: f"{own[0]}:another-pid-namespace:1:1"})
     try:
         settings = Settings.from_env(port=0, executor="docker", functions_dir=TEST_FUNCTIONS, state_dir=tmp_path)
         with BackgroundServer(settings):
