@@ -142,3 +142,22 @@ def test_asking_for_docker_without_an_engine_is_a_clear_error(tmp_path, monkeypa
     settings = Settings.from_env(port=0, executor="docker", functions_dir=TEST_FUNCTIONS, state_dir=tmp_path)
     with pytest.raises(RuntimeError, match="did not start"):
         BackgroundServer(settings, ready_timeout=10).start()
+
+
+def test_idle_environments_are_reaped(docker_engine, make_server):
+    endpoint = make_server(TEST_FUNCTIONS, "docker", idle_timeout=1.5)
+    lambda_client(endpoint).invoke(FunctionName="echo")
+    [env] = _environments(endpoint, "echo")
+    container = docker_engine.containers.get(env["handle"])
+    deadline = time.monotonic() + 15
+    while _environments(endpoint, "echo"):
+        assert time.monotonic() < deadline, "the idle environment was never reaped"
+        time.sleep(0.1)
+    deadline = time.monotonic() + 15
+    while True:
+        try:
+            docker_engine.containers.get(container.id)
+        except Exception:  # noqa: BLE001 - NotFound: removed
+            break
+        assert time.monotonic() < deadline, "the reaped container was not removed"
+        time.sleep(0.1)

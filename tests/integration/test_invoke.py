@@ -63,6 +63,8 @@ def test_docker_environment_is_sandboxed(docker_lambda):
     assert result["env"]["LAMBDA_TASK_ROOT"] == "/var/task"
     assert result["cwd"] == "/var/task"
     assert result["uid"] != 0
+    assert result["tmp_writable"] is True
+    assert result["task_writable"] is False  # the code folder is mounted read-only
 
 
 def test_dry_run_and_event_invocations(client):

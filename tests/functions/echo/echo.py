@@ -1,8 +1,20 @@
 import os
 
 
+def _writable(folder):
+    try:
+        with open(os.path.join(folder, ".cloudmicro-write-test"), "w") as handle:
+            handle.write("x")
+        os.remove(os.path.join(folder, ".cloudmicro-write-test"))
+        return True
+    except OSError:
+        return False
+
+
 def echo_handler(event, context):
     return {
+        "tmp_writable": _writable("/tmp"),
+        "task_writable": _writable(os.environ["LAMBDA_TASK_ROOT"]),
         "event": event,
         "function_name": context.function_name,
         "function_version": context.function_version,
