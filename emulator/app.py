@@ -11,10 +11,12 @@ from typing import AsyncIterator
 
 from fastapi import FastAPI
 
-from .api import admin, errors, lambda_api, runtime_api
+from .api import admin, errors, esm_api, lambda_api, runtime_api
 from .aws.backend import make_backend
 from .aws.gateway import AwsGateway
-from .aws.seeding import SeedStatus, seed_in_background
+from .aws.seeding import SeedStatus, seed_in_background, wait_for_endpoint
+from .event_sources.manager import EventSourceManager
+from .event_sources.poller import Blocking
 from .config import Settings
 from .domain.registry import FunctionRegistry
 from .executors.base import Executor
@@ -57,7 +59,7 @@ def create_runtime_app(ports: RuntimePorts) -> FastAPI:
 
 
 def create_app(settings: Settings, *, echo_logs: bool = True) -> FastAPI:
-    aws = make_backend(settings.moto_url)
+    aws = make_backend(settings.moto_url, settings.moto_patches)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -72,6 +74,8 @@ def create_app(settings: Settings, *, echo_logs: bool = True) -> FastAPI:
         state.settings, state.executor, state.registry = settings, executor, registry
         state.ports, state.pool, state.logs, state.aws = ports, pool, logs, aws
         state.invoker = InvokeService(registry, pool, executor, logs)
+        blocking = Blocking(settings.function_endpoint, settings.region)
+        state.mappings = EventSourceManager(registry, state.invoker, blocking, settings.state_dir)
         if isinstance(executor, DockerExecutor):
             removed = await executor.cleanup_orphans()
             if removed:
@@ -82,16 +86,25 @@ def create_app(settings: Settings, *, echo_logs: bool = True) -> FastAPI:
         if settings.seed_on_start:
             background.append(loop.create_task(seed_in_background(
                 settings.function_endpoint, settings.region, settings.db_gen_dir, state.seeding)))
+
+        async def start_pollers() -> None:
+            await asyncio.to_thread(wait_for_endpoint, settings.function_endpoint)
+            await state.mappings.start()
+
+        background.append(loop.create_task(start_pollers()))
         try:
             yield
         finally:
             for task in background:
                 task.cancel()
+            await state.mappings.close()
+            blocking.close()
             await pool.close()
             await aws.aclose()
 
     app = FastAPI(title="Cloudmicro", lifespan=lifespan, openapi_url=None, docs_url=None, redoc_url=None)
     app.include_router(lambda_api.router)
+    app.include_router(esm_api.router)
     app.include_router(admin.router)
     errors.install(app)
     app.add_middleware(AwsGateway, aws=aws)

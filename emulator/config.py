@@ -42,6 +42,8 @@ class Settings:
     db_gen_dir: Path = Path("db_gen")
     #: create and seed the db_gen tables when the control plane starts
     seed_on_start: bool = True
+    #: apply emulator/aws/moto_patches.py (the SQS hot path) to the embedded moto
+    moto_patches: bool = True
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -63,6 +65,7 @@ class Settings:
             moto_url=_env("MOTO_URL", "") or None,
             db_gen_dir=Path(_env("DB_GEN_DIR", str(project / "db_gen"))),
             seed_on_start=_env("SEED_ON_START", "true").lower() not in ("0", "false", "no"),
+            moto_patches=_env("MOTO_PATCHES", "true").lower() not in ("0", "false", "no"),
         )
         clean = {k: v for k, v in overrides.items() if v is not None}
         settings = replace(settings, **clean)  # type: ignore[arg-type]

@@ -85,6 +85,12 @@ async def environments(request: Request) -> Response:
     )
 
 
+@router.get("/mappings")
+async def mappings(request: Request) -> Response:
+    """Each event source mapping with its state, last result, batches and records in flight."""
+    return _json(request.app.state.mappings.status())
+
+
 @router.get("/code/{name}.zip")
 async def code(name: str, request: Request) -> Response:
     """The function's code as a zip (GetFunction's Code.Location points here)."""

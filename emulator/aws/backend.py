@@ -36,12 +36,17 @@ class EmbeddedMoto:
 
     mode = "embedded"
 
-    def __init__(self) -> None:
+    def __init__(self, patched: bool = True) -> None:
         from a2wsgi import WSGIMiddleware
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
+        from . import moto_patches
+
+        if patched:
+            moto_patches.apply()
+
         self._dispatcher = DomainDispatcherApplication(create_backend_app)
-        self._app = WSGIMiddleware(self._dispatcher, workers=16)  # type: ignore[arg-type]
+        self._app = WSGIMiddleware(self._dispatcher, workers=64)  # long polls hold a worker each  # type: ignore[arg-type]
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         await self._app(scope, receive, send)
@@ -108,5 +113,5 @@ class ExternalMoto:
         await self._client.aclose()
 
 
-def make_backend(moto_url: str | None) -> AwsBackend:
-    return ExternalMoto(moto_url) if moto_url else EmbeddedMoto()
+def make_backend(moto_url: str | None, patched: bool = True) -> AwsBackend:
+    return ExternalMoto(moto_url) if moto_url else EmbeddedMoto(patched)

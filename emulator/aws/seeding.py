@@ -42,7 +42,8 @@ class SeedStatus:
         return {"status": self.status, "tables": self.summary, "errors": self.errors}
 
 
-def _wait_for(endpoint: str, timeout: float = 30) -> None:
+def wait_for_endpoint(endpoint: str, timeout: float = 30) -> None:
+    """Block until the control plane at ``endpoint`` answers its health check."""
     deadline = time.monotonic() + timeout
     while True:
         try:
@@ -61,7 +62,7 @@ async def seed_in_background(endpoint: str, region: str, db_gen_dir: Path, statu
         return
     status.status = "seeding"
     try:
-        await asyncio.to_thread(_wait_for, endpoint)
+        await asyncio.to_thread(wait_for_endpoint, endpoint)
         report = await asyncio.to_thread(seed_endpoint, endpoint, region, db_gen_dir, None)
     except Exception as exc:  # noqa: BLE001 - seeding must never take the control plane down
         status.status = "failed"

@@ -132,6 +132,23 @@ def list_(endpoint: str | None) -> None:
 
 @main.command()
 @click.option("--endpoint", default=None, help="Control plane URL (default http://127.0.0.1:4566).")
+def mappings(endpoint: str | None) -> None:
+    """Event source mappings: state, last result, batches processed, records in flight."""
+    settings = _settings()
+    plane = ControlPlane(endpoint or os.environ.get("CLOUDMICRO_ENDPOINT") or settings.endpoint)
+    if not plane.healthy():
+        raise click.ClickException(f"no control plane answers at {plane.endpoint}")
+    rows = plane.request("GET", "/_cloudmicro/mappings").json()
+    click.echo(f"{'UUID':36} {'FUNCTION':16} {'STATE':9} {'BATCHES':>7} {'RECORDS':>7} {'IN FLIGHT':>9}  "
+               f"SOURCE / LAST RESULT")
+    for row in rows:
+        source = row["EventSourceArn"].split(":", 5)[-1]
+        click.echo(f"{row['UUID']:36} {row['FunctionName']:16} {row['State']:9} {row['batches']:>7} "
+                   f"{row['records']:>7} {row['in_flight']:>9}  {source}  [{row['last_result']}]")
+
+
+@main.command()
+@click.option("--endpoint", default=None, help="Control plane URL (default http://127.0.0.1:4566).")
 def reset(endpoint: str | None) -> None:
     """Wipe all state of the running control plane (AWS resources, API-created functions, logs)."""
     settings = _settings()

@@ -79,6 +79,8 @@ class FunctionConfig:
     last_modified: str = field(default_factory=now_aws)
     revision_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     origin: Literal["folder", "api"] = "folder"
+    #: CreateEventSourceMapping requests declared in function.json (without FunctionName)
+    event_source_mappings: tuple[Mapping[str, Any], ...] = ()
 
     @property
     def is_custom_runtime(self) -> bool:

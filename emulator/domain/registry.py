@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 CONFIG_FILE = "function.json"
 _FOLDER_KEYS = {
     "Handler", "Runtime", "Timeout", "MemorySize", "Environment",
-    "ReservedConcurrentExecutions", "Description", "Role",
+    "ReservedConcurrentExecutions", "Description", "Role", "EventSourceMappings",
 }
 _MAX_ZIP_BYTES = 50 * 1024 * 1024
 
@@ -127,6 +127,11 @@ class FunctionRegistry:
             raise InvalidParameterValueException(
                 f"{where}: ReservedConcurrentExecutions must be a whole number >= 0"
             )
+        declared = raw.get("EventSourceMappings", [])
+        if not isinstance(declared, list) or not all(isinstance(m, dict) and "EventSourceArn" in m for m in declared):
+            raise InvalidParameterValueException(
+                f'{where}: EventSourceMappings must be a list of {{"EventSourceArn": ..., ...}} objects'
+            )
         sha, size = folder_digest(folder)
         return FunctionConfig(
             name=name,
@@ -142,6 +147,7 @@ class FunctionRegistry:
             role=raw.get("Role", f"arn:aws:iam::{self.account_id}:role/lambda-role"),
             code_sha256=sha,
             code_size=size,
+            event_source_mappings=tuple(declared),
         )
 
     # --- API changes -------------------------------------------------------------

@@ -1,0 +1,2 @@
+def drain_handler(event, context):
+    return None

@@ -1,0 +1,225 @@
+"""The event source mapping service: the API's operations, persistence, and one poller task per
+enabled mapping.
+
+Mappings created through the API are kept in the state directory, so they (and, for streams,
+their checkpoints) survive a restart; mappings declared in a function's ``function.json``
+exist as soon as the control plane starts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import uuid
+from pathlib import Path
+from typing import Any, Mapping, Protocol
+
+from botocore.exceptions import ClientError
+
+from ..domain.errors import InvalidParameterValueException, ResourceConflictException, ResourceNotFoundException
+from ..domain.functions import parse_function_name
+from ..domain.registry import FunctionRegistry
+from ..invocation.service import InvokeService
+from .mappings import EventSourceMapping, new_mapping, updated_mapping
+from .poller import BatchInvoker, Blocking, MappingStats
+from .sqs import SqsPoller, queue_name
+
+log = logging.getLogger(__name__)
+
+
+class Poller(Protocol):
+    async def run(self) -> None: ...
+
+
+class EventSourceManager:
+    def __init__(self, registry: FunctionRegistry, service: InvokeService, blocking: Blocking,
+                 state_dir: Path) -> None:
+        self.registry = registry
+        self.blocking = blocking
+        self.invoke = BatchInvoker(registry, service)
+        self.path = state_dir / "event-source-mappings.json"
+        self.checkpoints = state_dir / "checkpoints"
+        self.mappings: dict[str, EventSourceMapping] = {}
+        self.stats: dict[str, MappingStats] = {}
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+
+    # --- lifecycle ----------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Load the persisted and the declared mappings and start their pollers."""
+        for data in self._load():
+            mapping = EventSourceMapping.from_json(data)
+            self.mappings[mapping.uuid] = mapping
+        self.load_declared()
+        for mapping in self.mappings.values():
+            self._start(mapping)
+
+    def load_declared(self) -> None:
+        """Mappings from ``EventSourceMappings`` in function.json files (stable UUIDs)."""
+        for function in self.registry.list():
+            for request in function.event_source_mappings:
+                arn = request.get("EventSourceArn", "")
+                mapping_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"cloudmicro:{function.name}:{arn}"))
+                if mapping_id in self.mappings:
+                    continue
+                try:
+                    mapping = new_mapping(request, function.name, function.arn, origin="config")
+                except InvalidParameterValueException as exc:
+                    self.registry.load_errors[function.name] = f"EventSourceMappings: {exc.message}"
+                    log.warning("function %s: EventSourceMappings: %s", function.name, exc.message)
+                    continue
+                self.mappings[mapping_id] = EventSourceMapping.from_json(mapping.to_json() | {"uuid": mapping_id})
+
+    async def close(self) -> None:
+        tasks = list(self._tasks.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._tasks.clear()
+
+    def _load(self) -> list[dict[str, Any]]:
+        try:
+            return list(json.loads(self.path.read_text()))
+        except FileNotFoundError:
+            return []
+        except ValueError as exc:
+            log.error("ignoring %s: not valid JSON (%s)", self.path, exc)
+            return []
+
+    def _save(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        data = [m.to_json() for m in self.mappings.values() if m.origin == "api"]
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(data, indent=1))
+        tmp.replace(self.path)
+
+    # --- pollers ------------------------------------------------------------------------
+
+    def _poller(self, mapping: EventSourceMapping, stats: MappingStats) -> Poller:
+        if mapping.kind == "sqs":
+            return SqsPoller(mapping, self.invoke, self.blocking, stats)
+        from .streams import StreamPoller
+
+        return StreamPoller(mapping, self.invoke, self.blocking, stats, self.checkpoints)
+
+    def _start(self, mapping: EventSourceMapping) -> None:
+        stats = self.stats.setdefault(mapping.uuid, MappingStats())
+        if not mapping.enabled or mapping.uuid in self._tasks:
+            return
+        task = asyncio.get_running_loop().create_task(self._poller(mapping, stats).run())
+        self._tasks[mapping.uuid] = task
+        task.add_done_callback(lambda t, key=mapping.uuid: self._finished(key, t))
+
+    def _finished(self, key: str, task: asyncio.Task[None]) -> None:
+        if self._tasks.get(key) is task:
+            del self._tasks[key]
+        if not task.cancelled() and task.exception() is not None:
+            log.error("poller of mapping %s stopped: %r", key, task.exception())
+            self.stats.setdefault(key, MappingStats()).problem(f"poller stopped: {task.exception()!r}")
+
+    async def _stop(self, key: str) -> None:
+        task = self._tasks.pop(key, None)
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+    # --- the API ------------------------------------------------------------------------
+
+    def get(self, key: str) -> EventSourceMapping:
+        mapping = self.mappings.get(key)
+        if mapping is None:
+            raise ResourceNotFoundException("The resource you requested does not exist.")
+        return mapping
+
+    def describe(self, mapping: EventSourceMapping, state: str | None = None) -> dict[str, Any]:
+        stats = self.stats.get(mapping.uuid, MappingStats())
+        return mapping.to_aws(state, stats.last_result)
+
+    async def create(self, request: Mapping[str, Any]) -> dict[str, Any]:
+        name = request.get("FunctionName")
+        if not isinstance(name, str):
+            raise InvalidParameterValueException("FunctionName is required")
+        function = self.registry.get(name)
+        mapping = new_mapping(request, function.name, function.arn)
+        for other in self.mappings.values():
+            if other.event_source_arn == mapping.event_source_arn and other.function_name == function.name:
+                raise ResourceConflictException(
+                    f"An event source mapping with {mapping.kind.upper() if mapping.kind == 'sqs' else 'event source'}"
+                    f' arn (" {mapping.event_source_arn} ") and function (" {function.name} ") already exists. '
+                    f"Please update or delete the existing mapping with UUID {other.uuid}"
+                )
+        await self._check_source(mapping)
+        self.mappings[mapping.uuid] = mapping
+        self._save()
+        self._start(mapping)
+        return self.describe(mapping, "Creating")
+
+    def list(self, function_name: str | None, source_arn: str | None) -> list[EventSourceMapping]:
+        mappings = list(self.mappings.values())
+        if function_name:
+            ref = parse_function_name(function_name)
+            mappings = [m for m in mappings if ref is not None and m.function_name == ref.name]
+        if source_arn:
+            mappings = [m for m in mappings if m.event_source_arn == source_arn]
+        return sorted(mappings, key=lambda m: (m.last_modified, m.uuid))
+
+    async def update(self, key: str, request: Mapping[str, Any]) -> dict[str, Any]:
+        current = self.get(key)
+        function = None
+        if "FunctionName" in request:
+            target = self.registry.get(request["FunctionName"])
+            function = (target.name, target.arn)
+        mapping = updated_mapping(current, {k: v for k, v in request.items() if k != "FunctionName"}, function)
+        self.mappings[key] = mapping
+        self._save()
+        await self._stop(key)
+        self._start(mapping)
+        if current.enabled and not mapping.enabled:
+            state = "Disabling"
+        elif not current.enabled and mapping.enabled:
+            state = "Enabling"
+        else:
+            state = "Updating"
+        return self.describe(mapping, state)
+
+    async def delete(self, key: str) -> dict[str, Any]:
+        mapping = self.get(key)
+        await self._stop(key)
+        del self.mappings[key]
+        self._save()
+        return self.describe(mapping, "Deleting")
+
+    async def _check_source(self, mapping: EventSourceMapping) -> None:
+        """AWS refuses a mapping to a queue or stream that does not exist."""
+        try:
+            if mapping.kind == "sqs":
+                name, account = queue_name(mapping.event_source_arn)
+                client = self.blocking.client("sqs")
+                await self.blocking(client.get_queue_url, QueueName=name, QueueOwnerAWSAccountId=account)
+            elif mapping.kind == "dynamodb":
+                client = self.blocking.client("dynamodbstreams")
+                await self.blocking(client.describe_stream, StreamArn=mapping.event_source_arn)
+            else:
+                client = self.blocking.client("kinesis")
+                await self.blocking(client.describe_stream_summary, StreamARN=mapping.event_source_arn)
+        except ClientError as exc:
+            if mapping.kind == "sqs":
+                raise InvalidParameterValueException(
+                    "Error occurred while ReceiveMessage. SQS Error Code: AWS.SimpleQueueService.NonExistentQueue. "
+                    "SQS Error Message: The specified queue does not exist for this wsdl version."
+                ) from None
+            raise InvalidParameterValueException(
+                f"Stream not found: {mapping.event_source_arn} ({exc.response['Error'].get('Message', exc)})"
+            ) from None
+
+    def status(self) -> list[dict[str, Any]]:
+        """Each mapping with its state and processing statistics (for the CLI)."""
+        return [
+            {
+                "UUID": m.uuid, "FunctionName": m.function_name, "EventSourceArn": m.event_source_arn,
+                "State": m.state, "Origin": m.origin, "Running": m.uuid in self._tasks,
+                **self.stats.get(m.uuid, MappingStats()).as_dict(),
+            }
+            for m in self.list(None, None)
+        ]
