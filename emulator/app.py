@@ -76,6 +76,7 @@ def create_app(settings: Settings, *, echo_logs: bool = True) -> FastAPI:
         state.invoker = InvokeService(registry, pool, executor, logs)
         blocking = Blocking(settings.function_endpoint, settings.region)
         state.mappings = EventSourceManager(registry, state.invoker, blocking, settings.state_dir)
+        state.mappings.load()
         if isinstance(executor, DockerExecutor):
             removed = await executor.cleanup_orphans()
             if removed:
@@ -89,7 +90,7 @@ def create_app(settings: Settings, *, echo_logs: bool = True) -> FastAPI:
 
         async def start_pollers() -> None:
             await asyncio.to_thread(wait_for_endpoint, settings.function_endpoint)
-            await state.mappings.start()
+            state.mappings.start()
 
         background.append(loop.create_task(start_pollers()))
         try:

@@ -46,12 +46,15 @@ class EventSourceManager:
 
     # --- lifecycle ----------------------------------------------------------------------
 
-    async def start(self) -> None:
-        """Load the persisted and the declared mappings and start their pollers."""
+    def load(self) -> None:
+        """Load the persisted and the declared mappings (they exist from the start)."""
         for data in self._load():
             mapping = EventSourceMapping.from_json(data)
             self.mappings[mapping.uuid] = mapping
         self.load_declared()
+
+    def start(self) -> None:
+        """Start the pollers of the enabled mappings (once the endpoint answers)."""
         for mapping in self.mappings.values():
             self._start(mapping)
 
