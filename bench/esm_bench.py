@@ -149,7 +149,7 @@ def flaky(endpoint: str, results_url: str, count: int = 300) -> None:
 
 
 def moto_receive(endpoint: str, label: str) -> None:
-    url, _ = queue(endpoint, f"bench-depth-{label}")
+    url, _ = queue(endpoint, "bench-depth-" + "".join(c if c.isalnum() else "-" for c in label))
     sqs = client(endpoint, "sqs")
     preload(endpoint, url, 1000)
     times = []

@@ -17,4 +17,5 @@ def probe_handler(event, context):
             ids.append(record["body"])
         else:
             ids.append(record["dynamodb"]["Keys"]["k"]["S"])
-    sqs.send_message(QueueUrl=RESULTS, MessageBody=json.dumps({"ids": ids, "at": now}))
+    if ids:
+        sqs.send_message(QueueUrl=RESULTS, MessageBody=json.dumps({"ids": ids, "at": now}))
