@@ -428,3 +428,58 @@ def _answers(url: str) -> bool:
         return True
     except OSError:
         return False
+
+
+def test_mapping_survives_a_code_update_and_the_cli_shows_it(endpoint, mappings, tag):
+    import subprocess
+    import sys
+
+    url, arn = queue(endpoint, f"update-{tag}")
+    mapping = mappings(EventSourceArn=arn)
+    client = lambda_client(endpoint)
+    client.update_function_configuration(FunctionName="sink", Description=f"changed {tag}")
+    send(endpoint, url, [body(tag, 0)])
+    wait_until(lambda: len(sink_state(endpoint, tag)[0]) == 1, what="processing after the update")
+    done = subprocess.run([sys.executable, "-m", "emulator", "mappings", "--endpoint", endpoint],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    line = next(row for row in done.stdout.splitlines() if row.startswith(mapping["UUID"]))
+    assert "Enabled" in line and f"update-{tag}" in line and "[OK]" in line
+
+
+def test_kinesis_parallelization_keeps_order_per_key_and_at_timestamp(endpoint, mappings, tag):
+    kinesis = aws(endpoint, "kinesis")
+    name = f"par-{tag}"
+    kinesis.create_stream(StreamName=name, ShardCount=1)
+    arn = kinesis.describe_stream(StreamName=name)["StreamDescription"]["StreamARN"]
+    kinesis.put_record(StreamName=name, Data=body(tag, -1, key="old").encode(), PartitionKey="old")
+    time.sleep(1.5)
+    since = time.time()
+    for n in range(12):
+        key = "abc"[n % 3]
+        kinesis.put_record(StreamName=name, Data=body(tag, n, key=key).encode(), PartitionKey=key)
+    mappings(EventSourceArn=arn, StartingPosition="AT_TIMESTAMP", StartingPositionTimestamp=since - 0.5,
+             BatchSize=12, ParallelizationFactor=3)
+    wait_until(lambda: len(sink_state(endpoint, tag)[0]) == 12, what="12 records")
+    counts, batches = sink_state(endpoint, tag)
+    assert set(counts.values()) == {1}
+    assert not any(json.loads(k)["n"] == -1 for k in counts)  # before the timestamp
+    for key in "abc":
+        order = [json.loads(p)["n"] for b in batches for p in b["processed"] if json.loads(p)["key"] == key]
+        assert order == sorted(order) and len(order) == 4
+
+
+def test_stream_on_failure_destination_can_be_sns(endpoint, mappings, tag):
+    sns = aws(endpoint, "sns")
+    topic = sns.create_topic(Name=f"failures-{tag}")["TopicArn"]
+    url, queue_arn = queue(endpoint, f"sns-sub-{tag}")
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn, Attributes={"RawMessageDelivery": "true"})
+    stream = stream_table(endpoint, f"snsfail-{tag}")
+    aws(endpoint, "dynamodb").put_item(TableName=f"snsfail-{tag}", Item={
+        "k": {"S": "x"}, "cmd": {"S": body(tag, 0, fail="always", how="raise")}})
+    mappings(EventSourceArn=stream, StartingPosition="TRIM_HORIZON", MaximumRetryAttempts=0,
+             DestinationConfig={"OnFailure": {"Destination": topic}})
+    wait_until(lambda: depth(endpoint, url) == 1, timeout=30, what="the record through SNS")
+    record = json.loads(aws(endpoint, "sqs").receive_message(QueueUrl=url)["Messages"][0]["Body"])
+    assert record["requestContext"]["condition"] == "RetryAttemptsExhausted"
+    assert record["requestContext"]["approximateInvokeCount"] == 1
