@@ -52,12 +52,23 @@ def serve(host: str | None, port: int | None, executor: str | None, functions_di
     run(settings)
 
 
+def _plane(endpoint: str | None, settings: Settings) -> ControlPlane:
+    """The control plane named by --endpoint, CLOUDMICRO_ENDPOINT or the settings."""
+    return ControlPlane(endpoint or os.environ.get("CLOUDMICRO_ENDPOINT") or settings.endpoint)
+
+
+def _running_plane(endpoint: str | None) -> ControlPlane:
+    plane = _plane(endpoint, _settings())
+    if not plane.healthy():
+        raise click.ClickException(f"no control plane answers at {plane.endpoint}")
+    return plane
+
+
 @contextlib.contextmanager
 def _control_plane(endpoint: str | None, executor: str | None, seed: bool = True) -> Iterator[ControlPlane]:
     """The running control plane, or one started for the length of this command."""
     settings = _settings(executor=executor, seed_on_start=None if seed else False)
-    url = endpoint or os.environ.get("CLOUDMICRO_ENDPOINT") or settings.endpoint
-    client = ControlPlane(url)
+    client = _plane(endpoint, settings)
     if client.healthy():
         yield client
         return
@@ -113,7 +124,7 @@ def invoke(name: str, event: str | None, payload: str | None, endpoint: str | No
 def list_(endpoint: str | None) -> None:
     """List functions (from the running control plane, else from ./functions)."""
     settings = _settings()
-    plane = ControlPlane(endpoint or os.environ.get("CLOUDMICRO_ENDPOINT") or settings.endpoint)
+    plane = _plane(endpoint, settings)
     if plane.healthy():
         rows = [(f["FunctionName"], f["Runtime"], f["Handler"], f["MemorySize"], f["Timeout"])
                 for f in plane.list_functions()]
@@ -134,10 +145,7 @@ def list_(endpoint: str | None) -> None:
 @click.option("--endpoint", default=None, help="Control plane URL (default http://127.0.0.1:4566).")
 def mappings(endpoint: str | None) -> None:
     """Event source mappings: state, last result, batches processed, records in flight."""
-    settings = _settings()
-    plane = ControlPlane(endpoint or os.environ.get("CLOUDMICRO_ENDPOINT") or settings.endpoint)
-    if not plane.healthy():
-        raise click.ClickException(f"no control plane answers at {plane.endpoint}")
+    plane = _running_plane(endpoint)
     rows = plane.request("GET", "/_cloudmicro/mappings").json()
     click.echo(f"{'UUID':36} {'FUNCTION':16} {'STATE':9} {'BATCHES':>7} {'RECORDS':>7} {'IN FLIGHT':>9}  "
                f"SOURCE / LAST RESULT")
@@ -151,10 +159,7 @@ def mappings(endpoint: str | None) -> None:
 @click.option("--endpoint", default=None, help="Control plane URL (default http://127.0.0.1:4566).")
 def reset(endpoint: str | None) -> None:
     """Wipe all state of the running control plane (AWS resources, API-created functions, logs)."""
-    settings = _settings()
-    plane = ControlPlane(endpoint or os.environ.get("CLOUDMICRO_ENDPOINT") or settings.endpoint)
-    if not plane.healthy():
-        raise click.ClickException(f"no control plane answers at {plane.endpoint}")
+    plane = _running_plane(endpoint)
     reply = plane.request("POST", "/_cloudmicro/reset")
     if reply.status != 200:
         raise click.ClickException(reply.error_message())

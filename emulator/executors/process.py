@@ -82,7 +82,11 @@ class ProcessExecutor:
         asyncio.get_running_loop().create_task(wait())
 
     async def destroy(self, env: Environment) -> None:
-        proc = self._procs.pop(env.id, None)
+        await self._kill(self._procs.pop(env.id, None))
+
+    @staticmethod
+    async def _kill(proc: subprocess.Popen[bytes] | None) -> None:
+        """Kill the runtime and anything it started (its process group), then reap it."""
         if proc is None:
             return
         if proc.poll() is None:
@@ -107,10 +111,4 @@ class ProcessExecutor:
 
     async def close(self) -> None:
         for env_id in list(self._procs):
-            proc = self._procs.pop(env_id)
-            if proc.poll() is None:
-                try:
-                    os.killpg(proc.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-            await asyncio.to_thread(proc.wait)
+            await self._kill(self._procs.pop(env_id))
