@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import io
-import json
 import zipfile
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from ..domain.errors import ResourceNotFoundException
+from .wire import json_response as _json
 
 router = APIRouter(prefix="/_cloudmicro")
-
-
-def _json(data: object) -> Response:
-    return Response(json.dumps(data), media_type="application/json")
 
 
 @router.get("/health")

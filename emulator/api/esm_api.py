@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -10,17 +9,14 @@ from fastapi.responses import Response
 
 from ..domain.errors import InvalidParameterValueException
 from ..event_sources.manager import EventSourceManager
-from .lambda_api import _body
+from .wire import json_body as _body
+from .wire import json_response as _json
 
 router = APIRouter(prefix="/2015-03-31/event-source-mappings")
 
 
 def _manager(request: Request) -> EventSourceManager:
     return request.app.state.mappings  # type: ignore[no-any-return]
-
-
-def _json(data: Any, status: int = 200) -> Response:
-    return Response(json.dumps(data), status_code=status, media_type="application/json")
 
 
 @router.post("")

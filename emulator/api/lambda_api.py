@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from ..domain.errors import InvalidParameterValueException, InvalidRequestContentException
+from ..domain.errors import InvalidParameterValueException
 from ..domain.functions import FunctionConfig
 from ..domain.registry import FunctionRegistry
 from ..invocation.pool import EnvironmentPool
 from ..invocation.service import InvokeRequest, InvokeService
+from .wire import json_body as _body
+from .wire import json_response as _json
 
 router = APIRouter()
 
@@ -22,23 +23,6 @@ _LIST_HIDDEN = ("State", "StateReason", "StateReasonCode", "LastUpdateStatus")
 
 def _registry(request: Request) -> FunctionRegistry:
     return request.app.state.registry  # type: ignore[no-any-return]
-
-
-def _json(data: Any, status: int = 200) -> Response:
-    return Response(json.dumps(data), status_code=status, media_type="application/json")
-
-
-async def _body(request: Request) -> dict[str, Any]:
-    raw = await request.body()
-    if not raw.strip():
-        return {}
-    try:
-        body = json.loads(raw)
-    except ValueError as exc:
-        raise InvalidRequestContentException(f"Could not parse request body into json: {exc}") from None
-    if not isinstance(body, dict):
-        raise InvalidRequestContentException("Could not parse request body into json: expected an object")
-    return body
 
 
 def _changed(request: Request, function: FunctionConfig) -> Response:

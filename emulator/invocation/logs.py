@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import math
-import sys
 from collections import OrderedDict, deque
 from dataclasses import dataclass
 from typing import TextIO
@@ -107,6 +106,3 @@ class LogStore:
     def unsubscribe(self, queue: asyncio.Queue[InvocationLog]) -> None:
         self._subscribers.discard(queue)
 
-
-def console() -> TextIO:
-    return sys.stderr
