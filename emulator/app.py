@@ -12,6 +12,7 @@ from typing import AsyncIterator
 from fastapi import FastAPI
 
 from .api import admin, errors, esm_api, lambda_api, runtime_api
+from .aws import moto_integrations
 from .aws.backend import make_backend
 from .aws.gateway import AwsGateway
 from .aws.seeding import SeedStatus, seed_in_background, wait_for_endpoint
@@ -93,9 +94,13 @@ def create_app(settings: Settings, *, echo_logs: bool = True) -> FastAPI:
             state.mappings.start()
 
         background.append(loop.create_task(start_pollers()))
+        # the embedded moto delivers S3/SNS/EventBridge events to us (an external one is told by its env)
+        delivery = moto_integrations.configure(settings.function_endpoint) if aws.mode == "embedded" else None
         try:
             yield
         finally:
+            if delivery is not None:
+                moto_integrations.release(delivery)
             for task in background:
                 task.cancel()
             await state.mappings.close()

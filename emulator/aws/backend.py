@@ -12,6 +12,9 @@ from typing import Any, Protocol
 
 import httpx
 
+from . import moto_integrations
+from .gateway import signed_service
+
 log = logging.getLogger(__name__)
 
 ASGIApp = Any
@@ -49,6 +52,7 @@ class EmbeddedMoto:
         self._app = WSGIMiddleware(self._dispatcher, workers=64)  # long polls hold a worker each  # type: ignore[arg-type]
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        moto_integrations.prepare(signed_service(scope))
         await self._app(scope, receive, send)
 
     async def health(self) -> dict[str, Any]:

@@ -1,0 +1,27 @@
+"""moto's server with Cloudmicro's patches (the compose stack's ``moto`` service).
+
+    python -m emulator.aws.moto_server -H 127.0.0.1 -p 4567
+
+``CLOUDMICRO_ENDPOINT`` (default http://127.0.0.1:4566) is the control plane: where S3, SNS
+and EventBridge deliver to functions, and where Step Functions tasks send their AWS calls.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from . import moto_integrations, moto_patches
+
+
+def main(argv: list[str] | None = None) -> None:
+    from moto import server
+
+    moto_patches.apply()
+    moto_integrations.configure(os.environ.get("CLOUDMICRO_ENDPOINT", "http://127.0.0.1:4566"))
+    moto_integrations.apply_all()
+    server.main(argv if argv is not None else sys.argv[1:])
+
+
+if __name__ == "__main__":
+    main()
