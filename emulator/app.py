@@ -11,7 +11,7 @@ from typing import AsyncIterator
 
 from fastapi import FastAPI
 
-from .api import admin, errors, esm_api, lambda_api, runtime_api
+from .api import admin, errors, esm_api, event_invoke_api, lambda_api, runtime_api
 from .aws import moto_integrations
 from .aws.backend import make_backend
 from .aws.gateway import AwsGateway
@@ -23,6 +23,8 @@ from .domain.registry import FunctionRegistry
 from .executors.base import Executor
 from .executors.docker import DockerExecutor, docker_client
 from .executors.process import ProcessExecutor
+from .invocation.async_queue import AsyncInvoker, EventInvokeConfigs, EventStore
+from .invocation.destinations import Destinations
 from .invocation.logs import LogStore
 from .invocation.pool import EnvironmentPool
 from .invocation.runtime_ports import RuntimePorts
@@ -76,6 +78,14 @@ def create_app(settings: Settings, *, echo_logs: bool = True) -> FastAPI:
         state.ports, state.pool, state.logs, state.aws = ports, pool, logs, aws
         state.invoker = InvokeService(registry, pool, executor, logs)
         blocking = Blocking(settings.function_endpoint, settings.region)
+        state.async_invoker = AsyncInvoker(
+            registry, state.invoker,
+            Destinations(blocking, lambda arn, payload: state.async_invoker.submit(arn, payload)),
+            EventInvokeConfigs(settings.state_dir / "event-invoke-configs.json"),
+            EventStore(settings.state_dir / "async-events"),
+            retry_delay=settings.async_retry_delay, max_concurrency=settings.max_environments_per_function,
+        )
+        state.invoker.events = state.async_invoker
         state.mappings = EventSourceManager(registry, state.invoker, blocking, settings.state_dir)
         state.mappings.load()
         if isinstance(executor, DockerExecutor):
@@ -91,6 +101,7 @@ def create_app(settings: Settings, *, echo_logs: bool = True) -> FastAPI:
 
         async def start_pollers() -> None:
             await asyncio.to_thread(wait_for_endpoint, settings.function_endpoint)
+            state.async_invoker.start()
             state.mappings.start()
 
         background.append(loop.create_task(start_pollers()))
@@ -104,6 +115,7 @@ def create_app(settings: Settings, *, echo_logs: bool = True) -> FastAPI:
             for task in background:
                 task.cancel()
             await state.mappings.close()
+            await state.async_invoker.close()
             blocking.close()
             await pool.close()
             await aws.aclose()
@@ -111,6 +123,7 @@ def create_app(settings: Settings, *, echo_logs: bool = True) -> FastAPI:
     app = FastAPI(title="Cloudmicro", lifespan=lifespan, openapi_url=None, docs_url=None, redoc_url=None)
     app.include_router(lambda_api.router)
     app.include_router(esm_api.router)
+    app.include_router(event_invoke_api.router)
     app.include_router(admin.router)
     errors.install(app)
     app.add_middleware(AwsGateway, aws=aws)

@@ -44,6 +44,9 @@ class Settings:
     seed_on_start: bool = True
     #: apply emulator/aws/moto_patches.py (the SQS hot path) to the embedded moto
     moto_patches: bool = True
+    #: seconds before the first retry of a failed asynchronous event (the second waits twice
+    #: as long); AWS waits about 60 s, which is slow for a local loop
+    async_retry_delay: float = 1.0
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -66,6 +69,7 @@ class Settings:
             db_gen_dir=Path(_env("DB_GEN_DIR", str(project / "db_gen"))),
             seed_on_start=_env("SEED_ON_START", "true").lower() not in ("0", "false", "no"),
             moto_patches=_env("MOTO_PATCHES", "true").lower() not in ("0", "false", "no"),
+            async_retry_delay=float(_env("ASYNC_RETRY_DELAY", "1")),
         )
         clean = {k: v for k, v in overrides.items() if v is not None}
         settings = replace(settings, **clean)  # type: ignore[arg-type]

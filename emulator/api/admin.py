@@ -28,6 +28,7 @@ async def health(request: Request) -> Response:
                 "executor": state.executor.name,
                 "functions": len(state.registry.list()),
                 "environments": len(state.pool.environments()),
+                "async_events": state.async_invoker.status(),
                 "config_errors": state.registry.load_errors,
             },
             "aws": aws,
@@ -44,6 +45,8 @@ async def reset(request: Request) -> Response:
     state.pool.discard_all()
     state.registry.reset()
     state.logs.clear()
+    state.async_invoker.clear()
+    state.async_invoker.configs.clear()
     return _json({"status": "reset"})
 
 

@@ -85,3 +85,11 @@ class UnsupportedMediaTypeException(LambdaError):
     code = "UnsupportedMediaTypeException"
     status = 415
     error_kind = "User"
+
+
+class ValidationException(LambdaError):
+    """A request field outside its modeled constraints (AWS's generic validation error)."""
+
+    code = "ValidationException"
+    status = 400
+    error_kind = "User"

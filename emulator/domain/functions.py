@@ -81,6 +81,10 @@ class FunctionConfig:
     origin: Literal["folder", "api"] = "folder"
     #: CreateEventSourceMapping requests declared in function.json (without FunctionName)
     event_source_mappings: tuple[Mapping[str, Any], ...] = ()
+    #: DeadLetterConfig.TargetArn: where failed asynchronous events go (SQS queue or SNS topic)
+    dead_letter_target: str | None = None
+    #: a PutFunctionEventInvokeConfig request declared in function.json (the API's wins)
+    event_invoke_config: Mapping[str, Any] | None = None
 
     @property
     def is_custom_runtime(self) -> bool:
@@ -117,6 +121,8 @@ class FunctionConfig:
         }
         if self.environment:
             config["Environment"] = {"Variables": dict(self.environment)}
+        if self.dead_letter_target:
+            config["DeadLetterConfig"] = {"TargetArn": self.dead_letter_target}
         return config
 
 

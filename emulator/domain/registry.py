@@ -33,12 +33,15 @@ from .functions import (
     validate_settings,
 )
 
+from .event_invoke import parse_event_invoke_config, validate_dead_letter
+
 log = logging.getLogger(__name__)
 
 CONFIG_FILE = "function.json"
 _FOLDER_KEYS = {
     "Handler", "Runtime", "Timeout", "MemorySize", "Environment",
     "ReservedConcurrentExecutions", "Description", "Role", "EventSourceMappings",
+    "DeadLetterConfig", "EventInvokeConfig",
 }
 _MAX_ZIP_BYTES = 50 * 1024 * 1024
 
@@ -132,6 +135,9 @@ class FunctionRegistry:
             raise InvalidParameterValueException(
                 f'{where}: EventSourceMappings must be a list of {{"EventSourceArn": ..., ...}} objects'
             )
+        invoke_config = raw.get("EventInvokeConfig")
+        if invoke_config is not None:
+            parse_event_invoke_config(self.arn(name), invoke_config)  # validate now, fail loudly
         sha, size = folder_digest(folder)
         return FunctionConfig(
             name=name,
@@ -148,6 +154,8 @@ class FunctionRegistry:
             code_sha256=sha,
             code_size=size,
             event_source_mappings=tuple(declared),
+            dead_letter_target=validate_dead_letter(raw.get("DeadLetterConfig")),
+            event_invoke_config=invoke_config,
         )
 
     # --- API changes -------------------------------------------------------------
@@ -188,6 +196,7 @@ class FunctionRegistry:
             code_sha256=sha,
             code_size=size,
             origin="api",
+            dead_letter_target=validate_dead_letter(request.get("DeadLetterConfig")),
         )
         self._functions[name] = function
         return function
@@ -214,6 +223,10 @@ class FunctionRegistry:
             "description": request.get("Description", current.description),
             "role": request.get("Role", current.role),
             "environment": environment,
+            "dead_letter_target": (
+                validate_dead_letter(request["DeadLetterConfig"]) if "DeadLetterConfig" in request
+                else current.dead_letter_target
+            ),
         }
         validate_settings(runtime=fields["runtime"], timeout=fields["timeout"],
                           memory_size=fields["memory_size"], environment=environment,

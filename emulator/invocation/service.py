@@ -3,7 +3,6 @@ hand the invocation to the runtime, and shape the outcome (result, function erro
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
 import json
@@ -11,7 +10,7 @@ import logging
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Iterator, Protocol
 
 from ..domain.errors import (
     InvalidParameterValueException,
@@ -33,8 +32,10 @@ MAX_SYNC_PAYLOAD = 6 * 1024 * 1024
 MAX_ASYNC_PAYLOAD = 1024 * 1024
 MAX_RESPONSE_PAYLOAD = 6 * 1024 * 1024 + 100
 INVOCATION_TYPES = ("RequestResponse", "Event", "DryRun")
-#: how long an Event invoke waits for concurrency before it is dropped (AWS: 6 hours)
-MAX_EVENT_AGE = 6 * 3600
+
+
+class EventQueue(Protocol):
+    async def enqueue(self, inv: Invocation) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,8 @@ class InvokeService:
         self.executor = executor
         self.logs = logs
         self.active: dict[str, int] = {}
-        self._background: set[asyncio.Task[None]] = set()
+        #: the asynchronous queue Event invokes go to (set by the app: it is built on this service)
+        self.events: EventQueue | None = None
 
     async def invoke(self, request: InvokeRequest) -> InvokeOutcome:
         function = self.registry.get(request.function_name, request.qualifier)
@@ -83,7 +85,9 @@ class InvokeService:
             return InvokeOutcome(204, "")
         inv = Invocation(function, payload, client_context=client_context)
         if kind == "Event":
-            self._spawn(self._run_event(inv))
+            if self.events is None:
+                raise ServiceException("the asynchronous invocation queue is not running")
+            await self.events.enqueue(inv)
             return InvokeOutcome(202, inv.request_id)
         with self.lease(function):
             entry, result = await self.run(inv)
@@ -143,33 +147,6 @@ class InvokeService:
         )
         self.logs.add(entry)
         return entry, result
-
-    async def _run_event(self, inv: Invocation) -> None:
-        """An Event invoke: wait for concurrency if need be, then run in the background."""
-        deadline = time.monotonic() + MAX_EVENT_AGE
-        while True:
-            try:
-                with self.lease(inv.function):
-                    await self.run(inv)
-                return
-            except TooManyRequestsException:
-                if time.monotonic() > deadline:
-                    log.warning("dropping event %s for %s: too old", inv.request_id, inv.function.name)
-                    return
-                await asyncio.sleep(0.2)
-            except Exception:  # noqa: BLE001 - a background invoke must never take the loop down
-                log.exception("event invoke %s of %s failed", inv.request_id, inv.function.name)
-                return
-
-    def _spawn(self, coro: object) -> None:
-        task = asyncio.get_running_loop().create_task(coro)  # type: ignore[arg-type]
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
-
-    async def drain(self) -> None:
-        """Wait for background (Event) invocations still running."""
-        if self._background:
-            await asyncio.gather(*list(self._background), return_exceptions=True)
 
 
 def _checked_payload(payload: bytes, kind: str) -> bytes:

@@ -17,6 +17,13 @@ def function(name: str = "fn", **fields) -> FunctionConfig:
                           code_dir=Path("/nonexistent"), handler=f"{name}.handler", **fields)
 
 
+class FunctionFailure:
+    """Return this from a fake handler to answer with a function error."""
+
+    def __init__(self, message: str = "boom") -> None:
+        self.payload = ('{"errorType": "RuntimeError", "errorMessage": "%s"}' % message).encode()
+
+
 class FakeExecutor:
     """Runs a coroutine 'runtime' per environment that talks to it like a real runtime would."""
 
@@ -43,7 +50,10 @@ class FakeExecutor:
                 return
             result = await self.handler(env, inv.payload)
             if env.alive and env.current is inv:
-                env.respond(inv.request_id, result)
+                if isinstance(result, FunctionFailure):
+                    env.fail(inv.request_id, result.payload)
+                else:
+                    env.respond(inv.request_id, result)
 
     async def destroy(self, env: Environment) -> None:
         self.destroyed.append(env)

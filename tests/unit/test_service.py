@@ -133,7 +133,7 @@ def test_tail_log_is_base64_of_the_last_4kb_with_report(tmp_path):
     asyncio.run(scenario())
 
 
-def test_event_invokes_run_in_the_background(tmp_path):
+def test_event_invokes_go_to_the_event_queue(tmp_path):
     async def scenario():
         seen: list[bytes] = []
 
@@ -143,9 +143,16 @@ def test_event_invokes_run_in_the_background(tmp_path):
 
         executor = FakeExecutor(record)
         service, _, pool = make_service(tmp_path, executor)
+        queued: list = []
+
+        class Queue:
+            async def enqueue(self, inv):
+                queued.append(inv)
+                await service.run(inv)
+
+        service.events = Queue()
         outcome = await service.invoke(InvokeRequest("fn", b'{"e": 1}', invocation_type="Event"))
-        assert outcome.status == 202 and outcome.request_id
-        await service.drain()
+        assert outcome.status == 202 and outcome.request_id == queued[0].request_id
         assert seen == [b'{"e": 1}']
         assert service.logs.get(outcome.request_id) is not None
         await pool.close()

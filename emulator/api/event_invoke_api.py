@@ -1,0 +1,66 @@
+"""The asynchronous invocation configuration API (Put/Get/Update/Delete/List
+FunctionEventInvokeConfig), on AWS's routes."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from ..domain.errors import ResourceNotFoundException
+from ..domain.event_invoke import parse_event_invoke_config
+from ..domain.functions import FunctionConfig
+from ..invocation.async_queue import EventInvokeConfigs
+from .wire import json_body, json_response
+
+router = APIRouter()
+_PATH = "/2019-09-25/functions/{function_name}/event-invoke-config"
+
+
+def _lookup(request: Request, function_name: str) -> tuple[FunctionConfig, EventInvokeConfigs]:
+    function = request.app.state.registry.get(function_name, request.query_params.get("Qualifier"))
+    return function, request.app.state.async_invoker.configs
+
+
+def _missing(function: FunctionConfig) -> ResourceNotFoundException:
+    return ResourceNotFoundException(f"The function {function.arn} doesn't have an EventInvokeConfig")
+
+
+@router.put(_PATH)
+async def put_event_invoke_config(function_name: str, request: Request) -> Response:
+    function, configs = _lookup(request, function_name)
+    config = parse_event_invoke_config(function.arn, await json_body(request))
+    return json_response(configs.put(function, config).to_aws())
+
+
+@router.post(_PATH)
+async def update_event_invoke_config(function_name: str, request: Request) -> Response:
+    function, configs = _lookup(request, function_name)
+    current = configs.get(function)
+    if current is None:
+        raise _missing(function)
+    config = parse_event_invoke_config(function.arn, await json_body(request), base=current)
+    return json_response(configs.put(function, config).to_aws())
+
+
+@router.get(_PATH)
+async def get_event_invoke_config(function_name: str, request: Request) -> Response:
+    function, configs = _lookup(request, function_name)
+    config = configs.get(function)
+    if config is None:
+        raise _missing(function)
+    return json_response(config.to_aws())
+
+
+@router.delete(_PATH)
+async def delete_event_invoke_config(function_name: str, request: Request) -> Response:
+    function, configs = _lookup(request, function_name)
+    if not configs.delete(function.name):
+        raise _missing(function)
+    return Response(status_code=204)
+
+
+@router.get(_PATH + "/list")
+async def list_event_invoke_configs(function_name: str, request: Request) -> Response:
+    function, configs = _lookup(request, function_name)
+    config = configs.get(function)
+    return json_response({"FunctionEventInvokeConfigs": [config.to_aws()] if config else []})

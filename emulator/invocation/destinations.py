@@ -1,0 +1,175 @@
+"""Where asynchronous invocations report: destinations (invocation records) and the
+function's dead-letter queue (the event itself).
+
+Shapes follow "Capturing records of Lambda asynchronous invocations"
+(https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.html):
+
+* an invocation record ``{version "1.0", timestamp, requestContext {requestId, functionArn
+  (with ``:$LATEST``), condition, approximateInvokeCount}, requestPayload, responseContext
+  {statusCode, executedVersion, functionError?}, responsePayload}``, where ``condition`` is
+  ``Success``, ``RetriesExhausted`` or ``EventAgeExceeded`` (the last has no response);
+* SQS and SNS destinations get the record as the message; a Lambda destination is invoked
+  asynchronously with it; an EventBridge bus gets an event with source ``lambda``,
+  detail-type ``Lambda Function Invocation Result - Success`` / ``- Failure``, resources
+  ``[bus ARN, function ARN:$LATEST]`` and the record as detail;
+* a dead-letter queue or topic gets the event payload, with message attributes
+  ``RequestID`` (String), ``ErrorCode`` (Number, the response status) and ``ErrorMessage``
+  (String, the first 1 KB of the error).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Awaitable, Callable
+
+from ..event_sources.poller import Blocking
+from .invocation import InvocationResult
+
+log = logging.getLogger(__name__)
+
+SUCCESS = "Success"
+RETRIES_EXHAUSTED = "RetriesExhausted"
+EVENT_AGE_EXCEEDED = "EventAgeExceeded"
+
+Submit = Callable[[str, bytes], Awaitable[str]]
+
+
+@dataclass(frozen=True)
+class AsyncOutcome:
+    """How one asynchronous event ended."""
+
+    function_arn: str
+    request_id: str
+    payload: bytes
+    condition: str
+    attempts: int
+    result: InvocationResult | None = None
+
+    @property
+    def succeeded(self) -> bool:
+        return self.condition == SUCCESS
+
+    def error_message(self) -> str:
+        if self.result is None:
+            if self.condition == EVENT_AGE_EXCEEDED:
+                return "The event was older than the function's MaximumEventAgeInSeconds"
+            return "The function's reserved concurrency is 0, so the event was not run"
+        try:
+            body = json.loads(self.result.payload)
+        except ValueError:
+            return self.result.payload.decode("utf-8", "replace")
+        if isinstance(body, dict) and "errorMessage" in body:
+            return str(body["errorMessage"])
+        return self.result.payload.decode("utf-8", "replace")
+
+
+def _json_or_text(data: bytes) -> Any:
+    try:
+        return json.loads(data) if data else None
+    except ValueError:
+        return data.decode("utf-8", "replace")
+
+
+def _now_iso_ms() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def invocation_record(outcome: AsyncOutcome) -> dict[str, Any]:
+    record: dict[str, Any] = {
+        "version": "1.0",
+        "timestamp": _now_iso_ms(),
+        "requestContext": {
+            "requestId": outcome.request_id,
+            "functionArn": f"{outcome.function_arn}:$LATEST",
+            "condition": outcome.condition,
+            "approximateInvokeCount": outcome.attempts,
+        },
+        "requestPayload": _json_or_text(outcome.payload),
+    }
+    if outcome.result is not None:
+        context: dict[str, Any] = {"statusCode": 200, "executedVersion": "$LATEST"}
+        if outcome.result.function_error:
+            context["functionError"] = outcome.result.function_error
+        record["responseContext"] = context
+        record["responsePayload"] = _json_or_text(outcome.result.payload)
+    return record
+
+
+class Destinations:
+    """Sends records and dead letters through the control plane's own endpoint."""
+
+    def __init__(self, blocking: Blocking, submit: Submit) -> None:
+        self.blocking = blocking
+        self.submit = submit
+        self._clients: dict[str, Any] = {}
+        self._queue_urls: dict[str, str] = {}
+
+    def _client(self, service: str) -> Any:
+        if service not in self._clients:
+            self._clients[service] = self.blocking.client(service)
+        return self._clients[service]
+
+    async def report(self, destination: str, outcome: AsyncOutcome) -> None:
+        """Send ``outcome``'s invocation record to ``destination`` (logged, never raised)."""
+        record = invocation_record(outcome)
+        body = json.dumps(record)
+        service = destination.split(":")[2]
+        try:
+            if service == "sqs":
+                await self._send_sqs(destination, body, {})
+            elif service == "sns":
+                await self.blocking(self._client("sns").publish, TopicArn=destination, Message=body)
+            elif service == "lambda":
+                await self.submit(destination, body.encode())
+            elif service == "events":
+                await self._put_event(destination, outcome, body)
+            else:
+                raise ValueError(f"unsupported destination service {service!r}")
+        except Exception as exc:  # noqa: BLE001 - a destination failure must not lose the loop
+            log.warning("could not send the %s record of %s (%s) to %s: %s", outcome.condition,
+                        outcome.function_arn, outcome.request_id, destination, exc)
+
+    async def dead_letter(self, target: str, outcome: AsyncOutcome) -> None:
+        """Send the event to the function's dead-letter queue or topic (logged, never raised)."""
+        message = outcome.payload.decode("utf-8", "replace")
+        attributes = {
+            "RequestID": {"DataType": "String", "StringValue": outcome.request_id},
+            "ErrorCode": {"DataType": "Number", "StringValue": "200"},
+            "ErrorMessage": {"DataType": "String", "StringValue": outcome.error_message()[:1024] or "error"},
+        }
+        try:
+            if target.split(":")[2] == "sqs":
+                await self._send_sqs(target, message, attributes)
+            else:
+                await self.blocking(self._client("sns").publish, TopicArn=target, Message=message,
+                                    MessageAttributes=attributes)
+        except Exception as exc:  # noqa: BLE001
+            log.warning("could not send event %s of %s to its dead-letter target %s: %s",
+                        outcome.request_id, outcome.function_arn, target, exc)
+
+    async def _send_sqs(self, queue_arn: str, body: str, attributes: dict[str, Any]) -> None:
+        sqs = self._client("sqs")
+        url = self._queue_urls.get(queue_arn)
+        if url is None:
+            parts = queue_arn.split(":")
+            reply = await self.blocking(sqs.get_queue_url, QueueName=parts[5], QueueOwnerAWSAccountId=parts[4])
+            url = self._queue_urls[queue_arn] = reply["QueueUrl"]
+        kwargs: dict[str, Any] = {"QueueUrl": url, "MessageBody": body}
+        if attributes:
+            kwargs["MessageAttributes"] = attributes
+        await self.blocking(sqs.send_message, **kwargs)
+
+    async def _put_event(self, bus_arn: str, outcome: AsyncOutcome, body: str) -> None:
+        kind = "Success" if outcome.succeeded else "Failure"
+        reply = await self.blocking(self._client("events").put_events, Entries=[{
+            "Source": "lambda",
+            "DetailType": f"Lambda Function Invocation Result - {kind}",
+            "Detail": body,
+            "Resources": [bus_arn, f"{outcome.function_arn}:$LATEST"],
+            "EventBusName": bus_arn,
+        }])
+        if reply.get("FailedEntryCount"):
+            raise RuntimeError(f"PutEvents refused the record: {reply['Entries']}")
