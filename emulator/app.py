@@ -114,6 +114,7 @@ def create_app(settings: Settings, *, echo_logs: bool = True) -> FastAPI:
                 moto_integrations.release(delivery)
             for task in background:
                 task.cancel()
+            await asyncio.gather(*background, return_exceptions=True)
             await state.mappings.close()
             await state.async_invoker.close()
             blocking.close()

@@ -74,7 +74,12 @@ async def seed_in_background(endpoint: str, region: str, db_gen_dir: Path, statu
             stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
             env={**os.environ, "CLOUDMICRO_REGION": region},
         )
-        _, err = await proc.communicate()
+        try:
+            _, err = await proc.communicate()
+        except asyncio.CancelledError:  # the control plane stops: stop the child, and reap it
+            proc.kill()
+            await asyncio.shield(proc.wait())
+            raise
     except Exception as exc:  # noqa: BLE001 - seeding must never take the control plane down
         status.status = "failed"
         status.errors = [f"seeding failed: {exc}"]
