@@ -1,0 +1,195 @@
+"""EventBridge -> Lambda: rules whose targets are functions invoke them asynchronously.
+
+A matching event reaches a Lambda target as AWS sends it (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-events-structure.html)::
+
+    {"version": "0", "id", "detail-type", "source", "account", "time": "YYYY-MM-DDTHH:MM:SSZ",
+     "region", "resources": [...], "detail": {...}}
+
+or what the target's ``Input`` / ``InputPath`` / ``InputTransformer`` make of it
+(:func:`target_payload`, in :mod:`emulator.event_sources.target_input`).
+
+moto calls ``Rule.send_to_targets`` for each rule of the bus on PutEvents, for S3 events sent
+to EventBridge and for archive replays. Patched, it
+
+* skips DISABLED rules (moto fires them) and rules without an event pattern (schedule rules:
+  events on the bus never match them);
+* matches with :mod:`emulator.event_sources.filtering` (moto's matcher lacks most operators)
+  against the AWS envelope (moto's copy has a numeric ``time`` and an ``ingestion-time`` key);
+* delivers Lambda targets through :func:`emulator.aws.moto_integrations.deliver` (moto raises
+  NotImplementedError for them, which fails PutEvents) and SNS targets by publishing to moto's
+  topic (moto does not support them either), so SNS subscribers, Lambda ones included, get it;
+* hands every other target to moto, one at a time, so a target moto cannot deliver (logged)
+  does not fail the call or the other targets.
+
+PutTargets also gets AWS's checks of the input settings (one of Input/InputPath/
+InputTransformer; no undefined placeholders), as ValidationException.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import time
+from datetime import datetime, timezone
+from typing import Any, Mapping
+
+from .filtering import PatternError, matches
+from .target_input import TargetInputError, iso_time, target_payload, validate_target
+
+log = logging.getLogger(__name__)
+
+__all__ = ["envelope", "target_payload", "TargetInputError", "deliver_to_target", "dispatch_to_targets",
+           "patch_moto"]
+
+
+def envelope(event: Mapping[str, Any]) -> dict[str, Any]:
+    """The event as AWS delivers it, from moto's copy (numeric time, internal keys).
+
+    A replayed event keeps its ``replay-name``, as AWS's do.
+    """
+    shaped: dict[str, Any] = {
+        "version": str(event.get("version") or "0"),
+        "id": event.get("id", ""),
+        "detail-type": event.get("detail-type", ""),
+        "source": event.get("source", ""),
+        "account": event.get("account", ""),
+        "time": iso_time(event.get("time")),
+        "region": event.get("region", ""),
+        "resources": list(event.get("resources") or []),
+        "detail": event.get("detail", {}),
+    }
+    if event.get("replay-name"):
+        shaped["replay-name"] = event["replay-name"]
+    return shaped
+
+
+def _service(arn: str) -> str:
+    parts = arn.split(":", 5)
+    return parts[2] if len(parts) > 2 else ""
+
+
+def deliver_to_target(rule: Any, target: Mapping[str, Any], event: Mapping[str, Any],
+                      ingestion_time: float | None = None) -> bool:
+    """Deliver ``event`` (AWS envelope) to one Lambda or SNS ``target`` of ``rule``.
+
+    False when the target is of another kind (moto's to deliver) or was not delivered (logged).
+    """
+    arn = str(target.get("Arn", ""))
+    service = _service(arn)
+    if service not in ("lambda", "sns"):
+        return False
+    try:
+        payload = target_payload(event, target, rule.name, rule_arn=rule.arn, ingestion_time=ingestion_time)
+    except TargetInputError as exc:
+        log.warning("EventBridge rule %s: nothing sent to target %s: %s", rule.name, target.get("Id"), exc)
+        return False
+    if service == "lambda":
+        from emulator.aws import moto_integrations
+
+        return moto_integrations.deliver(arn, payload, source=f"EventBridge rule {rule.name}")
+    return _publish_to_topic(rule, arn, payload)
+
+
+def _publish_to_topic(rule: Any, topic_arn: str, payload: bytes) -> bool:
+    from moto.sns.models import sns_backends
+
+    parts = topic_arn.split(":")
+    try:
+        sns_backends[parts[4]][parts[3]].publish(message=payload.decode("utf-8"), arn=topic_arn)
+    except Exception as exc:  # noqa: BLE001 - AWS drops (or dead-letters) what it cannot deliver
+        log.warning("EventBridge rule %s: could not publish to %s: %s", rule.name, topic_arn, exc)
+        return False
+    return True
+
+
+def dispatch_to_targets(rule: Any, moto_event: Mapping[str, Any], original: Any = None,
+                        transform_input: bool = True) -> None:
+    """Send one event to every target of ``rule``, without pattern matching.
+
+    ``moto_event`` is moto's event dict (or an AWS envelope). Lambda and SNS targets are ours;
+    the others go to moto's ``send_to_targets`` (``original``, the unpatched one), one by one.
+    A schedule rule fires through here too.
+    """
+    event = envelope(moto_event)
+    ingestion = moto_event.get("ingestion-time")
+    ingestion_time = float(ingestion) if isinstance(ingestion, (int, float)) else None
+    for target in list(rule.targets):
+        if _service(str(target.get("Arn", ""))) in ("lambda", "sns"):
+            deliver_to_target(rule, target, event, ingestion_time)
+            continue
+        if original is None:
+            from moto.events.models import Rule
+
+            original = getattr(Rule.send_to_targets, "_cloudmicro_original", Rule.send_to_targets)
+        _moto_deliver(original, rule, target, moto_event, transform_input)
+
+
+def _moto_deliver(original: Any, rule: Any, target: Mapping[str, Any], moto_event: Mapping[str, Any],
+                  transform_input: bool) -> None:
+    from moto.events.models import EventPattern
+
+    single = copy.copy(rule)
+    single.targets = [target]
+    single.event_pattern = EventPattern.load(None)  # matched already
+    event = _moto_shaped(moto_event)
+    try:
+        original(single, event, transform_input=transform_input)
+    except Exception as exc:  # noqa: BLE001 - one target's failure must not fail PutEvents
+        log.warning("EventBridge rule %s: moto could not deliver to %s: %s", rule.name, target.get("Arn"), exc)
+
+
+def _moto_shaped(event: Mapping[str, Any]) -> dict[str, Any]:
+    """moto's senders want ``time`` and ``ingestion-time`` as epoch seconds."""
+    shaped = dict(event)
+    now = time.time()
+    if not isinstance(shaped.get("time"), (int, float)):
+        try:
+            parsed = datetime.strptime(str(shaped.get("time")), "%Y-%m-%dT%H:%M:%SZ")
+            shaped["time"] = parsed.replace(tzinfo=timezone.utc).timestamp()
+        except ValueError:
+            shaped["time"] = now
+    shaped.setdefault("ingestion-time", now)
+    return shaped
+
+
+def rule_matches(rule: Any, moto_event: Mapping[str, Any]) -> bool:
+    """Does an event on the bus fire ``rule``? (Enabled, has a pattern, the pattern matches.)"""
+    if str(getattr(rule, "state", "ENABLED")) == "DISABLED":
+        return False
+    raw = getattr(rule.event_pattern, "_raw_pattern", None)
+    if not raw:
+        return False
+    try:
+        return matches(raw, envelope(moto_event))
+    except PatternError as exc:
+        log.warning("EventBridge rule %s: unusable event pattern (%s); it matches nothing", rule.name, exc)
+        return False
+
+
+def patch_moto() -> None:
+    """Route rule targets through us (Lambda, SNS) and moto (the rest); check PutTargets input."""
+    import moto.events.models as models
+    from moto.events.exceptions import ValidationException
+
+    original = models.Rule.send_to_targets
+    if getattr(original, "_cloudmicro", False):
+        return
+
+    def send_to_targets(self: Any, original_event: Any, transform_input: bool = True) -> None:
+        if rule_matches(self, original_event):
+            dispatch_to_targets(self, original_event, original, transform_input)
+
+    send_to_targets._cloudmicro = True  # type: ignore[attr-defined]
+    send_to_targets._cloudmicro_original = original  # type: ignore[attr-defined]
+    models.Rule.send_to_targets = send_to_targets  # type: ignore[method-assign]
+
+    original_put_targets = models.EventsBackend.put_targets
+
+    def put_targets(self: Any, name: str, event_bus_arn: str | None, targets: list[dict[str, Any]]) -> None:
+        for target in targets:
+            problem = validate_target(target)
+            if problem:
+                raise ValidationException(problem)
+        return original_put_targets(self, name, event_bus_arn, targets)
+
+    models.EventsBackend.put_targets = put_targets  # type: ignore[method-assign]

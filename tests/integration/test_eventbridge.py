@@ -1,0 +1,209 @@
+"""EventBridge -> Lambda with real moto and real Docker: what the recorder function receives.
+
+Envelope: https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-events-structure.html;
+target input: https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-transform-target-input.html.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from datetime import datetime, timezone
+from typing import Any
+
+import pytest
+
+from tests.conftest import lambda_client
+from tests.integration.recorded import aws, ensure_table, recorded, settle, wait_for
+
+FUNCTION = "arn:aws:lambda:us-east-1:123456789012:function:recorder"
+
+
+@pytest.fixture(scope="module")
+def endpoint(docker_endpoint) -> str:
+    ensure_table(docker_endpoint)
+    lambda_client(docker_endpoint).invoke(FunctionName="recorder", Payload=b'{"warm": true}')
+    return docker_endpoint
+
+
+@pytest.fixture
+def tag() -> str:
+    return "eb-" + os.urandom(4).hex()
+
+
+def rule(endpoint: str, tag: str, pattern: dict, targets: list[dict], bus: str | None = None, **kwargs: Any) -> str:
+    events = aws(endpoint, "events")
+    name = f"r-{tag}-{os.urandom(2).hex()}"
+    extra = {"EventBusName": bus} if bus else {}
+    events.put_rule(Name=name, EventPattern=json.dumps(pattern), **extra, **kwargs)
+    events.put_targets(Rule=name, Targets=targets, **extra)
+    return name
+
+
+def put(endpoint: str, *details: dict, source: str = "app.orders", **extra: Any) -> list[str]:
+    reply = aws(endpoint, "events").put_events(Entries=[
+        {"Source": source, "DetailType": "Order Placed", "Detail": json.dumps(detail), **extra}
+        for detail in details])
+    assert reply["FailedEntryCount"] == 0, reply
+    return [entry["EventId"] for entry in reply["Entries"]]
+
+
+def test_put_events_delivers_the_aws_envelope(endpoint, tag):
+    rule(endpoint, tag, {"source": ["app.orders"], "detail": {"tag": [tag]}}, [{"Id": "f", "Arn": FUNCTION}])
+    at = datetime(2024, 5, 6, 7, 8, 9, tzinfo=timezone.utc)
+    [event_id] = put(endpoint, {"tag": tag, "total": 12.5}, Time=at, Resources=["arn:aws:s3:::x"])
+    [found] = wait_for(endpoint, tag)
+    assert found.event == {
+        "version": "0", "id": event_id, "detail-type": "Order Placed", "source": "app.orders",
+        "account": "123456789012", "time": "2024-05-06T07:08:09Z", "region": "us-east-1",
+        "resources": ["arn:aws:s3:::x"], "detail": {"tag": tag, "total": 12.5},
+    }
+
+
+def test_time_defaults_to_now(endpoint, tag):
+    rule(endpoint, tag, {"detail": {"tag": [tag]}}, [{"Id": "f", "Arn": FUNCTION}])
+    before = time.time()
+    put(endpoint, {"tag": tag})
+    [found] = wait_for(endpoint, tag)
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", found.event["time"])
+    sent = datetime.strptime(found.event["time"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc).timestamp()
+    assert before - 1 <= sent <= time.time() + 1
+
+
+def test_pattern_operators_through_put_events(endpoint, tag):
+    pattern = {"detail": {
+        "tag": [tag],
+        "sku": [{"prefix": "SKU-"}],
+        "file": [{"suffix": ".png"}],
+        "state": [{"anything-but": ["cancelled", "refunded"]}],
+        "total": [{"numeric": [">", 10, "<=", 100]}],
+        "coupon": [{"exists": False}],
+        "region": [{"wildcard": "us-*-1"}],
+        "$or": [{"channel": ["web"]}, {"priority": [{"numeric": [">=", 5]}]}],
+    }}
+    rule(endpoint, tag, pattern, [{"Id": "f", "Arn": FUNCTION}])
+    base = {"tag": tag, "sku": "SKU-1", "file": "a.png", "state": "new", "total": 50, "region": "us-east-1",
+            "channel": "web"}
+    cases = {
+        "match": {},
+        "match-or-priority": {"channel": "app", "priority": 7},
+        "bad-prefix": {"sku": "X-1"},
+        "bad-suffix": {"file": "a.jpg"},
+        "excluded-state": {"state": "cancelled"},
+        "total-too-high": {"total": 100.5},
+        "total-as-string": {"total": "50"},
+        "has-coupon": {"coupon": "C"},
+        "bad-wildcard": {"region": "eu-west-1"},
+        "neither-or-branch": {"channel": "app", "priority": 1},
+    }
+    put(endpoint, *[dict(base, case=name, **change) for name, change in list(cases.items())[:5]])
+    put(endpoint, *[dict(base, case=name, **change) for name, change in list(cases.items())[5:]])
+    wait_for(endpoint, tag, 2)
+    assert sorted(r.event["detail"]["case"] for r in settle(endpoint, tag, 2)) == ["match", "match-or-priority"]
+
+
+def test_custom_bus_by_name_and_arn(endpoint, tag):
+    events = aws(endpoint, "events")
+    bus_arn = events.create_event_bus(Name=f"bus-{tag}")["EventBusArn"]
+    rule(endpoint, tag, {"detail": {"tag": [tag]}}, [{"Id": "f", "Arn": FUNCTION}], bus=f"bus-{tag}")
+    put(endpoint, {"tag": tag, "via": "name"}, EventBusName=f"bus-{tag}")
+    put(endpoint, {"tag": tag, "via": "arn"}, EventBusName=bus_arn)
+    put(endpoint, {"tag": tag, "via": "default-bus"})
+    wait_for(endpoint, tag, 2)
+    assert sorted(r.event["detail"]["via"] for r in settle(endpoint, tag, 2)) == ["arn", "name"]
+
+
+def test_each_input_mode(endpoint, tag):
+    name = rule(endpoint, tag, {"detail": {"tag": [tag]}}, [
+        {"Id": "constant", "Arn": FUNCTION, "Input": json.dumps({"constant": tag})},
+        {"Id": "path", "Arn": FUNCTION, "InputPath": "$.detail"},
+        {"Id": "string", "Arn": FUNCTION, "InputTransformer": {
+            "InputPathsMap": {"tag": "$.detail.tag", "sku": "$.detail.items[0].sku"},
+            "InputTemplate": '"order <tag> starts with <sku> (rule <aws.events.rule-name>)"'}},
+        {"Id": "json", "Arn": FUNCTION, "InputTransformer": {
+            "InputPathsMap": {"tag": "$.detail.tag", "skus": "$.detail.items[*].sku", "type": "$.detail-type",
+                              "missing": "$.detail.nothing"},
+            "InputTemplate": '{"tag": <tag>, "skus": <skus>, "text": "<type>: <skus>", "missing": <missing>, '
+                             '"rule": <aws.events.rule-arn>, "event": <aws.events.event.json>}'}},
+    ])
+    [event_id] = put(endpoint, {"tag": tag, "items": [{"sku": "A1"}, {"sku": "B2"}]})
+    found = [r.event for r in wait_for(endpoint, tag, 4)]
+    assert {"constant": tag} in found
+    assert {"tag": tag, "items": [{"sku": "A1"}, {"sku": "B2"}]} in found
+    assert f"order {tag} starts with A1 (rule {name})" in found
+    [shaped] = [e for e in found if isinstance(e, dict) and "skus" in e]
+    assert shaped["tag"] == tag and shaped["skus"] == ["A1", "B2"] and shaped["text"] == "Order Placed: [A1,B2]"
+    assert shaped["missing"] == "" and shaped["rule"] == f"arn:aws:events:us-east-1:123456789012:rule/{name}"
+    assert shaped["event"]["id"] == event_id and shaped["event"]["detail"]["tag"] == tag
+    assert len(settle(endpoint, tag, 1)) == 4
+
+
+def test_disabled_rules_do_not_fire(endpoint, tag):
+    events = aws(endpoint, "events")
+    rule(endpoint, tag, {"detail": {"tag": [tag]}}, [{"Id": "f", "Arn": FUNCTION}], State="DISABLED")
+    enabled = rule(endpoint, tag, {"detail": {"tag": [tag], "n": [2]}}, [{"Id": "f", "Arn": FUNCTION}])
+    put(endpoint, {"tag": tag, "n": 1})
+    put(endpoint, {"tag": tag, "n": 2})
+    wait_for(endpoint, tag, 1)
+    events.disable_rule(Name=enabled)
+    put(endpoint, {"tag": tag, "n": 2, "after": "disable"})
+    assert [r.event["detail"] for r in settle(endpoint, tag, 2)] == [{"tag": tag, "n": 2}]
+
+
+def test_sqs_and_lambda_targets_of_one_rule(endpoint, tag):
+    sqs = aws(endpoint, "sqs")
+    url = sqs.create_queue(QueueName=f"q-{tag}")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    rule(endpoint, tag, {"detail": {"tag": [tag]}}, [{"Id": "q", "Arn": queue_arn}, {"Id": "f", "Arn": FUNCTION}])
+    [event_id] = put(endpoint, {"tag": tag})
+    [found] = wait_for(endpoint, tag)
+    assert found.event["id"] == event_id
+    deadline, bodies = time.monotonic() + 10, []
+    while not bodies and time.monotonic() < deadline:
+        bodies = [json.loads(m["Body"]) for m in sqs.receive_message(QueueUrl=url, WaitTimeSeconds=1).get("Messages", [])]
+    [body] = bodies
+    assert body["id"] == event_id and body["detail"] == {"tag": tag}
+
+
+def test_topic_target_reaches_a_lambda_subscriber(endpoint, tag):
+    sns = aws(endpoint, "sns")
+    topic = sns.create_topic(Name=f"t-{tag}")["TopicArn"]
+    sns.subscribe(TopicArn=topic, Protocol="lambda", Endpoint=FUNCTION)
+    rule(endpoint, tag, {"detail": {"tag": [tag]}}, [{"Id": "t", "Arn": topic}])
+    [event_id] = put(endpoint, {"tag": tag})
+    [found] = wait_for(endpoint, tag)
+    message = json.loads(found.event["Records"][0]["Sns"]["Message"])
+    assert message["id"] == event_id and message["detail"] == {"tag": tag}
+
+
+def test_put_targets_checks_the_input_settings(endpoint, tag):
+    events = aws(endpoint, "events")
+    name = f"r-{tag}"
+    events.put_rule(Name=name, EventPattern=json.dumps({"source": ["x"]}))
+    with pytest.raises(events.exceptions.ClientError) as err:
+        events.put_targets(Rule=name, Targets=[{"Id": "t1", "Arn": FUNCTION, "InputTransformer": {
+            "InputPathsMap": {"a": "$.detail.a"}, "InputTemplate": '"<a> <notdefinedkey>"'}}])
+    assert err.value.response["Error"] == {
+        "Code": "ValidationException",
+        "Message": "InputTemplate for target t1 contains invalid placeholder notdefinedkey."}
+    with pytest.raises(events.exceptions.ClientError) as err:
+        events.put_targets(Rule=name, Targets=[{"Id": "t2", "Arn": FUNCTION, "InputPath": "$.detail",
+                                                 "Input": "{}"}])
+    assert "Only one of Input, InputPath, or InputTransformer" in err.value.response["Error"]["Message"]
+    assert recorded(endpoint, tag) == []
+
+
+def test_s3_events_sent_to_eventbridge_reach_the_function(endpoint, tag):
+    rule(endpoint, tag, {"source": ["aws.s3"], "detail-type": ["Object Created"],
+                         "detail": {"bucket": {"name": [tag]}}}, [{"Id": "f", "Arn": FUNCTION}])
+    s3 = aws(endpoint, "s3")
+    s3.create_bucket(Bucket=tag)
+    s3.put_bucket_notification_configuration(Bucket=tag, NotificationConfiguration={"EventBridgeConfiguration": {}})
+    s3.put_object(Bucket=tag, Key="file.txt", Body=b"data")
+    [found] = wait_for(endpoint, tag)
+    assert found.event["source"] == "aws.s3" and found.event["detail-type"] == "Object Created"
+    assert found.event["resources"] == [f"arn:aws:s3:::{tag}"]
+    assert found.event["detail"]["object"]["key"] == "file.txt"
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", found.event["time"]) and "ingestion-time" not in found.event
