@@ -1,0 +1,278 @@
+"""S3 -> Lambda: a bucket's ``LambdaFunctionConfigurations`` invoke Cloudmicro functions.
+
+moto keeps the configuration (it calls Lambda configurations ``cloud_function``) and reports each
+object event through ``moto.s3.notifications.send_event``, but its Lambda delivery looks the
+function up in moto's own Lambda backend, which knows none of ours, so nothing arrives.
+:func:`patch_moto` changes that, pinned to moto 5.2.5:
+
+* ``send_event`` still runs moto's queue, topic and EventBridge deliveries unchanged; moto's own
+  Lambda call is made inert, and for each Lambda configuration the event matches (event type
+  with wildcards, prefix/suffix on the encoded key: :mod:`.s3_events`) the event AWS would send
+  is built and handed to :func:`emulator.aws.moto_integrations.deliver`, an asynchronous Invoke
+  through the endpoint. Delivery happens before the S3 call answers, so once PutObject returns
+  the event is in the function's async queue.
+* moto's extra events are not passed to functions where AWS sends none: the ``ObjectCreated:Put``
+  and ``ObjectTagging:Put`` that CompleteMultipartUpload makes, and the ``ObjectTagging:Put``
+  after every PutObject and CopyObject. moto's ``s3:TestEvent`` goes to queues and topics only,
+  as on AWS.
+* In a versioned bucket moto sends nothing for a delete marker and reports a version delete
+  only once the key's last version is gone; functions get ``ObjectRemoved:DeleteMarkerCreated``
+  and ``ObjectRemoved:Delete`` (with ``versionId``) as AWS sends them.
+* PutBucketNotificationConfiguration checks each function through the endpoint (GetFunction),
+  unless ``SkipDestinationValidation`` is set: an unknown function is rejected with AWS's
+  ``InvalidArgument`` "Unable to validate the following destination configurations". moto does
+  not check (it only looks at the ARN's shape). Filter rule names are accepted in any case
+  (``Prefix``), as AWS does; moto fails on anything but lower case.
+
+Where AWS has data moto lacks, events carry stand-ins: the request id and ``x-amz-id-2`` are
+generated per S3 request, ``sourceIPAddress`` is the caller's address as the server saw it, and
+the principals are AWS's documentation examples.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import json
+import logging
+import os
+import re
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from emulator.aws import moto_integrations
+
+from .s3_events import ObjectEvent, build_event, configuration_matches
+
+log = logging.getLogger(__name__)
+
+PUT = "s3:ObjectCreated:Put"
+TAGGING_PUT = "s3:ObjectTagging:Put"
+REMOVED = "s3:ObjectRemoved:Delete"
+DELETE_MARKER_CREATED = "s3:ObjectRemoved:DeleteMarkerCreated"
+
+VALIDATION_MESSAGE = "Unable to validate the following destination configurations"
+
+_local = threading.local()  # per moto request thread: request facts, events not to pass on
+_patched = False
+_http: httpx.Client | None = None
+
+
+class _Sequencer:
+    """Increasing hex strings of one width (so they also compare as strings)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._last = 0
+
+    def next(self) -> str:
+        with self._lock:
+            self._last = max(self._last + 1, time.time_ns())
+            return f"{self._last:018X}"
+
+
+_sequencer = _Sequencer()
+
+
+# --- request facts ----------------------------------------------------------------------------
+
+
+def _request_facts() -> tuple[str, str, str]:
+    """(source IP, request id, host id) of the S3 request this thread is serving."""
+    if getattr(_local, "request_id", None) is None:
+        _local.request_id = os.urandom(8).hex().upper()
+        _local.host_id = base64.b64encode(os.urandom(48)).decode()
+    return getattr(_local, "source_ip", "127.0.0.1"), _local.request_id, _local.host_id
+
+
+@contextmanager
+def _withheld(*names: str) -> Iterator[None]:
+    """While inside, moto's events named ``names`` are not passed to functions (this thread)."""
+    before: frozenset[str] = getattr(_local, "withheld", frozenset())
+    _local.withheld = before | set(names)
+    try:
+        yield
+    finally:
+        _local.withheld = before
+
+
+# --- delivery ---------------------------------------------------------------------------------
+
+
+def _version_id(bucket: Any, version_id: Any) -> str | None:
+    if getattr(bucket, "versioning_status", None) not in ("Enabled", "Suspended") or version_id is None:
+        return None
+    return str(version_id)
+
+
+def notify_functions(event_name: str, bucket: Any, key_name: str, *, size: int | None = None,
+                     etag: str | None = None, version_id: Any = None, key: Any = None) -> int:
+    """Deliver ``event_name`` for ``key_name`` to every matching Lambda configuration of
+    ``bucket`` (a moto bucket); returns how many deliveries were accepted."""
+    config = bucket.notification_configuration
+    if config is None or not config.cloud_function:
+        return 0
+    matching = [n for n in config.cloud_function if configuration_matches(n.events, n.filters, event_name, key_name)]
+    if not matching:
+        return 0
+    source_ip, request_id, host_id = _request_facts()
+    event = ObjectEvent(
+        name=event_name, region=bucket.region_name, bucket=bucket.name, bucket_arn=bucket.arn,
+        key=key_name, time=datetime.now(timezone.utc), sequencer=_sequencer.next(),
+        request_id=request_id, host_id=host_id, source_ip=source_ip, size=size, etag=etag,
+        version_id=_version_id(bucket, version_id),
+        restore_expiry=getattr(key, "_expiry", None), storage_class=getattr(key, "storage_class", None),
+    )
+    delivered = 0
+    for notification in matching:
+        payload = json.dumps(build_event(event, notification.id)).encode()
+        delivered += moto_integrations.deliver(notification.arn, payload, source=f"S3 bucket {bucket.name}")
+    return delivered
+
+
+def _notify_key(event_name: str, bucket: Any, key: Any) -> None:
+    """``send_event``'s view: ``key`` is a moto FakeKey (or a delete marker)."""
+    if key is None or event_name in getattr(_local, "withheld", ()):
+        return
+    etag = getattr(key, "etag", None)
+    notify_functions(
+        event_name, bucket, key.name,
+        size=getattr(key, "size", None), etag=etag.replace('"', "") if isinstance(etag, str) else None,
+        version_id=getattr(key, "version_id", None), key=key,
+    )
+
+
+# --- destination validation -------------------------------------------------------------------
+
+
+def _function_exists(arn: str) -> bool | None:
+    """Whether the endpoint knows the function; None when there is no endpoint to ask."""
+    global _http
+    target = moto_integrations.endpoint()
+    if target is None:
+        return None
+    if _http is None:
+        _http = httpx.Client(timeout=httpx.Timeout(10, connect=5))
+    try:
+        reply = _http.get(f"{target}/2015-03-31/functions/{quote(arn, safe='')}")
+    except httpx.HTTPError as exc:
+        log.warning("S3 notification: could not check function %s: %s", arn, exc)
+        return None
+    if reply.status_code >= 500:
+        log.warning("S3 notification: checking function %s: HTTP %d", arn, reply.status_code)
+        return None
+    return reply.status_code == 200
+
+
+def validate_functions(arns: list[str]) -> None:
+    """Raise AWS's InvalidArgument when a function does not exist (moto's S3 error class)."""
+    from moto.s3.exceptions import InvalidArgumentError
+
+    for arn in dict.fromkeys(arns):
+        if _function_exists(arn) is False:
+            # AWS names the first destination it could not validate, in these words
+            raise InvalidArgumentError(VALIDATION_MESSAGE, f"{arn}, null", f"Not authorized to invoke function [{arn}]")
+
+
+_RULE_NAME = re.compile(rb"<Name>\s*(prefix|suffix)\s*</Name>", re.IGNORECASE)
+
+
+def _lower_rule_names(body: Any) -> Any:
+    if isinstance(body, str):
+        return _RULE_NAME.sub(lambda m: b"<Name>%s</Name>" % m.group(1).lower(), body.encode()).decode()
+    if isinstance(body, bytes):
+        return _RULE_NAME.sub(lambda m: b"<Name>%s</Name>" % m.group(1).lower(), body)
+    return body
+
+
+# --- the patch --------------------------------------------------------------------------------
+
+
+def _wrap(owner: Any, name: str, make: Callable[[Callable[..., Any]], Callable[..., Any]]) -> None:
+    original = getattr(owner, name)
+    setattr(owner, name, functools.wraps(original)(make(original)))
+
+
+def patch_moto() -> None:
+    """Apply the patches described in the module docstring (idempotent)."""
+    global _patched
+    if _patched:
+        return
+    import moto.s3.notifications as notifications
+    from moto.s3.models import S3Backend
+    from moto.s3.responses import S3Response
+
+    notifications._invoke_awslambda = lambda *args, **kwargs: None  # moto's Lambda backend: not ours
+
+    def send_event(original: Callable[..., None]) -> Callable[..., None]:
+        def patched(account_id: str, event_name: Any, bucket: Any, key: Any) -> None:
+            original(account_id, event_name, bucket, key)
+            try:
+                _notify_key(str(getattr(event_name, "value", event_name)), bucket, key)
+            except Exception:  # noqa: BLE001 - asynchronous on AWS: never fail the S3 call
+                log.exception("S3 notification for %s failed", getattr(bucket, "name", bucket))
+        return patched
+
+    def delete_object(original: Callable[..., Any]) -> Callable[..., Any]:
+        def patched(self: Any, bucket_name: str, key_name: str, version_id: str | None = None,
+                    bypass: bool = False) -> Any:
+            bucket = self.get_bucket(bucket_name)
+            if not bucket.is_versioned:
+                return original(self, bucket_name, key_name, version_id=version_id, bypass=bypass)
+            existed = version_id is not None and any(
+                str(v.version_id) == str(version_id) for v in bucket.keys.getlist(key_name, []))
+            with _withheld(REMOVED):
+                success, meta = original(self, bucket_name, key_name, version_id=version_id, bypass=bypass)
+            try:
+                if success and version_id is None and meta.get("delete-marker") == "true":
+                    notify_functions(DELETE_MARKER_CREATED, bucket, key_name, version_id=meta.get("version-id"))
+                elif success and existed:
+                    notify_functions(REMOVED, bucket, key_name, version_id=version_id)
+            except Exception:  # noqa: BLE001
+                log.exception("S3 notification for %s failed", bucket_name)
+            return success, meta
+        return patched
+
+    def withholding(*names: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        def make(original: Callable[..., Any]) -> Callable[..., Any]:
+            def patched(*args: Any, **kwargs: Any) -> Any:
+                with _withheld(*names):
+                    return original(*args, **kwargs)
+            return patched
+        return make
+
+    def setup_class(original: Callable[..., None]) -> Callable[..., None]:
+        def patched(self: Any, request: Any, full_url: Any = None, headers: Any = None) -> None:
+            original(self, request, full_url, headers)
+            _local.source_ip = getattr(request, "remote_addr", None) or "127.0.0.1"
+            _local.request_id = None
+        return patched
+
+    def config_from_body(original: Callable[[Any], dict[str, Any]]) -> Callable[[Any], dict[str, Any]]:
+        def patched(self: Any) -> dict[str, Any]:
+            self.body = _lower_rule_names(self.body)
+            config = original(self)
+            skip = str(self.headers.get("x-amz-skip-destination-validation", "")).lower() == "true"
+            if config and not skip:
+                # a function in another region gets moto's own error (the region is checked after this)
+                region = self.backend.get_bucket(self.bucket_name).region_name
+                arns = [c["CloudFunction"] for c in config.get("CloudFunctionConfiguration") or []]
+                validate_functions([arn for arn in arns if arn.split(":")[3:4] == [region]])
+            return config
+        return patched
+
+    _wrap(notifications, "send_event", send_event)
+    _wrap(S3Backend, "delete_object", delete_object)
+    _wrap(S3Backend, "complete_multipart_upload", withholding(PUT, TAGGING_PUT))
+    _wrap(S3Response, "put_object", withholding(TAGGING_PUT))
+    _wrap(S3Response, "copy_object", withholding(TAGGING_PUT))
+    _wrap(S3Response, "setup_class", setup_class)
+    _wrap(S3Response, "_notification_config_from_body", config_from_body)
+    _patched = True

@@ -1,0 +1,306 @@
+"""S3 -> Lambda notifications with real moto and real Docker: the recorder function gets the
+events AWS would send, for the operations and filters AWS sends them for."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote_plus
+
+import httpx
+import pytest
+from botocore.exceptions import ClientError
+
+from emulator.event_sources.s3_events import encode_key
+from tests.conftest import ROOT
+from tests.integration.recorded import aws, ensure_table, settle, wait_for
+
+ACCOUNT = "123456789012"
+RECORDER = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:recorder"
+ISO_MS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+
+
+@pytest.fixture(scope="module")
+def endpoint(docker_endpoint) -> str:
+    ensure_table(docker_endpoint)
+    return docker_endpoint
+
+
+@pytest.fixture
+def tag() -> str:
+    return "t" + os.urandom(4).hex()
+
+
+@pytest.fixture
+def s3(endpoint):
+    return aws(endpoint, "s3")
+
+
+def notify(s3, bucket: str, *, events: list[str], rules: tuple[tuple[str, str], ...] = (), config_id: str = "to-recorder",
+           **extra: Any) -> None:
+    """Point ``bucket``'s notifications at the recorder (plus ``extra`` configuration lists)."""
+    config: dict[str, Any] = {"Id": config_id, "LambdaFunctionArn": RECORDER, "Events": events}
+    if rules:
+        config["Filter"] = {"Key": {"FilterRules": [{"Name": n, "Value": v} for n, v in rules]}}
+    s3.put_bucket_notification_configuration(
+        Bucket=bucket, NotificationConfiguration={"LambdaFunctionConfigurations": [config], **extra})
+
+
+def records(endpoint: str, tag: str, count: int, timeout: float = 30) -> list[dict]:
+    """The S3 records delivered for ``tag`` once ``count`` arrived (no more come), in sequencer
+    order when they all have one, else by eventName."""
+    wait_for(endpoint, tag, count, timeout)
+    found = settle(endpoint, tag, 1.5)
+    assert len(found) == count, [r.event for r in found]
+    out = []
+    for item in found:
+        [record] = item.event["Records"]
+        out.append(record)
+    if all("sequencer" in r["s3"]["object"] for r in out):
+        return sorted(out, key=lambda r: r["s3"]["object"]["sequencer"])
+    return sorted(out, key=lambda r: r["eventName"])
+
+
+def test_put_object_delivers_the_event_aws_sends(endpoint, s3, tag):
+    bucket = f"put-{tag}"
+    s3.create_bucket(Bucket=bucket)
+    notify(s3, bucket, events=["s3:ObjectCreated:*"], config_id="thumbnails")
+    put = s3.put_object(Bucket=bucket, Key="photos/a.jpg", Body=b"hello world")
+
+    [record] = records(endpoint, tag, 1)
+    assert record["eventVersion"] == "2.1"
+    assert record["eventSource"] == "aws:s3"
+    assert record["awsRegion"] == "us-east-1"
+    assert ISO_MS.match(record["eventTime"])
+    assert record["eventName"] == "ObjectCreated:Put"
+    assert record["userIdentity"]["principalId"]
+    assert record["requestParameters"]["sourceIPAddress"] == "127.0.0.1"
+    assert re.fullmatch(r"[0-9A-F]{16}", record["responseElements"]["x-amz-request-id"])
+    assert record["responseElements"]["x-amz-id-2"]
+    assert record["s3"]["s3SchemaVersion"] == "1.0"
+    assert record["s3"]["configurationId"] == "thumbnails"
+    assert record["s3"]["bucket"]["name"] == bucket
+    assert record["s3"]["bucket"]["arn"] == f"arn:aws:s3:::{bucket}"
+    assert record["s3"]["bucket"]["ownerIdentity"]["principalId"]
+    obj = record["s3"]["object"]
+    assert obj.pop("sequencer")
+    assert obj == {"key": "photos/a.jpg", "size": 11, "eTag": put["ETag"].strip('"')}  # no versionId
+
+
+def test_copy_and_multipart_upload_each_send_one_event(endpoint, s3, tag):
+    bucket = f"created-{tag}"
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key="source.bin", Body=b"x" * 10)
+    notify(s3, bucket, events=["s3:ObjectCreated:*", "s3:ObjectTagging:*"])
+
+    copy = s3.copy_object(Bucket=bucket, Key="copy.bin", CopySource={"Bucket": bucket, "Key": "source.bin"})
+    upload = s3.create_multipart_upload(Bucket=bucket, Key="big.bin", Tagging="k=v")["UploadId"]
+    parts = []
+    for number, body in ((1, b"a" * 5 * 1024 * 1024), (2, b"b" * 100)):
+        etag = s3.upload_part(Bucket=bucket, Key="big.bin", UploadId=upload, PartNumber=number, Body=body)["ETag"]
+        parts.append({"PartNumber": number, "ETag": etag})
+    done = s3.complete_multipart_upload(Bucket=bucket, Key="big.bin", UploadId=upload,
+                                        MultipartUpload={"Parts": parts})
+
+    # no ObjectCreated:Put nor ObjectTagging:Put for the multipart upload (moto makes both)
+    copied, completed = records(endpoint, tag, 2)
+    assert copied["eventName"] == "ObjectCreated:Copy"
+    assert copied["s3"]["object"]["key"] == "copy.bin"
+    assert copied["s3"]["object"]["size"] == 10
+    assert copied["s3"]["object"]["eTag"] == copy["CopyObjectResult"]["ETag"].strip('"')
+    assert completed["eventName"] == "ObjectCreated:CompleteMultipartUpload"
+    assert completed["s3"]["object"]["size"] == 5 * 1024 * 1024 + 100
+    assert completed["s3"]["object"]["eTag"] == done["ETag"].strip('"')
+    assert completed["s3"]["object"]["eTag"].endswith("-2")
+
+
+def test_a_browser_form_upload_is_a_post(endpoint, s3, tag):
+    bucket = f"post-{tag}"
+    s3.create_bucket(Bucket=bucket)
+    notify(s3, bucket, events=["s3:ObjectCreated:Post"])
+    form = s3.generate_presigned_post(Bucket=bucket, Key="uploads/form.txt")
+    reply = httpx.post(form["url"], data=form["fields"], files={"file": ("form.txt", b"posted")}, timeout=30)
+    assert reply.status_code in (200, 204), reply.text
+
+    [record] = records(endpoint, tag, 1)
+    assert record["eventName"] == "ObjectCreated:Post"
+    assert record["s3"]["object"]["key"] == "uploads/form.txt"
+    assert record["s3"]["object"]["size"] == len(b"posted")
+
+
+def test_tagging_events_come_from_tagging_calls_only(endpoint, s3, tag):
+    bucket = f"tagging-{tag}"
+    s3.create_bucket(Bucket=bucket)
+    notify(s3, bucket, events=["s3:ObjectTagging:*"])
+    s3.put_object(Bucket=bucket, Key="k", Body=b"1", Tagging="a=b")  # moto reports ObjectTagging:Put here
+    assert settle(endpoint, tag, 1.5) == []
+
+    s3.put_object_tagging(Bucket=bucket, Key="k", Tagging={"TagSet": [{"Key": "a", "Value": "c"}]})
+    s3.delete_object_tagging(Bucket=bucket, Key="k")
+    deleted, put = records(endpoint, tag, 2)
+    assert (put["eventName"], deleted["eventName"]) == ("ObjectTagging:Put", "ObjectTagging:Delete")
+    assert put["eventVersion"] == "2.3"
+    assert set(put["s3"]["object"]) == {"key", "eTag"}
+
+
+def test_deletes_in_an_unversioned_bucket(endpoint, s3, tag):
+    bucket = f"delete-{tag}"
+    s3.create_bucket(Bucket=bucket)
+    for key in ("a", "b", "c"):
+        s3.put_object(Bucket=bucket, Key=key, Body=b"data")
+    notify(s3, bucket, events=["s3:ObjectRemoved:*"])
+
+    s3.delete_object(Bucket=bucket, Key="a")
+    s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": "b"}, {"Key": "c"}]})
+
+    deleted = records(endpoint, tag, 3)
+    assert sorted(r["s3"]["object"]["key"] for r in deleted) == ["a", "b", "c"]
+    for record in deleted:
+        assert record["eventName"] == "ObjectRemoved:Delete"
+        assert set(record["s3"]["object"]) == {"key", "sequencer"}  # no size, eTag or versionId
+
+
+def test_versioned_bucket_puts_delete_markers_and_version_deletes(endpoint, s3, tag):
+    bucket = f"versioned-{tag}"
+    s3.create_bucket(Bucket=bucket)
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    notify(s3, bucket, events=["s3:ObjectCreated:*", "s3:ObjectRemoved:*"])
+
+    first = s3.put_object(Bucket=bucket, Key="doc.txt", Body=b"v1")
+    second = s3.put_object(Bucket=bucket, Key="doc.txt", Body=b"v2!")
+    marker = s3.delete_object(Bucket=bucket, Key="doc.txt")
+    assert marker["DeleteMarker"] is True
+    s3.delete_object(Bucket=bucket, Key="doc.txt", VersionId=first["VersionId"])  # versions remain: moto is silent
+
+    put1, put2, marked, removed = records(endpoint, tag, 4)
+    assert [r["eventName"] for r in (put1, put2, marked, removed)] == [
+        "ObjectCreated:Put", "ObjectCreated:Put", "ObjectRemoved:DeleteMarkerCreated", "ObjectRemoved:Delete"]
+    assert put1["s3"]["object"]["versionId"] == first["VersionId"]
+    assert put2["s3"]["object"]["versionId"] == second["VersionId"]
+    assert put2["s3"]["object"]["size"] == 3
+    assert put1["s3"]["object"]["sequencer"] < put2["s3"]["object"]["sequencer"] < marked["s3"]["object"]["sequencer"]
+    assert marked["s3"]["object"] == {"key": "doc.txt", "versionId": marker["VersionId"],
+                                      "sequencer": marked["s3"]["object"]["sequencer"]}
+    assert removed["s3"]["object"] == {"key": "doc.txt", "versionId": first["VersionId"],
+                                       "sequencer": removed["s3"]["object"]["sequencer"]}
+
+
+def test_prefix_and_suffix_filters(endpoint, s3, tag):
+    bucket = f"filters-{tag}"
+    s3.create_bucket(Bucket=bucket)
+    notify(s3, bucket, events=["s3:ObjectCreated:*"], rules=[("Prefix", "in/"), ("suffix", ".csv")])
+    assert s3.get_bucket_notification_configuration(Bucket=bucket)["LambdaFunctionConfigurations"][0]["Filter"]
+
+    for key in ("out/a.csv", "in/a.txt", "a.csv", "xin/a.csv", "in/a.csv.bak"):
+        s3.put_object(Bucket=bucket, Key=key, Body=b"no")
+    assert settle(endpoint, tag, 2.0) == []
+
+    s3.put_object(Bucket=bucket, Key="in/2024/a.csv", Body=b"yes")
+    [record] = records(endpoint, tag, 1)
+    assert record["s3"]["object"]["key"] == "in/2024/a.csv"
+
+
+def test_event_types_select_what_is_sent(endpoint, s3, tag):
+    bucket = f"types-{tag}"
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key="src", Body=b"s")
+    notify(s3, bucket, events=["s3:ObjectCreated:Copy", "s3:ObjectRemoved:Delete"])
+
+    s3.put_object(Bucket=bucket, Key="put", Body=b"p")  # a Put: not configured
+    assert settle(endpoint, tag, 1.5) == []
+    s3.copy_object(Bucket=bucket, Key="dst", CopySource={"Bucket": bucket, "Key": "src"})
+    s3.delete_object(Bucket=bucket, Key="put")
+    copied, deleted = records(endpoint, tag, 2)
+    assert (copied["eventName"], deleted["eventName"]) == ("ObjectCreated:Copy", "ObjectRemoved:Delete")
+
+
+def test_keys_with_spaces_and_unicode_are_encoded_and_filtered_encoded(endpoint, s3, tag):
+    bucket = f"keys-{tag}"
+    s3.create_bucket(Bucket=bucket)
+    # AWS: a space in a filter value is written "+" (the key is matched in its encoded form)
+    notify(s3, bucket, events=["s3:ObjectCreated:*"], rules=[("prefix", "my+docs/")])
+    key = "my docs/résumé 日本 (1)+a@b=c.txt"
+
+    s3.put_object(Bucket=bucket, Key="my docs-other/x.txt", Body=b"no")
+    s3.put_object(Bucket=bucket, Key=key, Body=b"yes")
+    [record] = records(endpoint, tag, 1)
+    encoded = record["s3"]["object"]["key"]
+    assert encoded == "my+docs/r%C3%A9sum%C3%A9+%E6%97%A5%E6%9C%AC+%281%29%2Ba%40b%3Dc.txt"
+    assert encoded == encode_key(key)
+    assert unquote_plus(encoded) == key
+    assert s3.get_object(Bucket=bucket, Key=unquote_plus(encoded))["Body"].read() == b"yes"
+
+
+def test_queue_configurations_keep_working_and_the_test_event_skips_functions(endpoint, s3, tag):
+    bucket = f"mixed-{tag}"
+    s3.create_bucket(Bucket=bucket)
+    sqs = aws(endpoint, "sqs")
+    url = sqs.create_queue(QueueName=f"s3-events-{tag}")["QueueUrl"]
+    queue_arn = f"arn:aws:sqs:us-east-1:{ACCOUNT}:s3-events-{tag}"
+    notify(s3, bucket, events=["s3:ObjectCreated:*"],
+           QueueConfigurations=[{"Id": "to-queue", "QueueArn": queue_arn, "Events": ["s3:ObjectCreated:*"]}])
+
+    def messages(count: int) -> list[dict]:
+        got: list[dict] = []
+        for _ in range(20):
+            got += [json.loads(m["Body"]) for m in
+                    sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])]
+            if len(got) >= count:
+                break
+        return got
+
+    [test_event] = messages(1)
+    assert test_event["Event"] == "s3:TestEvent" and test_event["Bucket"] == bucket
+    assert settle(endpoint, tag, 1.5) == []  # the function never sees it
+
+    s3.put_object(Bucket=bucket, Key="both.txt", Body=b"x")
+    [queued] = messages(1)
+    assert queued["Records"][0]["eventName"] == "ObjectCreated:Put"
+    assert queued["Records"][0]["s3"]["configurationId"] == "to-queue"
+    [record] = records(endpoint, tag, 1)
+    assert record["s3"]["configurationId"] == "to-recorder"
+
+
+def test_an_unknown_function_is_rejected_unless_validation_is_skipped(endpoint, s3, tag):
+    bucket = f"invalid-{tag}"
+    s3.create_bucket(Bucket=bucket)
+    missing = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:no-such-function-{tag}"
+    configuration = {"LambdaFunctionConfigurations": [
+        {"Id": "x", "LambdaFunctionArn": missing, "Events": ["s3:ObjectCreated:*"]}]}
+    with pytest.raises(ClientError) as caught:
+        s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration=configuration)
+    error = caught.value.response
+    assert error["ResponseMetadata"]["HTTPStatusCode"] == 400
+    assert error["Error"]["Code"] == "InvalidArgument"
+    assert error["Error"]["Message"] == "Unable to validate the following destination configurations"
+    assert "LambdaFunctionConfigurations" not in s3.get_bucket_notification_configuration(Bucket=bucket)
+
+    s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration=configuration,
+                                             SkipDestinationValidation=True)
+    [saved] = s3.get_bucket_notification_configuration(Bucket=bucket)["LambdaFunctionConfigurations"]
+    assert saved["LambdaFunctionArn"] == missing
+    s3.put_object(Bucket=bucket, Key="k", Body=b"x")  # delivery is refused (logged); S3 still answers
+
+
+def test_aws_cli_cp_triggers_the_function(endpoint, s3, tag, tmp_path: Path):
+    bucket = f"cli-{tag}"
+    s3.create_bucket(Bucket=bucket)
+    notify(s3, bucket, events=["s3:ObjectCreated:*"], rules=[("suffix", ".txt")])
+    source = tmp_path / "report 1.txt"
+    source.write_text("from the cli")
+
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
+           "AWS_DEFAULT_REGION": "us-east-1", "AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null"}
+    done = subprocess.run([str(ROOT / ".venv" / "bin" / "aws"), "--endpoint-url", endpoint, "s3", "cp",
+                           str(source), f"s3://{bucket}/reports/report 1.txt"],
+                          env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+
+    [record] = records(endpoint, tag, 1)
+    assert record["eventName"] == "ObjectCreated:Put"
+    assert record["s3"]["object"]["key"] == "reports/report+1.txt"
+    assert record["s3"]["object"]["size"] == len("from the cli")
