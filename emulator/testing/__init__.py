@@ -1,0 +1,2 @@
+"""Testing support: the pytest plugin (``emulator.testing.pytest_plugin``), installed with the
+package and loaded by pytest automatically."""
