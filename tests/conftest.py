@@ -1,10 +1,11 @@
-"""Shared fixtures: real control planes on ephemeral ports, boto3 clients bound to them."""
+"""Shared fixtures: real control planes on ephemeral ports (started with the project's own pytest
+plugin, emulator/testing/pytest_plugin.py), boto3 clients bound to them."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
-from typing import Iterator
+
 
 import boto3
 import pytest
@@ -51,15 +52,15 @@ def docker_engine():
 
 
 @pytest.fixture(scope="session")
-def docker_endpoint(docker_engine, tmp_path_factory) -> Iterator[str]:
-    with BackgroundServer(_settings(tmp_path_factory.mktemp("docker"), "docker")) as endpoint:
-        yield endpoint
+def docker_endpoint(docker_engine, cloudmicro_server) -> str:
+    """A control plane for the session (the pytest plugin's), running tests/functions in Docker."""
+    return cloudmicro_server(executor="docker", functions_dir=TEST_FUNCTIONS)
 
 
 @pytest.fixture(scope="session")
-def process_endpoint(tmp_path_factory) -> Iterator[str]:
-    with BackgroundServer(_settings(tmp_path_factory.mktemp("process"), "process")) as endpoint:
-        yield endpoint
+def process_endpoint(cloudmicro_server) -> str:
+    """The same, running tests/functions as local processes."""
+    return cloudmicro_server(executor="process", functions_dir=TEST_FUNCTIONS)
 
 
 @pytest.fixture(params=["docker", "process"])
