@@ -6,7 +6,6 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-
 import boto3
 import pytest
 from botocore.config import Config
