@@ -1,0 +1,80 @@
+"""What a schedule sends when it fires (pure).
+
+A rule sends each Lambda target the "Scheduled Event"
+(https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-run-lambda-schedule.html)::
+
+    {"version": "0", "id": <uuid>, "detail-type": "Scheduled Event", "source": "aws.events",
+     "account": ..., "time": <the scheduled time, YYYY-MM-DDTHH:MM:SSZ>, "region": ...,
+     "resources": [<rule ARN>], "detail": {}}
+
+as the target's Input / InputPath / InputTransformer make of it
+(:func:`emulator.event_sources.target_input.target_payload`).
+
+A Scheduler schedule sends its target's ``Input`` with the context attributes filled in
+(``<aws.scheduler.schedule-arn>``, ``<aws.scheduler.scheduled-time>``,
+``<aws.scheduler.execution-id>``, ``<aws.scheduler.attempt-number>``,
+https://docs.aws.amazon.com/scheduler/latest/UserGuide/managing-schedule-context-attributes.html).
+Without ``Input`` AWS "delivers a default notification" (API_Target) whose shape it does not
+document; here that is ``{}``.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import datetime, timezone
+from typing import Any
+
+from .timetable import ScheduleSpec
+
+__all__ = ["iso", "scheduled_event", "scheduler_payload", "is_function", "payload_preview"]
+
+
+def iso(seconds: float) -> str:
+    """``YYYY-MM-DDTHH:MM:SSZ``, as EventBridge's ``time`` and Scheduler's scheduled-time."""
+    return datetime.fromtimestamp(int(seconds), timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def scheduled_event(spec: ScheduleSpec, scheduled: float) -> dict[str, Any]:
+    """The "Scheduled Event" a rule sends for its firing at ``scheduled``."""
+    parts = spec.arn.split(":")
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": parts[4] if len(parts) > 4 else "",
+        "time": iso(scheduled),
+        "region": parts[3] if len(parts) > 3 else "",
+        "resources": [spec.arn],
+        "detail": {},
+    }
+
+
+def scheduler_payload(spec: ScheduleSpec, scheduled: float, attempt: int = 1) -> bytes:
+    """What a Scheduler schedule sends its target: Input with the context attributes, or {}."""
+    text = (spec.target or {}).get("Input")
+    if text is None:
+        return b"{}"
+    values = {
+        "<aws.scheduler.schedule-arn>": spec.arn,
+        "<aws.scheduler.scheduled-time>": iso(scheduled),
+        "<aws.scheduler.execution-id>": uuid.uuid4().hex[:16],
+        "<aws.scheduler.attempt-number>": str(attempt),
+    }
+    for key, value in values.items():
+        text = text.replace(key, value)
+    return text.encode("utf-8")
+
+
+def is_function(arn: str) -> bool:
+    return arn.split(":")[2:3] == ["lambda"]
+
+
+def payload_preview(payload: bytes, limit: int = 2000) -> str:
+    text = payload.decode("utf-8", "replace")
+    try:
+        text = json.dumps(json.loads(text), separators=(",", ":"))
+    except ValueError:
+        pass
+    return text if len(text) <= limit else text[:limit] + "..."

@@ -1,0 +1,323 @@
+"""Schedules fire their Lambda targets on time: EventBridge rules with a ScheduleExpression and
+EventBridge Scheduler schedules.
+
+One asyncio task reads the schedules every second (:mod:`.schedule_reader`, boto3 at the
+control plane's own endpoint, so an embedded and an external moto work alike); another sleeps
+until the next firing time (:mod:`.timetable` says when) and sends each target what
+:mod:`.schedule_events` builds (a rule's targets are read when it fires). A one-time schedule
+with ``ActionAfterCompletion: DELETE`` is deleted once it has fired (a recurring one once its
+EndDate has passed).
+
+Events go to the function's asynchronous queue (``submit``: ``AsyncInvoker.submit``), as AWS
+invokes these targets asynchronously (retries, destinations and dead-letter queues apply).
+Targets other than Lambda functions are not delivered (the listing shows them).
+
+Several control planes in one process share the embedded moto; only the one ``active()`` names
+(the newest, like :func:`emulator.aws.moto_integrations.deliver`) fires, so nothing fires twice.
+The scheduler's clock can be moved (:meth:`Schedules.set_offset`): "time travel" for trying a
+daily schedule without waiting a day, and for tests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+import time
+from dataclasses import dataclass
+from typing import Any, Awaitable, Callable
+
+from .poller import Blocking
+from .schedule_events import is_function, iso, payload_preview, scheduled_event, scheduler_payload
+from .schedule_reader import pages, read_rules, read_schedules
+from .target_input import TargetInputError, target_payload
+from .timetable import RULE, SCHEDULE, Entry, ScheduleSpec, Timetable
+
+log = logging.getLogger(__name__)
+
+__all__ = ["Schedules", "Submit", "ScheduleNotFound", "Delivery"]
+
+#: (function ARN, payload, source) -> request id; raises when the invoke is refused
+Submit = Callable[[str, bytes, str], Awaitable[str | None]]
+
+
+class ScheduleNotFound(LookupError):
+    """No schedule (or more than one) has that name."""
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One target of one firing."""
+
+    target: str
+    request_id: str | None = None
+    error: str | None = None
+    payload: str | None = None  # what was sent (shortened)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"Target": self.target, "RequestId": self.request_id, "Error": self.error, "Payload": self.payload}
+
+
+class Schedules:
+    """The schedules of one control plane: reading, timing, firing, and what the admin API shows."""
+
+    def __init__(self, blocking: Blocking, submit: Submit, *, active: Callable[[], bool] = lambda: True,
+                 embedded: bool = True, interval: float = 1.0, timetable: Timetable | None = None) -> None:
+        self.blocking = blocking
+        self.submit = submit
+        self.active = active
+        self.embedded = embedded
+        self.interval = interval
+        self.timetable = timetable or Timetable()
+        self.offset = 0.0
+        self._clients: dict[str, Any] = {}
+        self._specs: dict[str, list[ScheduleSpec]] = {RULE: [], SCHEDULE: []}
+        self._cache: dict[str, tuple[Any, ScheduleSpec]] = {}
+        self._wake = asyncio.Event()
+        self._lock = asyncio.Lock()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._loops: list[asyncio.Task[None]] = []
+        self._last_problem: str | None = None
+
+    # --- clock --------------------------------------------------------------------------
+
+    def now(self) -> float:
+        return time.time() + self.offset
+
+    def set_offset(self, seconds: float) -> None:
+        """Move the scheduler's clock to ``seconds`` past the real one (0: back to real time)."""
+        self.offset = float(seconds)
+        self._wake.set()
+
+    # --- lifecycle ----------------------------------------------------------------------
+
+    def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._loops = [loop.create_task(self._refresh_forever()), loop.create_task(self._fire_forever())]
+
+    async def close(self) -> None:
+        tasks = self._loops + list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    # --- reading ------------------------------------------------------------------------
+
+    def _client(self, service: str) -> Any:
+        client = self._clients.get(service)
+        if client is None:
+            client = self._clients[service] = self.blocking.client(service)
+        return client
+
+    def _services(self) -> set[str]:
+        """What to read: with an embedded moto, only services in use (nothing else can have state)."""
+        if not self.embedded:
+            return {RULE, SCHEDULE}
+        used = set()
+        if "moto.events.models" in sys.modules:
+            used.add(RULE)
+        if "moto.scheduler.models" in sys.modules:
+            used.add(SCHEDULE)
+        return used
+
+    def _read(self, services: set[str]) -> dict[str, list[ScheduleSpec] | Exception]:
+        read: dict[str, list[ScheduleSpec] | Exception] = {}
+        if RULE in services:
+            try:
+                read[RULE] = read_rules(self._client("events"))
+            except Exception as exc:  # noqa: BLE001 - reported, the previous rules are kept
+                read[RULE] = exc
+        if SCHEDULE in services:
+            try:
+                read[SCHEDULE] = read_schedules(self._client("scheduler"), self._cache)
+            except Exception as exc:  # noqa: BLE001 - reported, the previous schedules are kept
+                read[SCHEDULE] = exc
+        return read
+
+    async def refresh(self) -> None:
+        """Read the schedules now and re-plan what changed."""
+        async with self._lock:
+            read = await self.blocking(self._read, self._services())
+            problems = []
+            for kind, result in read.items():
+                if isinstance(result, Exception):
+                    problems.append(f"reading {kind}s: {result}")
+                else:
+                    self._specs[kind] = result
+            problem = "; ".join(problems) or None
+            if problem and problem != self._last_problem:
+                log.warning("schedules: %s", problem)
+            self._last_problem = problem
+            self.timetable.sync(self._specs[RULE] + self._specs[SCHEDULE], self.now())
+            self._wake.set()
+
+    async def _refresh_forever(self) -> None:
+        while True:
+            try:
+                await self.refresh()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001 - the loop must survive; the next refresh retries
+                log.exception("schedules: refresh failed")
+            await asyncio.sleep(self.interval)
+
+    # --- firing -------------------------------------------------------------------------
+
+    async def _fire_forever(self) -> None:
+        while True:
+            self._wake.clear()
+            now = self.now()
+            for entry in self.timetable.due(now):
+                spec, scheduled = entry.spec, entry.scheduled
+                self.timetable.fired(entry, now)
+                if scheduled is not None and self.active():
+                    self._spawn(self._fire(entry, spec, scheduled))
+            for entry in self.timetable.entries.values():
+                if self._should_delete(entry) and self.active():
+                    entry.stats["deleting"] = True
+                    self._spawn(self._delete(entry.spec))
+            next_due = self.timetable.next_due()
+            timeout = None if next_due is None else max(0.0, next_due - self.now())
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout)
+            except asyncio.TimeoutError:
+                pass
+
+    def _spawn(self, coroutine: Awaitable[Any]) -> None:
+        task = asyncio.ensure_future(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    @staticmethod
+    def _should_delete(entry: Entry) -> bool:
+        spec = entry.spec
+        return (spec.kind == SCHEDULE and entry.completed and spec.action_after_completion == "DELETE"
+                and not entry.stats.get("deleting") and not entry.stats.get("firing"))
+
+    async def _fire(self, entry: Entry | None, spec: ScheduleSpec, scheduled: float) -> list[Delivery]:
+        """Send the firing at ``scheduled`` to every target of ``spec``."""
+        if entry is not None:
+            entry.stats["firing"] = entry.stats.get("firing", 0) + 1
+        try:
+            deliveries = await (self._fire_rule(spec, scheduled) if spec.kind == RULE
+                                else self._fire_schedule(spec, scheduled))
+        finally:
+            if entry is not None:
+                entry.stats["firing"] -= 1
+        if entry is not None:
+            entry.stats["last_fired_at"] = iso(scheduled)
+            entry.stats["last_result"] = "; ".join(
+                f"{d.target.rsplit(':', 1)[-1]}: {d.error or 'sent'}" for d in deliveries) or "no targets"
+            if self._should_delete(entry):
+                entry.stats["deleting"] = True
+                await self._delete(spec)
+        return deliveries
+
+    async def _fire_rule(self, spec: ScheduleSpec, scheduled: float) -> list[Delivery]:
+        targets = await self._rule_targets(spec)
+        event = scheduled_event(spec, scheduled)
+        deliveries = []
+        for target in targets:
+            arn = str(target.get("Arn", ""))
+            if not is_function(arn):
+                deliveries.append(Delivery(arn, error="not a Lambda function: not delivered locally"))
+                continue
+            try:
+                payload = target_payload(event, target, spec.name, rule_arn=spec.arn)
+            except TargetInputError as exc:
+                deliveries.append(Delivery(arn, error=str(exc)))
+                continue
+            deliveries.append(await self._send(arn, payload, f"EventBridge rule {spec.name}"))
+        return deliveries
+
+    async def _fire_schedule(self, spec: ScheduleSpec, scheduled: float) -> list[Delivery]:
+        arn = str((spec.target or {}).get("Arn", ""))
+        if not is_function(arn):
+            return [Delivery(arn, error="not a Lambda function: not delivered locally")]
+        return [await self._send(arn, scheduler_payload(spec, scheduled), f"EventBridge Scheduler schedule {spec.name}")]
+
+    async def _send(self, arn: str, payload: bytes, source: str) -> Delivery:
+        try:
+            request_id = await self.submit(arn, payload, source)
+        except Exception as exc:  # noqa: BLE001 - one target's failure must not stop the others
+            message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+            log.warning("%s: could not invoke %s: %s", source, arn, message)
+            return Delivery(arn, error=message, payload=payload_preview(payload))
+        return Delivery(arn, request_id=request_id, payload=payload_preview(payload))
+
+    async def _rule_targets(self, spec: ScheduleSpec) -> list[dict[str, Any]]:
+        def read() -> list[dict[str, Any]]:
+            events = self._client("events")  # made in the pool: a boto3 client takes a while to build
+            try:
+                return list(pages(events.list_targets_by_rule, "Targets", Rule=spec.name, EventBusName=spec.group))
+            except events.exceptions.ResourceNotFoundException:
+                return []
+
+        return await self.blocking(read)
+
+    async def _delete(self, spec: ScheduleSpec) -> None:
+        def delete() -> None:
+            scheduler = self._client("scheduler")
+            try:
+                scheduler.delete_schedule(Name=spec.name, GroupName=spec.group)
+            except scheduler.exceptions.ResourceNotFoundException:
+                pass
+
+        try:
+            await self.blocking(delete)
+            log.info("schedule %s/%s completed and was deleted (ActionAfterCompletion DELETE)", spec.group, spec.name)
+        except Exception as exc:  # noqa: BLE001 - retried at the next refresh
+            log.warning("schedule %s/%s: could not delete it: %s", spec.group, spec.name, exc)
+            entry = self.timetable.get(spec.key)
+            if entry is not None:
+                entry.stats["deleting"] = False
+
+    # --- what the admin API offers ------------------------------------------------------
+
+    async def listing(self) -> list[dict[str, Any]]:
+        """Every schedule with its targets and next firing time (read fresh)."""
+        await self.refresh()
+        rows = []
+        for entry in sorted(self.timetable.entries.values(), key=lambda e: (e.spec.kind, e.spec.group, e.spec.name)):
+            spec = entry.spec
+            if spec.kind == RULE:
+                targets = [str(t.get("Arn", "")) for t in await self._rule_targets(spec)]
+            else:
+                targets = [str((spec.target or {}).get("Arn", ""))]
+            rows.append({
+                "Kind": spec.kind, "Name": spec.name, "Group": spec.group, "Arn": spec.arn,
+                "ScheduleExpression": spec.expression, "Timezone": spec.timezone, "State": spec.state,
+                "Targets": targets,
+                "NextFiring": iso(entry.scheduled) if entry.scheduled is not None else None,
+                "NextFiringDue": iso(entry.due) if entry.due is not None else None,
+                "NextFiringAt": entry.scheduled,  # epoch seconds, with a rate's fraction of a second
+                "LastFiring": entry.stats.get("last_fired_at"), "LastResult": entry.stats.get("last_result"),
+                "Fired": entry.fired, "Completed": entry.completed, "Problem": entry.problem,
+                "ActionAfterCompletion": spec.action_after_completion if spec.kind == SCHEDULE else None,
+            })
+        return rows
+
+    def find(self, name: str, kind: str | None = None, group: str | None = None) -> Entry:
+        """The one schedule called ``name`` (``group/name`` also works); ScheduleNotFound otherwise."""
+        if group is None and "/" in name:
+            group, name = name.split("/", 1)
+        found = [e for e in self.timetable.entries.values()
+                 if e.spec.name == name and kind in (None, e.spec.kind) and group in (None, e.spec.group)]
+        if not found:
+            what = {RULE: "schedule rule", SCHEDULE: "Scheduler schedule"}.get(kind or "", "schedule rule or Scheduler schedule")
+            raise ScheduleNotFound(f"no {what} named {name!r}" + (f" in {group!r}" if group else ""))
+        if len(found) > 1:
+            names = ", ".join(f"{e.spec.kind} {e.spec.group}/{e.spec.name}" for e in found)
+            raise ScheduleNotFound(f"{name!r} names several schedules ({names}); say which with kind or group")
+        return found[0]
+
+    async def run_now(self, name: str, kind: str | None = None, group: str | None = None) -> dict[str, Any]:
+        """Fire one schedule now, whatever its state and timing; what it invoked."""
+        await self.refresh()
+        entry = self.find(name, kind, group)
+        now = self.now()
+        deliveries = await self._fire(None, entry.spec, now)
+        return {
+            "Kind": entry.spec.kind, "Name": entry.spec.name, "Group": entry.spec.group, "Arn": entry.spec.arn,
+            "State": entry.spec.state, "Time": iso(now), "Deliveries": [d.as_dict() for d in deliveries],
+        }

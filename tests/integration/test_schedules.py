@@ -1,0 +1,283 @@
+"""Schedules with real moto and Docker: EventBridge schedule rules and EventBridge Scheduler
+schedules invoke the recorder function on time, by the clock and by ``cloudmicro schedule run``.
+
+No test waits for a minute to pass: the schedules' clock is moved forward
+(``PUT /_cloudmicro/schedules/clock``) to just before the next firing time the listing gives.
+"""
+
+from __future__ import annotations
+
+import calendar
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
+from typing import Any, Iterator
+
+import pytest
+from botocore.exceptions import ClientError
+
+from emulator.aws import moto_integrations
+from emulator.cli.client import ControlPlane
+from emulator.config import Settings
+from emulator.server import BackgroundServer
+from tests.conftest import ROOT, TEST_FUNCTIONS, lambda_client
+from tests.integration.recorded import aws, ensure_table, recorded, settle, wait_for
+
+RECORDER = "arn:aws:lambda:us-east-1:123456789012:function:recorder"
+ROLE = "arn:aws:iam::123456789012:role/scheduler"
+
+
+@pytest.fixture(scope="module")
+def plane(docker_endpoint, tmp_path_factory) -> Iterator[str]:
+    """A control plane of its own, started after the session's: the newest fires the schedules."""
+    settings = replace(Settings.from_env(), port=0, executor="docker", functions_dir=TEST_FUNCTIONS,
+                       state_dir=tmp_path_factory.mktemp("schedules") / "state", seed_on_start=False)
+    with BackgroundServer(settings) as endpoint:
+        assert moto_integrations.endpoint() == endpoint
+        ensure_table(endpoint)
+        lambda_client(endpoint).invoke(FunctionName="recorder", Payload=b'{"warm": "up"}')
+        yield endpoint
+
+
+@pytest.fixture
+def tag() -> str:
+    return os.urandom(4).hex()
+
+
+@pytest.fixture
+def rules(plane) -> Iterator[Any]:
+    """Create schedule rules with targets; all are deleted (and the clock set back) at the end."""
+    events = aws(plane, "events")
+    created: list[str] = []
+
+    def put(name: str, expression: str, targets: list[dict[str, Any]], **kwargs: Any) -> str:
+        arn = events.put_rule(Name=name, ScheduleExpression=expression, **kwargs)["RuleArn"]
+        created.append(name)
+        if targets:
+            events.put_targets(Rule=name, Targets=targets)
+        return arn
+
+    yield put
+    set_clock(plane, 0)
+    for name in created:
+        ids = [t["Id"] for t in events.list_targets_by_rule(Rule=name)["Targets"]]
+        if ids:
+            events.remove_targets(Rule=name, Ids=ids)
+        events.delete_rule(Name=name)
+
+
+@pytest.fixture
+def schedules(plane) -> Iterator[Any]:
+    scheduler = aws(plane, "scheduler")
+    created: list[str] = []
+
+    def create(name: str, expression: str, target: dict[str, Any] | None = None, **kwargs: Any) -> str:
+        kwargs.setdefault("FlexibleTimeWindow", {"Mode": "OFF"})
+        arn = scheduler.create_schedule(Name=name, ScheduleExpression=expression,
+                                        Target={"Arn": RECORDER, "RoleArn": ROLE, **(target or {})},
+                                        **kwargs)["ScheduleArn"]
+        created.append(name)
+        return arn
+
+    yield create
+    set_clock(plane, 0)
+    for name in created:
+        try:
+            scheduler.delete_schedule(Name=name)
+        except scheduler.exceptions.ResourceNotFoundException:
+            pass
+
+
+def epoch(text: str) -> int:
+    return calendar.timegm(time.strptime(text, "%Y-%m-%dT%H:%M:%SZ"))
+
+
+def listing(plane: str) -> dict[str, dict[str, Any]]:
+    reply = ControlPlane(plane).request("GET", "/_cloudmicro/schedules")
+    assert reply.status == 200, reply.body
+    return {row["Name"]: row for row in reply.json()["Schedules"]}
+
+
+def set_clock(plane: str, offset: float) -> None:
+    reply = ControlPlane(plane).request("PUT", "/_cloudmicro/schedules/clock", json.dumps({"Offset": offset}).encode())
+    assert reply.status == 200, reply.body
+
+
+def jump_to(plane: str, moment: float, ahead: float = 1.5) -> float:
+    """Set the schedules' clock to ``ahead`` seconds before ``moment``; returns the offset."""
+    offset = moment - ahead - time.time()
+    set_clock(plane, offset)
+    return offset
+
+
+def cloudmicro(*args: str, endpoint: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "CLOUDMICRO_ENDPOINT": endpoint}
+    return subprocess.run([sys.executable, "-m", "emulator", *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+def by_request(plane: str, request_id: str) -> list[Any]:
+    return [r.event for r in recorded(plane, "") if r.request_id == request_id]
+
+
+# --------------------------------------------------------------------------- rules
+
+
+def test_rules_fire_on_time_with_the_scheduled_event(plane, rules, tag):
+    cron_arn = rules(f"cron-{tag}", "cron(* * * * ? *)", [
+        {"Id": "whole", "Arn": RECORDER},
+        {"Id": "shaped", "Arn": RECORDER, "InputTransformer": {
+            "InputPathsMap": {"at": "$.time", "rule": "$.resources[0]"},
+            "InputTemplate": '{"scheduled": <at>, "rule": <rule>, "by": "transformer"}'}},
+    ])
+    put_at = time.time()
+    rate_arn = rules(f"rate-{tag}", "rate(1 minute)", [{"Id": "path", "Arn": RECORDER, "InputPath": "$.resources"}])
+    rows = listing(plane)
+    cron_at, rate_at = epoch(rows[f"cron-{tag}"]["NextFiring"]), epoch(rows[f"rate-{tag}"]["NextFiring"])
+    assert cron_at % 60 == 0
+    assert 58 <= rate_at - put_at <= 62  # a rate counts from the rule's creation, not from the minute
+
+    # one firing time after the other, each observed from just before it
+    lateness = {}
+    for name, scheduled, count in sorted([("cron", cron_at, 2), ("rate", rate_at, 1)], key=lambda x: x[1]):
+        offset = jump_to(plane, scheduled)
+        seen = len(recorded(plane, tag))
+        records = wait_for(plane, tag, seen + count, timeout=15)[seen:]
+        lateness[name] = min(r.at for r in records) + offset - scheduled
+    found = recorded(plane, tag)
+
+    [whole] = [r for r in found if isinstance(r.event, dict) and r.event.get("detail-type")]
+    assert list(whole.event) == ["version", "id", "detail-type", "source", "account", "time", "region",
+                                 "resources", "detail"]
+    assert whole.event == {**whole.event, "version": "0", "detail-type": "Scheduled Event", "source": "aws.events",
+                           "account": "123456789012", "region": "us-east-1", "time": rows[f"cron-{tag}"]["NextFiring"],
+                           "resources": [cron_arn], "detail": {}}
+    assert uuid.UUID(whole.event["id"])
+    [shaped] = [r.event for r in found if isinstance(r.event, dict) and r.event.get("by") == "transformer"]
+    assert shaped == {"scheduled": rows[f"cron-{tag}"]["NextFiring"], "rule": cron_arn, "by": "transformer"}
+    [path] = [r for r in found if isinstance(r.event, list)]
+    assert path.event == [rate_arn]
+    # on time: the recorder ran within moments of the (moved) scheduled time, never before it
+    assert all(0 <= late < 3.0 for late in lateness.values()), lateness
+
+
+def test_disabled_rule_does_not_fire(plane, rules, tag):
+    target = [{"Id": "1", "Arn": RECORDER, "Input": json.dumps({"tag": tag})}]
+    rules(f"off-{tag}", "cron(* * * * ? *)", target, State="DISABLED")
+    rules(f"offrate-{tag}", "rate(1 minute)", target, State="DISABLED")
+    rows = listing(plane)
+    assert rows[f"off-{tag}"]["State"] == "DISABLED" and rows[f"off-{tag}"]["NextFiring"] is None
+    jump_to(plane, time.time() + 130)  # past two minute boundaries and the rate's first firing
+    assert settle(plane, tag, 2.5) == []
+
+    aws(plane, "events").enable_rule(Name=f"off-{tag}")
+    next_at = epoch(listing(plane)[f"off-{tag}"]["NextFiring"])
+    jump_to(plane, next_at)
+    assert len(wait_for(plane, tag, 1, timeout=10)) == 1  # the enabled one, and only once
+
+
+def test_invalid_schedule_expressions_are_refused(plane, tag):
+    events = aws(plane, "events")
+    for expression in ("cron(0 10 * * * *)", "rate(1 minutes)", "cron(0 10 * * ?)", "cron(0 0 ? * 3#1,6#3 *)"):
+        with pytest.raises(ClientError) as caught:
+            events.put_rule(Name=f"bad-{tag}", ScheduleExpression=expression)
+        assert caught.value.response["Error"]["Code"] == "ValidationException"
+        assert caught.value.response["Error"]["Message"].startswith("Parameter ScheduleExpression is not valid.")
+    scheduler = aws(plane, "scheduler")
+    for expression, zone in (("rate(5 minute)", "UTC"), ("at(2030-02-30T10:00:00)", "UTC"),
+                             ("cron(0 9 * * ? *)", "Nowhere/Special")):
+        with pytest.raises(ClientError) as caught:
+            scheduler.create_schedule(Name=f"bad-{tag}", ScheduleExpression=expression, ScheduleExpressionTimezone=zone,
+                                      FlexibleTimeWindow={"Mode": "OFF"}, Target={"Arn": RECORDER, "RoleArn": ROLE})
+        assert caught.value.response["Error"]["Code"] == "ValidationException"
+    with pytest.raises(scheduler.exceptions.ResourceNotFoundException):
+        scheduler.create_schedule(Name=f"bad-{tag}", GroupName=f"nope-{tag}", ScheduleExpression="rate(5 minutes)",
+                                  FlexibleTimeWindow={"Mode": "OFF"}, Target={"Arn": RECORDER, "RoleArn": ROLE})
+
+
+# --------------------------------------------------------------------------- Scheduler
+
+
+def test_scheduler_schedules_fire(plane, schedules, tag):
+    created_at = time.time()
+    arn = schedules(f"rate-{tag}", "rate(1 minute)", {"Input": json.dumps({
+        "tag": tag, "arn": "<aws.scheduler.schedule-arn>", "at": "<aws.scheduler.scheduled-time>",
+        "attempt": "<aws.scheduler.attempt-number>", "execution": "<aws.scheduler.execution-id>"})})
+    # no StartDate: "your schedule starts invoking the target immediately"
+    [first] = wait_for(plane, tag, 1, timeout=5)
+    assert first.event["arn"] == arn and first.event["attempt"] == "1"
+    assert re.fullmatch(r"[0-9a-f]{16}", first.event["execution"])
+    assert abs(epoch(first.event["at"]) - created_at) <= 2
+
+    once = f"{tag}-once"
+    when = datetime.now(timezone.utc) + timedelta(seconds=3)
+    schedules(f"at-{tag}", f"at({when:%Y-%m-%dT%H:%M:%S})", {"Input": json.dumps({"tag": once})},
+              ActionAfterCompletion="DELETE")
+    [fired] = wait_for(plane, once, 1, timeout=10)
+    assert fired.at >= when.replace(microsecond=0).timestamp() - 0.2
+    scheduler = aws(plane, "scheduler")
+    deadline = time.monotonic() + 5
+    while any(s["Name"] == f"at-{tag}" for s in scheduler.list_schedules()["Schedules"]):
+        assert time.monotonic() < deadline, "the completed one-time schedule was not deleted"
+        time.sleep(0.1)
+    assert len(settle(plane, once, 1.5)) == 1
+
+
+def test_scheduler_time_zone_dates_and_state_in_the_listing(plane, schedules, tag):
+    schedules(f"kolkata-{tag}", "cron(30 10 * * ? *)", ScheduleExpressionTimezone="Asia/Kolkata")
+    start = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(days=3)
+    schedules(f"later-{tag}", "rate(1 day)", StartDate=start)
+    schedules(f"paused-{tag}", "rate(1 minute)", {"Input": json.dumps({"tag": tag})}, State="DISABLED")
+    rows = listing(plane)
+    assert rows[f"kolkata-{tag}"]["NextFiring"].endswith("T05:00:00Z")  # 10:30 IST is 05:00 UTC
+    assert rows[f"kolkata-{tag}"]["Timezone"] == "Asia/Kolkata"
+    assert rows[f"later-{tag}"]["NextFiring"] == f"{start:%Y-%m-%dT%H:%M:%SZ}"
+    assert rows[f"paused-{tag}"]["NextFiring"] is None
+    assert settle(plane, tag, 1.5) == []
+
+
+# --------------------------------------------------------------------------- the CLI
+
+
+def test_schedule_run_and_list_with_the_cli(plane, rules, schedules, tag):
+    arn = rules(f"yearly-{tag}", "cron(0 0 1 1 ? 2199)", [{"Id": "1", "Arn": RECORDER}])
+    schedules(f"job-{tag}", "at(2199-01-01T00:00:00)")  # no Input: Scheduler's default, {}
+
+    done = cloudmicro("schedule", "list", endpoint=plane)
+    assert done.returncode == 0, done.stderr
+    lines = {line.split()[1]: line.split() for line in done.stdout.splitlines()[1:]}
+    assert lines[f"default/yearly-{tag}"][0] == "rule"
+    assert " ".join(lines[f"default/yearly-{tag}"][2:]) == "cron(0 0 1 1 ? 2199) ENABLED 2199-01-01T00:00:00Z recorder"
+    assert lines[f"default/job-{tag}"][:2] == ["schedule", f"default/job-{tag}"]
+    assert lines[f"default/job-{tag}"][2:] == ["at(2199-01-01T00:00:00)", "ENABLED", "2199-01-01T00:00:00Z", "recorder"]
+
+    done = cloudmicro("schedule", "run", f"yearly-{tag}", endpoint=plane)
+    assert done.returncode == 0, done.stderr
+    assert f"fired rule default/yearly-{tag}" in done.stderr
+    match = re.search(r"^recorder: invoked asynchronously, request id (\S+), event ", done.stdout, re.M)
+    assert match, done.stdout
+    [event] = [r.event for r in wait_for(plane, tag, 1)]
+    assert event["detail-type"] == "Scheduled Event" and event["resources"] == [arn]
+    assert abs(epoch(event["time"]) - time.time()) < 10
+    assert by_request(plane, match[1]) == [event]
+
+    done = cloudmicro("schedule", "run", f"job-{tag}", "--scheduler", endpoint=plane)
+    assert done.returncode == 0, done.stderr
+    request_id = re.search(r"request id (\S+),", done.stdout)[1]  # type: ignore[index]
+    deadline = time.monotonic() + 20
+    while not by_request(plane, request_id):
+        assert time.monotonic() < deadline, "the Scheduler schedule's invocation was not recorded"
+        time.sleep(0.1)
+    assert by_request(plane, request_id) == [{}]
+
+    done = cloudmicro("schedule", "run", f"nothing-{tag}", endpoint=plane)
+    assert done.returncode != 0
+    assert f"no schedule rule or Scheduler schedule named 'nothing-{tag}'" in done.stderr
+    done = cloudmicro("schedule", "run", f"yearly-{tag}", "--scheduler", endpoint=plane)
+    assert done.returncode != 0 and f"no Scheduler schedule named 'yearly-{tag}'" in done.stderr
