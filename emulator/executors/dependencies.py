@@ -1,0 +1,154 @@
+"""A function's requirements.txt, installed once per content and target, shared by its environments.
+
+The packages of ``functions/<name>/requirements.txt`` go to ``<state dir>/deps/<key>/``, where
+the key is a hash of the file's bytes and of the target: the executor, the Python version and
+the platform they must import on. The folder appears (renamed from a temporary one) only when
+pip succeeded, so its existence is the cache hit: an environment launch reads the file, hashes
+it and checks one folder. Functions with the same requirements share the folder, and it
+survives restarts; a changed file is a new key, so it installs again (the old folder stays).
+
+Installs happen when an environment is launched, never on the event loop: pip runs in a thread
+(in a container for Docker, see :mod:`.pip`). One install runs per key; every launch that needs
+it waits for that same install, and invokes of other functions go on meanwhile. A failed
+install answers every waiting invoke with ResourceConflictException (the function cannot be
+run, as AWS answers for a function that is not Active), naming the file and pip's reason; the
+failure is remembered for :data:`RETRY_FAILED_AFTER` seconds so retries do not run pip again,
+and a fixed file (a new key) installs at once. A requirements.txt with no requirement in it
+installs nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import shutil
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from ..domain.errors import ResourceConflictException
+from ..domain.functions import FunctionConfig
+from .pip import REQUIREMENTS, PipFailed, Progress
+
+#: seconds a failed install is answered from memory before pip is tried again (same content)
+RETRY_FAILED_AFTER = 10.0
+
+#: installs ``<code_dir>/requirements.txt`` into the given folder, reporting pip's output
+Installer = Callable[[Path, Progress], None]
+
+
+def _stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+@dataclass(frozen=True)
+class Target:
+    """What packages are installed for (part of the cache key)."""
+
+    executor: str
+    python: str
+    platform: str
+
+    def __str__(self) -> str:
+        return f"{self.executor} python{self.python} {self.platform}"
+
+
+def requirements(function: FunctionConfig) -> bytes | None:
+    """The function's requirements.txt, or None when it has none (or nothing in it to install)."""
+    if function.is_custom_runtime:
+        return None
+    try:
+        data = (function.code_dir / REQUIREMENTS).read_bytes()
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    lines = (line.strip() for line in data.decode(errors="replace").splitlines())
+    return data if any(line and not line.startswith("#") for line in lines) else None
+
+
+def cache_key(data: bytes, target: Target) -> str:
+    digest = hashlib.sha256(str(target).encode() + b"\0" + data)
+    return digest.hexdigest()[:24]
+
+
+def install_failed(function: FunctionConfig, target: Target, reason: str) -> ResourceConflictException:
+    """What an invoke gets when the function's requirements cannot be installed."""
+    return ResourceConflictException(
+        "The operation cannot be performed at this time. The function is currently in the "
+        f"following state: Failed. {function.code_dir / REQUIREMENTS} could not be installed for "
+        f"Python {target.python}: {reason}. Fix the file and invoke again."
+    )
+
+
+class Dependencies:
+    """The installed requirements of every function, under ``<state dir>/deps``."""
+
+    def __init__(self, state_dir: Path, progress: Progress = _stderr) -> None:
+        self.root = state_dir.resolve() / "deps"
+        self.progress = progress
+        self._running: dict[str, asyncio.Task[Path]] = {}
+        self._failed: dict[str, tuple[float, str]] = {}
+        #: pip runs so far (cache misses), for tests and benches
+        self.installs = 0
+
+    @property
+    def pip_cache(self) -> Path:
+        return self.root / ".pip-cache"
+
+    async def ensure(self, function: FunctionConfig, target: Target, installer: Installer) -> Path | None:
+        """The folder holding the function's requirements (installing them first if needed), or
+        None when it has none; raises ResourceConflictException when pip fails."""
+        data = requirements(function)
+        if data is None:
+            return None
+        key = cache_key(data, target)
+        folder = self.root / key
+        if folder.is_dir():
+            return folder
+        failed = self._failed.get(key)
+        if failed is not None and time.monotonic() - failed[0] < RETRY_FAILED_AFTER:
+            raise install_failed(function, target, failed[1])
+        task = self._running.get(key)
+        if task is None:
+            task = asyncio.get_running_loop().create_task(self._install(function, key, target, installer))
+            self._running[key] = task
+        try:
+            return await asyncio.shield(task)  # a cancelled invoke does not stop the install
+        except PipFailed as exc:
+            raise install_failed(function, target, exc.reason) from None
+
+    async def _install(self, function: FunctionConfig, key: str, target: Target, installer: Installer) -> Path:
+        try:
+            folder = await asyncio.to_thread(self._install_blocking, function, key, target, installer)
+        except PipFailed as exc:
+            self._failed[key] = (time.monotonic(), exc.reason)
+            raise
+        finally:
+            del self._running[key]
+        self._failed.pop(key, None)
+        return folder
+
+    def _install_blocking(self, function: FunctionConfig, key: str, target: Target, installer: Installer) -> Path:
+        folder = self.root / key
+        self.root.mkdir(parents=True, exist_ok=True)
+        scratch = self.root / f".tmp-{key}-{uuid.uuid4().hex[:8]}"
+        scratch.mkdir()
+        self.installs += 1
+        started = time.monotonic()
+        self.progress(f"cloudmicro: {function.name}: installing {REQUIREMENTS} for {target} into {folder}")
+        try:
+            installer(scratch, self.progress)
+        except BaseException:
+            shutil.rmtree(scratch, ignore_errors=True)
+            self.progress(f"cloudmicro: {function.name}: installing {REQUIREMENTS} failed")
+            raise
+        try:
+            scratch.rename(folder)
+        except OSError:  # another control plane sharing the state directory got there first
+            shutil.rmtree(scratch, ignore_errors=True)
+            if not folder.is_dir():
+                raise
+        self.progress(f"cloudmicro: {function.name}: {REQUIREMENTS} installed in {time.monotonic() - started:.1f} s")
+        return folder
