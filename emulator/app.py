@@ -1,5 +1,5 @@
 """The control plane app: ``create_app(settings)`` wires routers and the lifespan
-(executor, function registry, warm pool, per-environment Runtime API ports, reaper)."""
+(executor, function registry, warm pool, per-environment Runtime API ports, reaper, hot reload)."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from .aws.gateway import AwsGateway
 from .aws.seeding import SeedStatus, seed_in_background, wait_for_endpoint
 from .event_sources.manager import EventSourceManager
 from .event_sources.poller import Blocking
+from .event_sources.schedules import Schedules
 from .config import Settings
 from .domain.registry import FunctionRegistry
 from .executors.base import Executor
@@ -25,8 +26,12 @@ from .executors.docker import DockerExecutor, docker_client
 from .executors.process import ProcessExecutor
 from .invocation.async_queue import AsyncInvoker, EventInvokeConfigs, EventStore
 from .invocation.destinations import Destinations
+from .invocation.cloudwatch import CloudWatchLogs, LogsClient, ReadYourWrites
+from .invocation.live_echo import LiveEcho
 from .invocation.logs import LogStore
 from .invocation.pool import EnvironmentPool
+from .invocation.reloader import Reloader
+from .invocation.watcher import resolve_mode
 from .invocation.runtime_ports import RuntimePorts
 from .invocation.service import InvokeService
 
@@ -72,7 +77,19 @@ def create_app(settings: Settings, *, echo_logs: bool = True) -> FastAPI:
         ports = RuntimePorts(settings.host if settings.host != "0.0.0.0" else "127.0.0.1")
         ports.bind_app(create_runtime_app(ports))
         pool = EnvironmentPool(executor, ports, settings)
-        logs = LogStore(echo=sys.stderr if echo_logs else None)
+        logs = LogStore()
+        echo = LiveEcho(sys.stderr) if echo_logs else None  # each line as it is printed
+        if echo is not None:
+            pool.observer = echo
+            logs.listen(echo.finished)
+        # function logs in CloudWatch Logs, written in the background straight to moto (the
+        # embedded one from the first Logs API request on: see emulator/invocation/cloudwatch.py)
+        cloudwatch = (CloudWatchLogs(LogsClient(aws, settings.region), eager=aws.mode != "embedded")
+                      if settings.cloudwatch_logs else None)
+        app.state.cloudwatch = cloudwatch
+        if cloudwatch is not None:
+            logs.listen(cloudwatch.add)
+            cloudwatch.start()
         state = app.state
         state.settings, state.executor, state.registry = settings, executor, registry
         state.ports, state.pool, state.logs, state.aws = ports, pool, logs, aws
@@ -88,6 +105,11 @@ def create_app(settings: Settings, *, echo_logs: bool = True) -> FastAPI:
         state.invoker.events = state.async_invoker
         state.mappings = EventSourceManager(registry, state.invoker, blocking, settings.state_dir)
         state.mappings.load()
+        embedded = aws.mode == "embedded"
+        state.schedules = Schedules(
+            blocking, lambda arn, payload, source: state.async_invoker.submit(arn, payload), embedded=embedded,
+            # control planes in one process share the embedded moto: the newest fires (deliveries go to it)
+            active=lambda: not embedded or moto_integrations.endpoint() == settings.function_endpoint)
         if isinstance(executor, DockerExecutor):
             removed = await executor.cleanup_orphans()
             if removed:
@@ -103,8 +125,16 @@ def create_app(settings: Settings, *, echo_logs: bool = True) -> FastAPI:
             await asyncio.to_thread(wait_for_endpoint, settings.function_endpoint)
             state.async_invoker.start()
             state.mappings.start()
+            state.schedules.start()
 
         background.append(loop.create_task(start_pollers()))
+        # hot reload: saved function folders make new revisions (emulator/invocation/reloader.py)
+        state.reloader = None
+        if settings.watch != "off":
+            state.reloader = Reloader(registry, pool, resolve_mode(settings.watch, settings.functions_dir),
+                                      notice=echo.notice if echo is not None else None)
+            state.reloader.start()
+            state.invoker.reloads = state.reloader  # a runtime that read a half-saved file runs again
         # the embedded moto delivers S3/SNS/EventBridge events to us (an external one is told by its env)
         delivery = moto_integrations.configure(settings.function_endpoint) if aws.mode == "embedded" else None
         try:
@@ -116,9 +146,14 @@ def create_app(settings: Settings, *, echo_logs: bool = True) -> FastAPI:
                 task.cancel()
             await asyncio.gather(*background, return_exceptions=True)
             await state.mappings.close()
+            await state.schedules.close()
             await state.async_invoker.close()
             blocking.close()
+            if state.reloader is not None:
+                await state.reloader.close()
             await pool.close()
+            if cloudwatch is not None:
+                await cloudwatch.close()  # the last lines, now that no invocation runs
             await aws.aclose()
 
     app = FastAPI(title="Cloudmicro", lifespan=lifespan, openapi_url=None, docs_url=None, redoc_url=None)
@@ -127,5 +162,5 @@ def create_app(settings: Settings, *, echo_logs: bool = True) -> FastAPI:
     app.include_router(event_invoke_api.router)
     app.include_router(admin.router)
     errors.install(app)
-    app.add_middleware(AwsGateway, aws=aws)
+    app.add_middleware(AwsGateway, aws=ReadYourWrites(aws, lambda: getattr(app.state, "cloudwatch", None)))
     return app

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Literal
 
 ExecutorKind = Literal["auto", "docker", "process"]
+WatchKind = Literal["auto", "events", "poll", "off"]
 
 DEFAULT_PORT = 4566
 
@@ -44,9 +45,15 @@ class Settings:
     seed_on_start: bool = True
     #: apply emulator/aws/moto_patches.py (the SQS hot path) to the embedded moto
     moto_patches: bool = True
+    #: write every function's log to CloudWatch Logs (``/aws/lambda/<name>``, one stream per
+    #: environment), in the background; ``CLOUDMICRO_CLOUDWATCH_LOGS=false`` turns it off
+    cloudwatch_logs: bool = True
     #: seconds before the first retry of a failed asynchronous event (the second waits twice
     #: as long); AWS waits about 60 s, which is slow for a local loop
     async_retry_delay: float = 1.0
+    #: hot reload: how function folders are watched (emulator/invocation/watcher.py);
+    #: ``auto`` is file events, or polling where they do not arrive; ``off`` turns it off
+    watch: WatchKind = "auto"
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -69,12 +76,16 @@ class Settings:
             db_gen_dir=Path(_env("DB_GEN_DIR", str(project / "db_gen"))),
             seed_on_start=_env("SEED_ON_START", "true").lower() not in ("0", "false", "no"),
             moto_patches=_env("MOTO_PATCHES", "true").lower() not in ("0", "false", "no"),
+            cloudwatch_logs=_env("CLOUDWATCH_LOGS", "true").lower() not in ("0", "false", "no"),
             async_retry_delay=float(_env("ASYNC_RETRY_DELAY", "1")),
+            watch=_env("WATCH", "auto").lower(),  # type: ignore[arg-type]
         )
         clean = {k: v for k, v in overrides.items() if v is not None}
         settings = replace(settings, **clean)  # type: ignore[arg-type]
         if settings.executor not in ("auto", "docker", "process"):
             raise ValueError(f"executor must be auto, docker or process, not {settings.executor!r}")
+        if settings.watch not in ("auto", "events", "poll", "off"):
+            raise ValueError(f"CLOUDMICRO_WATCH must be auto, events, poll or off, not {settings.watch!r}")
         return settings
 
     @property

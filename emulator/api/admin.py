@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import io
 import zipfile
+from typing import Mapping
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from ..domain.errors import ResourceNotFoundException
+from ..domain.errors import InvalidParameterValueException, ResourceNotFoundException
+from ..event_sources.schedule_events import iso
+from ..event_sources.schedules import ScheduleNotFound
+from .wire import json_body
 from .wire import json_response as _json
 
 router = APIRouter(prefix="/_cloudmicro")
@@ -30,6 +34,7 @@ async def health(request: Request) -> Response:
                 "environments": len(state.pool.environments()),
                 "async_events": state.async_invoker.status(),
                 "config_errors": state.registry.load_errors,
+                "hot_reload": state.reloader.status() if state.reloader is not None else {"mode": "off"},
             },
             "aws": aws,
             "seed": state.seeding.as_dict(),
@@ -64,6 +69,39 @@ async def invocation_log(request_id: str, request: Request) -> Response:
     return Response(entry.text, media_type="text/plain; charset=utf-8")
 
 
+@router.get("/functions/{name}/logs")
+async def function_logs(name: str, request: Request) -> Response:
+    """A function's recent invocation logs, oldest first (``cloudmicro logs``). Without
+    ``cursor``: the last ``limit`` (default 10). With it: those after it, waiting up to ``wait``
+    seconds (at most 1: the client asks again) for one. ``Cursor`` in the reply is the next one
+    to ask with, for the control plane named by ``Instance``."""
+    logs = request.app.state.logs
+    params = request.query_params
+    cursor, limit, wait = _int_param(params, "cursor"), _int_param(params, "limit"), params.get("wait", "0")
+    try:
+        seconds = min(1.0, max(0.0, float(wait)))
+    except ValueError:
+        raise InvalidParameterValueException(f"wait must be a number of seconds, not {wait!r}") from None
+    if not logs.recent(name):
+        name = request.app.state.registry.get(name).name  # ResourceNotFoundException for a typo
+    entries, after = await logs.follow(name, cursor, seconds, 10 if limit is None else limit)
+    return _json({
+        "FunctionName": name,
+        "Instance": logs.instance,
+        "Cursor": after,
+        "Invocations": [{"RequestId": e.request_id, "Time": e.started_at, "Log": e.text} for e in entries],
+    })
+
+
+def _int_param(params: Mapping[str, str], key: str) -> int | None:
+    value = params.get(key)
+    if value is None:
+        return None
+    if not value.isdigit():
+        raise InvalidParameterValueException(f"{key} must be a whole number >= 0, not {value!r}")
+    return int(value)
+
+
 @router.get("/environments")
 async def environments(request: Request) -> Response:
     executor = request.app.state.executor
@@ -88,6 +126,47 @@ async def environments(request: Request) -> Response:
 async def mappings(request: Request) -> Response:
     """Each event source mapping with its state, last result, batches and records in flight."""
     return _json(request.app.state.mappings.status())
+
+
+@router.get("/schedules")
+async def schedules(request: Request) -> Response:
+    """Schedule rules and Scheduler schedules: expression, state, targets, next firing time."""
+    plane = request.app.state.schedules
+    rows = await plane.listing()
+    return _json({"Now": iso(plane.now()), "ClockOffset": plane.offset, "Schedules": rows})
+
+
+@router.post("/schedules/run")
+async def run_schedule(request: Request) -> Response:
+    """Fire one schedule now: ``{"Name": ..., "Kind": "rule"|"schedule", "Group": ...}``."""
+    body = await json_body(request)
+    kind = body.get("Kind")
+    if kind not in (None, "rule", "schedule"):
+        raise InvalidParameterValueException(f"Kind must be rule or schedule, not {kind!r}")
+    if not isinstance(body.get("Name"), str) or not body["Name"]:
+        raise InvalidParameterValueException("Name (the rule's or the schedule's name) is required")
+    try:
+        result = await request.app.state.schedules.run_now(body["Name"], kind, body.get("Group"))
+    except ScheduleNotFound as exc:
+        raise ResourceNotFoundException(str(exc)) from None
+    return _json(result)
+
+
+@router.get("/schedules/clock")
+async def schedule_clock(request: Request) -> Response:
+    plane = request.app.state.schedules
+    return _json({"Now": iso(plane.now()), "Offset": plane.offset})
+
+
+@router.put("/schedules/clock")
+async def set_schedule_clock(request: Request) -> Response:
+    """Move the schedules' clock: ``{"Offset": seconds}`` past real time (0 for real time)."""
+    offset = (await json_body(request)).get("Offset")
+    if not isinstance(offset, (int, float)) or isinstance(offset, bool):
+        raise InvalidParameterValueException("Offset (seconds past real time) must be a number")
+    plane = request.app.state.schedules
+    plane.set_offset(offset)
+    return _json({"Now": iso(plane.now()), "Offset": plane.offset})
 
 
 @router.get("/code/{name}.zip")

@@ -16,27 +16,30 @@ Patches are applied per service on first use (:func:`prepare`), so a control pla
 never touches S3 does not import moto's S3; the moto server applies them all at start.
 
 Step Functions: moto runs state machines (its port of an ASL interpreter) when
-``execute_state_machine`` is on; its tasks call AWS with boto3 at ``localhost:$MOTO_PORT``.
-Here they call the Cloudmicro endpoint instead, so Lambda tasks reach our functions and
-service integrations reach moto through the gateway.
+``execute_state_machine`` is on; :mod:`emulator.aws.step_functions` turns that on and has
+its tasks call the Cloudmicro endpoint (see there), so Lambda tasks reach our functions
+and service integrations reach moto through the gateway.
 """
 
 from __future__ import annotations
 
 import importlib
 import logging
-import pkgutil
 import threading
-from typing import Any, Callable
+from typing import Callable
 from urllib.parse import quote
 
 import httpx
 
 log = logging.getLogger(__name__)
 
-#: SigV4 service name -> "module:function" that patches moto's delivery for it
+#: SigV4 service name -> "module:function" that patches moto's delivery for it (several: space-separated)
 PATCHERS: dict[str, str] = {
-    "states": "emulator.aws.moto_integrations:patch_step_functions",
+    "states": "emulator.aws.step_functions:patch",
+    "sns": "emulator.event_sources.sns:patch_moto",
+    "events": "emulator.event_sources.eventbridge:patch_moto emulator.event_sources.schedule_checks:patch_moto_rules",
+    "scheduler": "emulator.event_sources.schedule_checks:patch_moto",
+    "s3": "emulator.event_sources.s3_notifications:patch_moto",
 }
 
 _lock = threading.Lock()
@@ -71,9 +74,10 @@ def prepare(service: str | None) -> None:
     with _lock:
         if service in _prepared:
             return
-        module_name, _, function = PATCHERS[service].partition(":")
-        patch: Callable[[], None] = getattr(importlib.import_module(module_name), function)
-        patch()
+        for spec in PATCHERS[service].split():
+            module_name, _, function = spec.partition(":")
+            patch: Callable[[], None] = getattr(importlib.import_module(module_name), function)
+            patch()
         _prepared.add(service)
 
 
@@ -105,30 +109,3 @@ def deliver(function_arn: str, payload: bytes, *, source: str) -> bool:
                     reply.status_code, reply.text[:300])
         return False
     return True
-
-
-def _sfn_boto_client_for(region: str, service: str, state_credentials: Any = None) -> Any:
-    import boto3
-    from botocore.config import Config
-
-    return boto3.client(
-        service_name=service, region_name=region, endpoint_url=endpoint(),
-        aws_access_key_id="test", aws_secret_access_key="test",
-        config=Config(parameter_validation=False, retries={"max_attempts": 0, "total_max_attempts": 1},
-                      connect_timeout=60, read_timeout=960),
-    )
-
-
-def patch_step_functions() -> None:
-    """Run state machines, with their tasks calling the Cloudmicro endpoint."""
-    import moto.stepfunctions.parser.asl as asl
-    from moto.core.config import default_user_config
-
-    default_user_config["stepfunctions"]["execute_state_machine"] = True
-    for info in pkgutil.walk_packages(asl.__path__, asl.__name__ + "."):
-        try:
-            module = importlib.import_module(info.name)
-        except Exception:  # noqa: BLE001 - a module we cannot import cannot call AWS either
-            continue
-        if getattr(module, "boto_client_for", None) is not None:
-            module.boto_client_for = _sfn_boto_client_for  # type: ignore[attr-defined]

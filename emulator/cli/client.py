@@ -68,6 +68,11 @@ class ControlPlane:
         reply = self.request("GET", f"/_cloudmicro/invocations/{request_id}/log", timeout=10)
         return reply.body.decode(errors="replace") if reply.status == 200 else ""
 
+    def function_logs(self, name: str, cursor: int | None, *, limit: int = 10, wait: float = 0) -> Reply:
+        """A function's recent invocation logs (after ``cursor``, waiting up to ``wait`` s for one)."""
+        query = f"limit={limit}&wait={wait}" + (f"&cursor={cursor}" if cursor is not None else "")
+        return self.request("GET", f"/_cloudmicro/functions/{quote(name, safe=':$')}/logs?{query}", timeout=wait + 10)
+
     def list_functions(self) -> list[dict[str, Any]]:
         functions: list[dict[str, Any]] = []
         marker = ""

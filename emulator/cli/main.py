@@ -36,10 +36,17 @@ def main() -> None:
               help="Where functions run (default: Docker when an engine answers).")
 @click.option("--functions-dir", type=click.Path(path_type=Path), default=None, help="Default ./functions.")
 def serve(host: str | None, port: int | None, executor: str | None, functions_dir: Path | None) -> None:
-    """Run the control plane in the foreground."""
+    """Run the control plane in the foreground (saved function files reload unless CLOUDMICRO_WATCH=off)."""
     from ..server import serve as run
 
     settings = _settings(host=host, port=port, executor=executor, functions_dir=functions_dir)
+    check_executor(settings)
+    click.echo(f"cloudmicro: serving on {settings.endpoint} (functions from {settings.functions_dir})", err=True)
+    run(settings)
+
+
+def check_executor(settings: Settings) -> None:
+    """Fail early when ``--executor docker`` is asked for and no engine answers."""
     if settings.executor == "docker":
         from ..executors.docker import docker_client
 
@@ -48,8 +55,6 @@ def serve(host: str | None, port: int | None, executor: str | None, functions_di
                 "no Docker engine answers (is dockerd running? is DOCKER_HOST right?); "
                 "start one, or use --executor process"
             )
-    click.echo(f"cloudmicro: serving on {settings.endpoint} (functions from {settings.functions_dir})", err=True)
-    run(settings)
 
 
 def _plane(endpoint: str | None, settings: Settings) -> ControlPlane:
@@ -182,6 +187,70 @@ def seed(endpoint: str | None, db_gen_dir: Path | None) -> None:
 
 
 @main.group()
+def schedule() -> None:
+    """Schedule rules (EventBridge ScheduleExpression) and EventBridge Scheduler schedules."""
+
+
+def _target_name(arn: str) -> str:
+    """A function's name for a Lambda ARN; any other ARN as it is."""
+    return arn.split(":function:", 1)[1] if ":function:" in arn else arn
+
+
+@schedule.command("list")
+@click.option("--endpoint", default=None, help="Control plane URL (default http://127.0.0.1:4566).")
+def schedule_list(endpoint: str | None) -> None:
+    """Each schedule: name, expression, state, targets and next firing time (UTC)."""
+    plane = _running_plane(endpoint)
+    reply = plane.request("GET", "/_cloudmicro/schedules")
+    if reply.status != 200:
+        raise click.ClickException(reply.error_message())
+    data = reply.json()
+    if data["ClockOffset"]:
+        click.echo(f"cloudmicro: the schedules' clock is {data['ClockOffset']:+.0f} s off real time "
+                   f"(now {data['Now']})", err=True)
+    click.echo(f"{'KIND':8} {'NAME':32} {'EXPRESSION':28} {'STATE':8} {'NEXT FIRING':20}  TARGETS")
+    for row in data["Schedules"]:
+        name = f"{row['Group']}/{row['Name']}"
+        expression = row["ScheduleExpression"] + ("" if row["Timezone"] == "UTC" else f" {row['Timezone']}")
+        upcoming = row["NextFiring"] or ("problem" if row["Problem"] else "-")
+        targets = ", ".join(_target_name(t) for t in row["Targets"] if t) or "-"
+        click.echo(f"{row['Kind']:8} {name:32} {expression:28} {row['State']:8} {upcoming:20}  {targets}"
+                   + (f"  [{row['Problem']}]" if row["Problem"] else ""))
+
+
+@schedule.command("run")
+@click.argument("name")
+@click.option("--rule", "kind", flag_value="rule", default=None, help="NAME is a schedule rule.")
+@click.option("--scheduler", "kind", flag_value="schedule", help="NAME is an EventBridge Scheduler schedule.")
+@click.option("--group", default=None, help="The rule's event bus or the schedule's group.")
+@click.option("--endpoint", default=None, help="Control plane URL (default http://127.0.0.1:4566).")
+def schedule_run(name: str, kind: str | None, group: str | None, endpoint: str | None) -> None:
+    """Fire schedule NAME now (a rule or a Scheduler schedule) and print what it invoked."""
+    plane = _running_plane(endpoint)
+    body = json.dumps({"Name": name, "Kind": kind, "Group": group}).encode()
+    reply = plane.request("POST", "/_cloudmicro/schedules/run", body, {"Content-Type": "application/json"})
+    if reply.status != 200:
+        raise click.ClickException(reply.error_message())
+    result = reply.json()
+    what = "rule" if result["Kind"] == "rule" else "Scheduler schedule"
+    click.echo(f"cloudmicro: fired {what} {result['Group']}/{result['Name']} ({result['State']}) at {result['Time']}",
+               err=True)
+    failed = False
+    for delivery in result["Deliveries"]:
+        target = _target_name(delivery["Target"])
+        if delivery["Error"]:
+            failed = True
+            click.echo(f"{target}: not invoked: {delivery['Error']}")
+        else:
+            click.echo(f"{target}: invoked asynchronously, request id {delivery['RequestId']}, "
+                       f"event {delivery['Payload']}")
+    if not result["Deliveries"]:
+        click.echo("cloudmicro: it has no targets", err=True)
+    if failed or not result["Deliveries"]:
+        sys.exit(1)
+
+
+@main.group()
 def images() -> None:
     """Runtime images."""
 
@@ -203,6 +272,17 @@ def images_build(runtime: str, base_image: str | None) -> None:
     except ExecutorError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(tag)
+
+
+from .scaffold import events, new  # noqa: E402  (scaffolding: cloudmicro new ..., cloudmicro events generate)
+
+main.add_command(new)
+main.add_command(events)
+
+from .devloop import dev, logs  # noqa: E402  (the dev loop: cloudmicro dev, cloudmicro logs)
+
+main.add_command(dev)
+main.add_command(logs)
 
 
 if __name__ == "__main__":  # pragma: no cover

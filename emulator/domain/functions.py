@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Literal, Mapping
 
 from .errors import InvalidParameterValueException
+from .layers import layers_to_aws
 
 PYTHON_RUNTIMES = ("python3.9", "python3.10", "python3.11", "python3.12", "python3.13")
 CUSTOM_RUNTIMES = ("provided", "provided.al2", "provided.al2023")
@@ -85,6 +86,11 @@ class FunctionConfig:
     dead_letter_target: str | None = None
     #: a PutFunctionEventInvokeConfig request declared in function.json (the API's wins)
     event_invoke_config: Mapping[str, Any] | None = None
+    #: layer folders, merged into /opt in this order (see domain/layers.py)
+    layers: tuple[Path, ...] = ()
+    #: ``code_dir`` is the user's own folder, watched for changes (CreateFunction's
+    #: ``hot-reload`` bucket convention); False for uploaded code
+    hot_reload: bool = False
 
     @property
     def is_custom_runtime(self) -> bool:
@@ -123,6 +129,8 @@ class FunctionConfig:
             config["Environment"] = {"Variables": dict(self.environment)}
         if self.dead_letter_target:
             config["DeadLetterConfig"] = {"TargetArn": self.dead_letter_target}
+        if self.layers:
+            config["Layers"] = layers_to_aws(self.arn, self.layers)
         return config
 
 

@@ -2,7 +2,10 @@
 
 A folder is a function when it holds ``<name>.py`` (handler ``<name>.<name>_handler``,
 the zero-config convention) or a ``function.json`` with AWS field names. Functions
-created through the API keep their unzipped code under the state directory.
+created through the API keep their unzipped code under the state directory, except with
+the ``hot-reload`` bucket convention (``Code: {"S3Bucket": "hot-reload", "S3Key":
+"/abs/folder"}``, LocalStack's: https://docs.localstack.cloud/user-guide/lambda-tools/hot-reloading):
+the function runs from that folder, and the reloader (emulator/invocation/reloader.py) watches it.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import logging
 import shutil
 import zipfile
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from .errors import (
     InvalidParameterValueException,
@@ -34,6 +37,7 @@ from .functions import (
 )
 
 from .event_invoke import parse_event_invoke_config, validate_dead_letter
+from .layers import resolve_layers
 
 log = logging.getLogger(__name__)
 
@@ -41,9 +45,10 @@ CONFIG_FILE = "function.json"
 _FOLDER_KEYS = {
     "Handler", "Runtime", "Timeout", "MemorySize", "Environment",
     "ReservedConcurrentExecutions", "Description", "Role", "EventSourceMappings",
-    "DeadLetterConfig", "EventInvokeConfig",
+    "DeadLetterConfig", "EventInvokeConfig", "Layers",
 }
 _MAX_ZIP_BYTES = 50 * 1024 * 1024
+HOT_RELOAD_BUCKET = "hot-reload"
 
 
 class FunctionRegistry:
@@ -51,12 +56,15 @@ class FunctionRegistry:
 
     def __init__(self, functions_dir: Path, state_dir: Path, region: str, account_id: str) -> None:
         self.functions_dir = functions_dir
+        #: the project folder: relative layer paths start here (domain/layers.py)
+        self.project_dir = functions_dir.resolve().parent
         self.code_dir = state_dir / "code"
         self.region = region
         self.account_id = account_id
         self._functions: dict[str, FunctionConfig] = {}
         #: folder functions whose configuration could not be read, with the reason
         self.load_errors: dict[str, str] = {}
+        self._listeners: list[Callable[[], None]] = []
 
     # --- lookups -----------------------------------------------------------------
 
@@ -138,6 +146,7 @@ class FunctionRegistry:
         invoke_config = raw.get("EventInvokeConfig")
         if invoke_config is not None:
             parse_event_invoke_config(self.arn(name), invoke_config)  # validate now, fail loudly
+        layers = resolve_layers(raw.get("Layers"), self.project_dir, where)
         sha, size = folder_digest(folder)
         return FunctionConfig(
             name=name,
@@ -156,6 +165,7 @@ class FunctionRegistry:
             event_source_mappings=tuple(declared),
             dead_letter_target=validate_dead_letter(raw.get("DeadLetterConfig")),
             event_invoke_config=invoke_config,
+            layers=layers,
         )
 
     # --- API changes -------------------------------------------------------------
@@ -181,7 +191,8 @@ class FunctionRegistry:
         memory = request.get("MemorySize", DEFAULT_MEMORY)
         validate_settings(runtime=runtime, timeout=timeout, memory_size=memory,
                           environment=environment, where="CreateFunction")
-        code_dir, sha, size = self._store_zip(name, _zip_bytes(request.get("Code")))
+        layers = resolve_layers(request.get("Layers"), self.project_dir, "CreateFunction")
+        code_dir, sha, size, hot = self._code(name, request.get("Code"))
         function = FunctionConfig(
             name=name,
             arn=self.arn(name),
@@ -197,15 +208,20 @@ class FunctionRegistry:
             code_size=size,
             origin="api",
             dead_letter_target=validate_dead_letter(request.get("DeadLetterConfig")),
+            layers=layers,
+            hot_reload=hot,
         )
         self._functions[name] = function
+        self._changed()
         return function
 
     def update_code(self, function_name: str, request: Mapping[str, Any]) -> FunctionConfig:
-        """UpdateFunctionCode: new code from a zip (a folder function becomes an API one)."""
+        """UpdateFunctionCode: new code from a zip or a hot-reload folder (a folder function
+        becomes an API one)."""
         current = self.get(function_name)
-        code_dir, sha, size = self._store_zip(current.name, _zip_bytes(request))
-        return self._put(current.changed(code_dir=code_dir, code_sha256=sha, code_size=size, origin="api"))
+        code_dir, sha, size, hot = self._code(current.name, request)
+        return self._put(current.changed(code_dir=code_dir, code_sha256=sha, code_size=size, origin="api",
+                                         hot_reload=hot))
 
     def update_configuration(self, function_name: str, request: Mapping[str, Any]) -> FunctionConfig:
         """UpdateFunctionConfiguration: only the fields given change."""
@@ -226,6 +242,10 @@ class FunctionRegistry:
             "dead_letter_target": (
                 validate_dead_letter(request["DeadLetterConfig"]) if "DeadLetterConfig" in request
                 else current.dead_letter_target
+            ),
+            "layers": (
+                resolve_layers(request["Layers"], self.project_dir, "UpdateFunctionConfiguration")
+                if "Layers" in request else current.layers
             ),
         }
         validate_settings(runtime=fields["runtime"], timeout=fields["timeout"],
@@ -248,6 +268,7 @@ class FunctionRegistry:
         del self._functions[function.name]
         if function.origin == "api":
             shutil.rmtree(self.code_dir / function.name, ignore_errors=True)
+        self._changed()
         return function
 
     def reset(self) -> None:
@@ -255,6 +276,7 @@ class FunctionRegistry:
         self._functions.clear()
         shutil.rmtree(self.code_dir, ignore_errors=True)
         self.load_folders()
+        self._changed()
 
     def replace(self, function: FunctionConfig) -> None:
         """Put a changed configuration in place (used by reloads)."""
@@ -262,7 +284,30 @@ class FunctionRegistry:
 
     def _put(self, function: FunctionConfig) -> FunctionConfig:
         self._functions[function.name] = function
+        self._changed()
         return function
+
+    def on_change(self, listener: Callable[[], None]) -> None:
+        """Call ``listener()`` after every change made through this registry (on the caller's
+        thread: the event loop)."""
+        self._listeners.append(listener)
+
+    def _changed(self) -> None:
+        for listener in self._listeners:
+            try:
+                listener()
+            except Exception:  # noqa: BLE001 - a listener must not fail the API call
+                log.exception("registry listener %r failed", listener)
+
+    def _code(self, name: str, code: Any) -> tuple[Path, str, int, bool]:
+        """Where a Code value's files are, their CodeSha256 and size, and whether it is a
+        hot-reload folder (else a zip, unpacked under the state directory)."""
+        if isinstance(code, Mapping) and code.get("S3Bucket") == HOT_RELOAD_BUCKET:
+            folder = _hot_reload_folder(code.get("S3Key"))
+            sha, size = folder_digest(folder)
+            return folder, sha, size, True
+        code_dir, sha, size = self._store_zip(name, _zip_bytes(code))
+        return code_dir, sha, size, False
 
     def _store_zip(self, name: str, data: bytes) -> tuple[Path, str, int]:
         sha = base64.b64encode(hashlib.sha256(data).digest()).decode()
@@ -290,10 +335,31 @@ def _keep_modes(archive: zipfile.ZipFile, root: Path) -> None:
             (root / info.filename).chmod(mode | 0o444)
 
 
+def _hot_reload_folder(key: Any) -> Path:
+    """The folder S3Key names in the hot-reload convention: absolute, existing."""
+    if not isinstance(key, str) or not key:
+        raise InvalidParameterValueException(
+            f'Code.S3Key must be the absolute path of the function\'s folder when Code.S3Bucket is '
+            f'"{HOT_RELOAD_BUCKET}"'
+        )
+    folder = Path(key).expanduser()
+    if not folder.is_absolute():
+        raise InvalidParameterValueException(
+            f'Code.S3Key must be an absolute folder path when Code.S3Bucket is "{HOT_RELOAD_BUCKET}", '
+            f"not {key!r} (the control plane does not know your working directory)"
+        )
+    if not folder.is_dir():
+        raise InvalidParameterValueException(
+            f'Code.S3Key {key!r} (bucket "{HOT_RELOAD_BUCKET}") is not a folder the control plane can see'
+        )
+    return folder.resolve()
+
+
 def _zip_bytes(code: Any) -> bytes:
     if not isinstance(code, Mapping) or "ZipFile" not in code:
         raise InvalidParameterValueException(
-            "Code.ZipFile is required locally (S3Bucket/S3Key and ImageUri are not supported yet)"
+            f'Code.ZipFile is required locally (or S3Bucket "{HOT_RELOAD_BUCKET}" with S3Key the absolute '
+            "path of a local folder; other S3 locations and ImageUri are not supported yet)"
         )
     try:
         data = base64.b64decode(code["ZipFile"], validate=True)

@@ -83,8 +83,10 @@ def runtime_environment(
 
 
 def log_stream_name(env: Environment) -> str:
-    """``YYYY/MM/DD/[$LATEST]<32 hex>``, dated when the environment was created."""
-    return time.strftime("%Y/%m/%d", time.gmtime()) + f"/[$LATEST]{env.id}"
+    """``YYYY/MM/DD/[$LATEST]<32 hex>``, dated when the environment was created (the same
+    name at every call: its logs go to this CloudWatch Logs stream)."""
+    created = time.time() - (time.monotonic() - env.created_at)
+    return time.strftime("%Y/%m/%d", time.gmtime(created)) + f"/[$LATEST]{env.id}"
 
 
 def exit_reason(returncode: int) -> str:

@@ -1,7 +1,8 @@
 """The Docker executor: each environment is a warm container of the function's runtime image.
 
 Containers use host networking to reach their Runtime API port on loopback, mount the code
-folder read-only at ``/var/task``, are limited to the function's MemorySize, and write
+folder read-only at ``/var/task`` (its installed requirements.txt at ``/var/cloudmicro/deps``
+and its layers at ``/opt``, read-only too), are limited to the function's MemorySize, and write
 their stdout/stderr into a FIFO that the control plane reads (so each invocation's output
 is complete when its answer arrives). They carry labels naming their owner, so a control
 plane that died leaves nothing behind after the next start.
@@ -13,7 +14,9 @@ import asyncio
 import functools
 import logging
 import os
+import platform
 import socket
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Callable, TypeVar
@@ -25,15 +28,22 @@ from ..config import Settings
 from ..domain.functions import FunctionConfig
 from ..invocation.environment import Environment
 from .base import ExecutorError, exit_reason, runtime_environment
-from .images import ensure_python_image
+from .dependencies import Dependencies, Target
+from .images import ensure_python_image, python_version
+from .layers import opt_folder
+from .pip import Progress, pip_in_container
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 LABEL = "cloudmicro.managed"
 OWNER_LABEL = "cloudmicro.owner"
+#: marks the throwaway containers that run pip for a requirements.txt
+PIP_LABEL = "cloudmicro.pip"
 LOG_PATH = "/var/runtime/cloudmicro-log"
 CONTAINER_PATH = "/var/lang/bin:/usr/local/bin:/usr/bin/:/bin:/opt/bin"
+#: where a container sees the packages installed from its function's requirements.txt
+PACKAGES_PATH = "/var/cloudmicro/deps"
 #: runs the runtime with its output in the FIFO; ``exec`` keeps the runtime's exit status
 _WRAPPER = ["/bin/sh", "-c", f'exec "$@" >{LOG_PATH} 2>&1', "cloudmicro-init"]
 
@@ -94,6 +104,7 @@ class DockerExecutor:
         self._containers: dict[str, str] = {}
         self._cgroup_files: dict[str, Path | None] = {}
         self._peaks: dict[str, int] = {}
+        self.dependencies = Dependencies(settings.state_dir)
 
     async def _call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         loop = asyncio.get_running_loop()
@@ -121,6 +132,8 @@ class DockerExecutor:
     async def launch(self, env: Environment) -> None:
         function = env.function
         await self.prepare(function)
+        packages, opt = await self._packages(function)
+        env.created_at = env.last_used = time.monotonic()  # Init Duration starts with the runtime, not the installs
         self.fifo_dir.mkdir(parents=True, exist_ok=True)
         fifo = self.fifo_dir / f"{env.id}.log"
         os.mkfifo(fifo)
@@ -132,15 +145,21 @@ class DockerExecutor:
             function, self.settings, env=env, runtime_api=f"127.0.0.1:{env.port}",
             task_root="/var/task", path=CONTAINER_PATH,
         )
+        binds = {
+            str(function.code_dir): {"bind": "/var/task", "mode": "ro"},
+            str(fifo): {"bind": LOG_PATH, "mode": "rw"},
+        }
+        if packages is not None:
+            binds[str(packages)] = {"bind": PACKAGES_PATH, "mode": "ro"}
+            variables["_CLOUDMICRO_PACKAGES"] = PACKAGES_PATH
+        if opt is not None:
+            binds[str(opt)] = {"bind": "/opt", "mode": "ro"}
         memory = f"{function.memory_size}m"
         host_config = self.api.create_host_config(
             network_mode="host",
             mem_limit=memory,
             memswap_limit=memory,
-            binds={
-                str(function.code_dir): {"bind": "/var/task", "mode": "ro"},
-                str(fifo): {"bind": LOG_PATH, "mode": "rw"},
-            },
+            binds=binds,
             init=False,
         )
         try:
@@ -163,6 +182,20 @@ class DockerExecutor:
             self._cgroup_files[env.id] = _cgroup_peak_file(cid)
         except docker.errors.APIError as exc:
             raise ExecutorError(f"could not start a container for {function.name}: {exc}") from exc
+
+    async def _packages(self, function: FunctionConfig) -> tuple[Path | None, Path | None]:
+        """The function's installed requirements (pip runs in its runtime image) and its /opt."""
+        image = self._images[function.runtime]
+        target = docker_target(function)
+        labels = {LABEL: "true", OWNER_LABEL: self.owner, PIP_LABEL: "true"}
+
+        def install(folder: Path, progress: Progress) -> None:
+            pip_in_container(self.client, image, function.code_dir, folder,
+                             self.dependencies.pip_cache, progress, labels)
+
+        packages = await self.dependencies.ensure(function, target, install)
+        opt = await self._call(opt_folder, function, self.settings.state_dir) if function.layers else None
+        return packages, opt
 
     def _on_eof(self, env: Environment) -> None:
         self.max_memory_mb(env)  # read the peak while the container's cgroup still exists
@@ -210,7 +243,15 @@ class DockerExecutor:
                 log.warning("could not remove container %s: %s", cid[:12], exc)
 
     async def close(self) -> None:
-        await asyncio.gather(*(self._remove(cid) for cid in list(self._containers.values())))
+        # pip containers under way too: their install would hold up the shutdown
+        try:
+            pips = await self._call(self.api.containers, all=True,
+                                    filters={"label": [PIP_LABEL, f"{OWNER_LABEL}={self.owner}"]})
+        except docker.errors.APIError as exc:
+            log.warning("could not list the pip containers to stop: %s", exc)
+            pips = []
+        cids = [*self._containers.values(), *(c["Id"] for c in pips)]
+        await asyncio.gather(*(self._remove(cid) for cid in cids))
         self._containers.clear()
         self._threads.shutdown(wait=False)
 
@@ -225,6 +266,11 @@ class DockerExecutor:
             except (OSError, ValueError):
                 pass
         return self._peaks.get(env.id)
+
+
+def docker_target(function: FunctionConfig) -> Target:
+    """What a function's requirements are installed for in Docker (its runtime's Python, Linux)."""
+    return Target("docker", python_version(function.runtime), f"linux-{platform.machine()}")
 
 
 def _cgroup_peak_file(cid: str) -> Path | None:

@@ -2,6 +2,11 @@
 
 Used where no Docker engine answers, or when asked (``--executor process``). There is no
 memory limit here; Max Memory Used is the process's peak RSS (VmHWM).
+
+Every function runs on the control plane's own Python, whatever its Runtime, so its
+requirements.txt is installed by that interpreter's pip, for it. There is no ``/opt``: the
+runtime is told where the function's merged layers are and puts their ``python`` folders on
+``sys.path`` as it would ``/opt``'s.
 """
 
 from __future__ import annotations
@@ -11,12 +16,22 @@ import os
 import signal
 import subprocess
 import sys
+import sysconfig
+import time
 from pathlib import Path
 
 from ..config import Settings
 from ..domain.functions import FunctionConfig
 from ..invocation.environment import Environment
 from .base import BOOTSTRAP, ExecutorError, exit_reason, runtime_environment
+from .dependencies import Dependencies, Target
+from .layers import opt_folder
+from .pip import Progress, pip_on_host
+
+#: what packages are installed for: this interpreter
+HOST_TARGET = Target(
+    "host", f"{sys.version_info[0]}.{sys.version_info[1]}", f"{sys.implementation.name}-{sysconfig.get_platform()}"
+)
 
 
 class ProcessExecutor:
@@ -25,6 +40,8 @@ class ProcessExecutor:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self._procs: dict[str, subprocess.Popen[bytes]] = {}
+        self.dependencies = Dependencies(settings.state_dir)
+        self._pips: set[subprocess.Popen[str]] = set()
 
     async def prepare(self, function: FunctionConfig) -> None:
         if function.is_custom_runtime and not os.access(function.code_dir / "bootstrap", os.X_OK):
@@ -36,15 +53,28 @@ class ProcessExecutor:
     def _command(self, function: FunctionConfig) -> list[str]:
         if function.is_custom_runtime:
             return [str(function.code_dir / "bootstrap")]
-        return [sys.executable, "-I", str(BOOTSTRAP)]
+        # -B: no __pycache__ in the function's folder. A .pyc written there could be taken for a
+        # file saved again within the same second at the same size (the check is mtime and size),
+        # and a hot-reloaded environment would then run the old code.
+        return [sys.executable, "-I", "-B", str(BOOTSTRAP)]
 
     async def launch(self, env: Environment) -> None:
         function = env.function
+
+        def install(folder: Path, progress: Progress) -> None:
+            pip_on_host(function.code_dir, folder, progress, self._pips)
+
+        packages = await self.dependencies.ensure(function, HOST_TARGET, install)
+        opt = await asyncio.to_thread(opt_folder, function, self.settings.state_dir) if function.layers else None
+        env.created_at = env.last_used = time.monotonic()  # Init Duration starts with the runtime, not the installs
         path = os.pathsep.join([str(Path(sys.executable).parent), "/usr/local/bin", "/usr/bin", "/bin"])
         variables = runtime_environment(
             function, self.settings, env=env,
             runtime_api=f"127.0.0.1:{env.port}", task_root=str(function.code_dir), path=path,
         )
+        if not function.is_custom_runtime:  # read (and removed) by runtimes/python/bootstrap.py
+            variables["_CLOUDMICRO_PACKAGES"] = str(packages) if packages is not None else ""
+            variables["_CLOUDMICRO_OPT"] = str(opt) if opt is not None else ""
         try:
             proc = subprocess.Popen(
                 self._command(function),
@@ -110,5 +140,7 @@ class ProcessExecutor:
         return None
 
     async def close(self) -> None:
+        for pip in list(self._pips):  # an install under way would hold up the shutdown
+            pip.kill()
         for env_id in list(self._procs):
             await self._kill(self._procs.pop(env_id))

@@ -19,7 +19,7 @@ import errno
 import os
 import time
 import uuid
-from typing import Any, Callable
+from typing import Any, Callable, Protocol
 
 from ..domain.functions import FunctionConfig
 from .invocation import Invocation, InvocationResult, utc_timestamp
@@ -33,6 +33,14 @@ class EnvState(enum.Enum):
     IDLE = "idle"
     BUSY = "busy"
     DEAD = "dead"
+
+
+class Observer(Protocol):
+    """Told of an environment's invocations and output as they happen."""
+
+    def started(self, env: Environment, inv: Invocation) -> None: ...
+
+    def output(self, env: Environment, data: bytes) -> None: ...
 
 
 class RuntimeApiError(Exception):
@@ -102,6 +110,9 @@ class Environment:
         #: called when the output pipe reaches EOF (the runtime exited); the executor
         #: replaces it with one that finds the exit status
         self.on_eof: Callable[[Environment], None] = lambda env: env.exited("exit status 0")
+        #: told of each invocation handed out and each piece of output, as they happen (the
+        #: live log on the terminal: emulator/invocation/live_echo.py); set by the pool
+        self.observer: Observer | None = None
         self._loop = asyncio.get_running_loop()
 
     def __repr__(self) -> str:
@@ -183,6 +194,8 @@ class Environment:
         self.current = inv
         self.state = EnvState.BUSY
         self._arm(inv.function.timeout, inv)
+        if self.observer is not None:
+            self.observer.started(self, inv)
         return inv
 
     def respond(self, request_id: str, payload: bytes) -> None:
@@ -286,6 +299,8 @@ class Environment:
             if not chunk:
                 return True
             self._output += chunk
+            if self.observer is not None:
+                self.observer.output(self, chunk)
 
     def _take_output(self, inv: Invocation) -> None:
         inv.output += self._output

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from ..config import Settings
 from ..domain.functions import FunctionConfig
 from ..executors.base import Executor
-from .environment import Environment
+from .environment import Environment, Observer
 from .runtime_ports import RuntimePorts
 
 log = logging.getLogger(__name__)
@@ -46,6 +46,8 @@ class EnvironmentPool:
         self.settings = settings
         self._pools: dict[str, _FunctionPool] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        #: given to every environment: the live log (emulator/invocation/live_echo.py)
+        self.observer: Observer | None = None
 
     def _pool(self, name: str) -> _FunctionPool:
         pool = self._pools.get(name)
@@ -76,6 +78,7 @@ class EnvironmentPool:
     async def _launch(self, function: FunctionConfig, pool: _FunctionPool) -> Environment:
         env = Environment(function, on_dead=self._on_dead)
         env.foreign_request = self._in_flight
+        env.observer = self.observer
         pool.envs.add(env)
         try:
             await self.ports.open(env)

@@ -21,7 +21,8 @@ from ..domain.errors import (
 )
 from ..domain.functions import FunctionConfig
 from ..domain.registry import FunctionRegistry
-from ..executors.base import Executor, ExecutorError
+from ..executors.base import Executor, ExecutorError, log_stream_name
+from .environment import Environment
 from .invocation import Invocation, InvocationResult
 from .logs import InvocationLog, LogStore, format_log
 from .pool import EnvironmentPool
@@ -36,6 +37,10 @@ INVOCATION_TYPES = ("RequestResponse", "Event", "DryRun")
 
 class EventQueue(Protocol):
     async def enqueue(self, inv: Invocation) -> None: ...
+
+
+class Reloads(Protocol):
+    async def retry_after_save(self, function: FunctionConfig, launched_at: float) -> FunctionConfig | None: ...
 
 
 @dataclass(frozen=True)
@@ -70,6 +75,8 @@ class InvokeService:
         self.active: dict[str, int] = {}
         #: the asynchronous queue Event invokes go to (set by the app: it is built on this service)
         self.events: EventQueue | None = None
+        #: hot reload (emulator/invocation/reloader.py), when the app runs it
+        self.reloads: Reloads | None = None
 
     async def invoke(self, request: InvokeRequest) -> InvokeOutcome:
         function = self.registry.get(request.function_name, request.qualifier)
@@ -114,13 +121,15 @@ class InvokeService:
 
     async def run(self, inv: Invocation) -> tuple[InvocationLog, InvocationResult]:
         """Run one invocation in a borrowed environment and record its log."""
+        env, cold, result = await self._attempt(inv)
+        for _ in range(2):
+            again = await self._again_after_save(inv, env, cold, result)
+            if again is None:
+                break
+            self.pool.discard(env)
+            inv = again
+            env, cold, result = await self._attempt(inv)
         function = inv.function
-        try:
-            env, cold = await self.pool.borrow(function)
-        except ExecutorError as exc:
-            raise ServiceException(str(exc)) from exc
-        env.assign(inv)
-        result = await inv.future
         ended = time.monotonic()
         max_memory = self.executor.max_memory_mb(env)
         if max_memory is not None:
@@ -130,6 +139,7 @@ class InvokeService:
         else:
             self.pool.release(env)
         started = inv.started_at or ended
+        epoch = time.time() - time.monotonic()  # monotonic seconds + epoch = epoch seconds
         entry = InvocationLog(
             function.name,
             inv.request_id,
@@ -144,9 +154,37 @@ class InvokeService:
                 init_output=bytes(env.init_output) if cold else b"",
                 report_status=result.report_status,
             ),
+            log_stream=log_stream_name(env),
+            init_at=int((epoch + env.created_at) * 1000),
+            started_at=int((epoch + started) * 1000),
+            ended_at=int((epoch + ended) * 1000),
+            platform_log=result.platform_log,
         )
         self.logs.add(entry)
         return entry, result
+
+    async def _attempt(self, inv: Invocation) -> tuple[Environment, bool, InvocationResult]:
+        try:
+            env, cold = await self.pool.borrow(inv.function)
+        except ExecutorError as exc:
+            raise ServiceException(str(exc)) from exc
+        env.assign(inv)
+        return env, cold, await inv.future
+
+    async def _again_after_save(self, inv: Invocation, env: Environment, cold: bool,
+                                result: InvocationResult) -> Invocation | None:
+        """The same invocation for a new environment when this one failed to start because the
+        function's files were being saved as it read them (hot reload); else None. The event
+        never reached the handler, so it is safe to run it again."""
+        if self.reloads is None or not cold or not result.fatal or inv.started_at:
+            return None
+        launched = time.time() - (time.monotonic() - env.created_at)
+        function = await self.reloads.retry_after_save(inv.function, launched)
+        if function is None:
+            return None
+        log.info("%s: the runtime started on files being saved; running %s again", function.name, inv.request_id)
+        return Invocation(function, inv.payload, client_context=inv.client_context,
+                          cognito_identity=inv.cognito_identity, request_id=inv.request_id, trace_id=inv.trace_id)
 
 
 def _checked_payload(payload: bytes, kind: str) -> bytes:

@@ -8,7 +8,14 @@ runtime interface client inside AWS's managed Python runtimes:
 * Start-up: wrap stdout/stderr so every write is flushed at once; install the root logging
   handler (text ``[LEVEL]\\t<UTC time>.mmmZ\\t<request id>\\t<message>`` on stdout, or JSON
   lines when ``AWS_LAMBDA_LOG_FORMAT=JSON``; root level from ``AWS_LAMBDA_LOG_LEVEL``, else
-  Python's default WARNING, as in awslambdaric); put ``$LAMBDA_TASK_ROOT`` first on sys.path.
+  Python's default WARNING, as in awslambdaric); set sys.path as AWS's Python runtimes do (their
+  ``/var/runtime/bootstrap.py``): ``$LAMBDA_TASK_ROOT`` first, then, unless ``PYTHONPATH`` is
+  set, the layer folders ``/opt/python/lib/pythonX.Y/site-packages`` and ``/opt/python``, with
+  ``.pth`` files in them processed (``site.addsitedir``).  Cloudmicro's additions: the packages
+  installed from the function's requirements.txt (``_CLOUDMICRO_PACKAGES``) come right after the
+  task root, where ``pip install -t`` puts them in a deployment package, and ``_CLOUDMICRO_OPT``
+  stands for ``/opt`` (the process executor's merged layers; empty: no layers).  Both variables
+  are removed from the environment before the handler is imported.
 * Init: import the handler named by argv[1] or ``$_HANDLER`` (``path/to/module.function``).
   On failure, as awslambdaric 4.2.2 does (no per-invoke fault handler): log a LAMBDA_WARNING
   and the ``[ERROR]`` record, POST ``/runtime/init/error`` once (header
@@ -857,6 +864,22 @@ def handle_invocation(api: RuntimeApiClient, handler: Handler, invocation: Invoc
     api.post_error(request_id, to_json(error), to_json(xray_fault), error["errorType"])
 
 
+def set_default_sys_path() -> None:
+    """Task root, installed requirements, then the layers' python folders (see the docstring)."""
+    import site  # already imported at start-up: free
+
+    task_root = os.environ.get("LAMBDA_TASK_ROOT") or "/var/task"
+    packages = [p for p in os.environ.pop("_CLOUDMICRO_PACKAGES", "").split(os.pathsep) if p]
+    opt = os.environ.pop("_CLOUDMICRO_OPT", "/opt")
+    layers = []  # type: List[str]
+    if opt and "PYTHONPATH" not in os.environ:
+        version = "{}.{}".format(sys.version_info[0], sys.version_info[1])
+        layers = [opt + "/python/lib/python" + version + "/site-packages", opt + "/python"]
+    sys.path[0:0] = [task_root] + packages + layers
+    for folder in [task_root] + packages + layers:
+        site.addsitedir(folder)
+
+
 def run_loop(api: RuntimeApiClient, handler: Handler, json_format: bool) -> NoReturn:
     global _current_request_id, _current_tenant_id
     while True:
@@ -872,7 +895,7 @@ def main() -> None:
     json_format = (os.environ.get("AWS_LAMBDA_LOG_FORMAT") or "").upper() == "JSON"
     setup_logging(json_format, log_level_from_env(os.environ.get("AWS_LAMBDA_LOG_LEVEL")))
     handler_name = sys.argv[1] if len(sys.argv) > 1 and sys.argv[1] else os.environ.get("_HANDLER", "")
-    sys.path.insert(0, os.environ.get("LAMBDA_TASK_ROOT") or "/var/task")
+    set_default_sys_path()
     try:
         address = os.environ.get("AWS_LAMBDA_RUNTIME_API")
         if not address:

@@ -111,3 +111,35 @@ def test_cloudmicro_seed_reports_a_bad_file_and_loads_the_rest(make_server, tmp_
     words = ddb.scan(TableName=name)["Items"]
     assert "stale" not in [w["word"]["S"] for w in words]  # re-created from scratch
     assert len(words) == len(json.loads((ROOT / "db_gen/table_data/words.json").read_text()))
+
+
+def _log_lines(endpoint: str, group: str) -> list[str]:
+    logs = aws(endpoint, "logs")
+    try:
+        return [e["message"] for e in logs.filter_log_events(logGroupName=group)["events"]]
+    except logs.exceptions.ResourceNotFoundException:
+        return []
+
+
+def test_the_destinations_example(project_endpoint):
+    """processOrder runs asynchronously; EventBridge rules route its success and failure records
+    to orderSucceeded and orderFailed, whose logs land in CloudWatch Logs."""
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    done = subprocess.run([str(ROOT / "scripts" / "destinations-example"), project_endpoint],
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "rule processOrder-Success -> orderSucceeded" in done.stdout
+    deadline = time.monotonic() + 60
+    while True:
+        succeeded = [json.loads(line) for line in _log_lines(project_endpoint, "/aws/lambda/orderSucceeded")
+                     if line.startswith("{")]
+        failed = [json.loads(line) for line in _log_lines(project_endpoint, "/aws/lambda/orderFailed")
+                  if line.startswith("{")]
+        if succeeded and failed:
+            break
+        assert time.monotonic() < deadline, (succeeded, failed)
+        time.sleep(0.2)
+    assert [(s["message"], s["orderId"], s["total"]) for s in succeeded] == [("order accepted", "order-1", 26.2)]
+    assert [(f["message"], f["orderId"], f["condition"]) for f in failed] == [
+        ("order failed", "order-2", "RetriesExhausted")]
+    assert failed[0]["error"] == "order order-2 has no items"
