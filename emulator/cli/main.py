@@ -93,7 +93,7 @@ def _read_event(name: str, event: str | None, payload: str | None) -> bytes:
         return payload.encode()
     if event == "-":
         return sys.stdin.buffer.read()
-    path = Path(event) if event else Path("local_events") / f"{name}.json"
+    path = Path(event) if event else _settings().project_dir / "local_events" / f"{name}.json"
     if not path.exists():
         if event:
             raise click.UsageError(f"event file {path} does not exist")
