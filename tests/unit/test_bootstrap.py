@@ -769,7 +769,10 @@ def test_reconnects_when_the_server_drops_an_idle_keep_alive_connection(api: Fak
     for n in range(3):
         api.invoke(n)
         assert api.next_post().json() == n
-    assert len(set(api.next_calls)) == 3  # a fresh connection after each drop
+    # a fresh connection after each drop: every /next came on its own connection (the fourth
+    # /next, for the invocation after these, may or may not have arrived yet)
+    calls = list(api.next_calls)
+    assert len(calls) >= 3 and len(set(calls)) == len(calls), calls
 
 
 def test_chunked_event_body(api: FakeRuntimeApi, launch: Launcher) -> None:
