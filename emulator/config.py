@@ -17,6 +17,11 @@ def _env(name: str, default: str) -> str:
     return os.environ.get(f"CLOUDMICRO_{name}", default)
 
 
+def default_max_starting() -> int:
+    """Cold starts at once: two per core (a start is partly waiting on the Docker engine)."""
+    return max(2, 2 * (os.cpu_count() or 1))
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything the control plane needs to know; built by :meth:`from_env`."""
@@ -33,6 +38,8 @@ class Settings:
     idle_timeout: float = 600.0
     #: environments one function may have at once when it has no reserved concurrency
     max_environments_per_function: int = 32
+    #: environments that may initialise at once, machine-wide (emulator/invocation/pool.py)
+    max_starting: int = field(default_factory=lambda: default_max_starting())
     #: base image of the Python runtime image (a build argument of runtimes/python/Dockerfile)
     base_image: str = "python:3.11-slim-bookworm"
     #: base image built offline (debootstrap) when ``base_image`` cannot be pulled
@@ -70,6 +77,7 @@ class Settings:
             account_id=_env("ACCOUNT_ID", "123456789012"),
             idle_timeout=float(_env("IDLE_TIMEOUT", "600")),
             max_environments_per_function=int(_env("MAX_ENVIRONMENTS", "32")),
+            max_starting=int(_env("MAX_STARTING", str(default_max_starting()))),
             base_image=_env("BASE_IMAGE", "python:3.11-slim-bookworm"),
             offline_base_image=_env("OFFLINE_BASE_IMAGE", "cloudmicro/base:bookworm"),
             moto_url=_env("MOTO_URL", "") or None,
@@ -84,6 +92,8 @@ class Settings:
         settings = replace(settings, **clean)  # type: ignore[arg-type]
         if settings.executor not in ("auto", "docker", "process"):
             raise ValueError(f"executor must be auto, docker or process, not {settings.executor!r}")
+        if settings.max_starting < 1:
+            raise ValueError(f"CLOUDMICRO_MAX_STARTING must be at least 1, not {settings.max_starting}")
         if settings.watch not in ("auto", "events", "poll", "off"):
             raise ValueError(f"CLOUDMICRO_WATCH must be auto, events, poll or off, not {settings.watch!r}")
         return settings

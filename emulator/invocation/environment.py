@@ -113,6 +113,10 @@ class Environment:
         #: told of each invocation handed out and each piece of output, as they happen (the
         #: live log on the terminal: emulator/invocation/live_echo.py); set by the pool
         self.observer: Observer | None = None
+        #: called once the runtime asks for its first invocation (init is over); set by the pool
+        self.on_ready: Callable[[Environment], None] = lambda env: None
+        #: set when the function changed or went away: destroyed when its invocation ends
+        self.retired = False
         self._loop = asyncio.get_running_loop()
 
     def __repr__(self) -> str:
@@ -184,6 +188,7 @@ class Environment:
             self.init_output = self._output
             self._output = bytearray()
             self.state = EnvState.IDLE
+            self.on_ready(self)
         while self._inbox is None:
             self._wakeup.clear()
             await self._wakeup.wait()

@@ -2,8 +2,15 @@
 
 ``borrow`` hands out an idle environment of the function's current revision (warm), or
 launches a new one (cold) while the function has fewer than its limit, or waits for one
-to come back. ``release`` returns a healthy environment; dead or stale ones are destroyed.
-Idle environments are reaped after ``idle_timeout`` seconds.
+to come back. ``release`` returns a healthy environment; dead, stale or retired ones are
+destroyed. Idle environments are reaped after ``idle_timeout`` seconds.
+
+Cold starts are bounded machine-wide: at most ``max_starting`` environments initialise at
+once. A burst (200 Event invokes, an SQS backlog) would otherwise start 32 containers
+together, each importing its code on a laptop's few cores, and push their inits past the
+init timeout. A borrower waiting for a start slot takes the first environment that comes
+back warm instead, so a burst is served by the environments already running while the
+pool grows at the pace the machine can start them.
 """
 
 from __future__ import annotations
@@ -30,11 +37,15 @@ class _FunctionPool:
     waiters: deque[asyncio.Future[None]] = field(default_factory=deque)
 
     def wake_one(self) -> None:
-        while self.waiters:
-            waiter = self.waiters.popleft()
-            if not waiter.done():
-                waiter.set_result(None)
-                return
+        _wake_one(self.waiters)
+
+
+def _wake_one(waiters: deque[asyncio.Future[None]]) -> None:
+    while waiters:
+        waiter = waiters.popleft()
+        if not waiter.done():
+            waiter.set_result(None)
+            return
 
 
 class EnvironmentPool:
@@ -45,6 +56,10 @@ class EnvironmentPool:
         self.ports = ports
         self.settings = settings
         self._pools: dict[str, _FunctionPool] = {}
+        #: environments launched whose runtime has not asked for work yet (machine-wide)
+        self._starting: set[Environment] = set()
+        #: borrowers waiting for a start slot (they are also in their function's waiters)
+        self._start_waiters: deque[asyncio.Future[None]] = deque()
         self._tasks: set[asyncio.Task[None]] = set()
         #: given to every environment: the live log (emulator/invocation/live_echo.py)
         self.observer: Observer | None = None
@@ -69,17 +84,27 @@ class EnvironmentPool:
                 if env.alive and env.function.revision_id == function.revision_id:
                     return env, False
                 self.discard(env)
-            if len(pool.envs) < limit:
+            below_limit = len(pool.envs) < limit
+            if below_limit and len(self._starting) < self.settings.max_starting:
                 return await self._launch(function, pool), True
             waiter = asyncio.get_running_loop().create_future()
-            pool.waiters.append(waiter)
+            pool.waiters.append(waiter)  # woken when one of the function's environments comes back
+            if below_limit:
+                self._start_waiters.append(waiter)  # ... or when any start slot frees
             await waiter
+
+    @property
+    def starting(self) -> int:
+        """Environments initialising now (machine-wide)."""
+        return len(self._starting)
 
     async def _launch(self, function: FunctionConfig, pool: _FunctionPool) -> Environment:
         env = Environment(function, on_dead=self._on_dead)
         env.foreign_request = self._in_flight
         env.observer = self.observer
+        env.on_ready = self._started
         pool.envs.add(env)
+        self._starting.add(env)
         try:
             await self.ports.open(env)
             await self.executor.launch(env)
@@ -88,13 +113,19 @@ class EnvironmentPool:
             raise
         return env
 
+    def _started(self, env: Environment) -> None:
+        """``env`` finished initialising (or died trying): its start slot is free."""
+        if env in self._starting:
+            self._starting.discard(env)
+            _wake_one(self._start_waiters)
+
     def _in_flight(self, request_id: str) -> bool:
         return any(e.current is not None and e.current.request_id == request_id for e in self.environments())
 
     def release(self, env: Environment) -> None:
         """Give back a borrowed environment after its invocation finished."""
         pool = self._pool(env.function.name)
-        if env.alive and env in pool.envs:
+        if env.alive and env in pool.envs and not env.retired:
             pool.idle.append(env)
             pool.wake_one()
         else:
@@ -114,6 +145,7 @@ class EnvironmentPool:
         pool.envs.discard(env)
         if env in pool.idle:
             pool.idle.remove(env)
+        self._started(env)
         self.ports.close(env)
         self._spawn(self.executor.destroy(env))
         pool.wake_one()
@@ -124,9 +156,12 @@ class EnvironmentPool:
         task.add_done_callback(self._tasks.discard)
 
     def drop_function(self, name: str) -> None:
-        """Destroy every idle environment of a function (e.g. after it was deleted)."""
+        """Retire every environment of a function (it was deleted, reloaded or reconfigured):
+        idle ones are destroyed now, busy ones when their invocation ends."""
         pool = self._pools.get(name)
         if pool:
+            for env in pool.envs:
+                env.retired = True
             for env in list(pool.idle):
                 self.discard(env)
 

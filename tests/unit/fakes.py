@@ -29,8 +29,9 @@ class FakeExecutor:
 
     name = "fake"
 
-    def __init__(self, handler: Handler | None = None) -> None:
+    def __init__(self, handler: Handler | None = None, init_seconds: float = 0.0) -> None:
         self.handler = handler or (lambda env, payload: asyncio.sleep(0, result=payload))
+        self.init_seconds = init_seconds
         self.launched: list[Environment] = []
         self.destroyed: list[Environment] = []
         self._tasks: list[asyncio.Task] = []
@@ -43,6 +44,8 @@ class FakeExecutor:
         self._tasks.append(asyncio.get_running_loop().create_task(self._runtime(env)))
 
     async def _runtime(self, env: Environment) -> None:
+        if self.init_seconds:
+            await asyncio.sleep(self.init_seconds)
         while env.alive:
             try:
                 inv = await env.next_invocation()

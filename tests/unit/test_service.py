@@ -174,3 +174,81 @@ def test_idle_environments_are_reaped(tmp_path):
         await pool.close()
 
     asyncio.run(scenario())
+
+
+def test_a_burst_starts_few_environments_at_once_and_reuses_the_warm_ones(tmp_path):
+    """200 invokes at once on a pool that may start 2 environments at a time: never more than
+    2 initialise together, and the invokes waiting for a start slot take warm environments."""
+    async def quick(env, payload):
+        await asyncio.sleep(0.005)
+        return payload
+
+    async def scenario():
+        executor = FakeExecutor(quick, init_seconds=0.05)
+        service, _, pool = make_service(tmp_path, executor, max_starting=2)
+        most_starting = 0
+
+        async def watch():
+            nonlocal most_starting
+            while True:
+                most_starting = max(most_starting, pool.starting)
+                await asyncio.sleep(0.001)
+
+        watcher = asyncio.get_running_loop().create_task(watch())
+        replies = await asyncio.gather(*(service.invoke(InvokeRequest("fn", b'{"n": %d}' % n)) for n in range(200)))
+        watcher.cancel()
+        assert [r.payload for r in replies] == [b'{"n": %d}' % n for n in range(200)]
+        assert most_starting == 2
+        assert pool.starting == 0
+        # 200 invokes of 5 ms while environments take 50 ms to start: most ran warm
+        assert 2 <= len(executor.launched) < 40
+        await pool.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_start_slot_is_freed_when_an_environment_dies_during_init(tmp_path):
+    async def scenario():
+        executor = FakeExecutor(init_seconds=10)
+        service, registry, pool = make_service(tmp_path, executor, max_starting=1)
+        first = asyncio.get_running_loop().create_task(service.invoke(InvokeRequest("fn", b"{}")))
+        while not executor.launched:
+            await asyncio.sleep(0.001)
+        second = asyncio.get_running_loop().create_task(service.invoke(InvokeRequest("fn", b"{}")))
+        await asyncio.sleep(0.02)
+        assert len(executor.launched) == 1  # the second waits for the only start slot
+        executor.init_seconds = 0
+        executor.launched[0].exited("exit status 1")
+        reply = await first
+        assert reply.function_error == "Unhandled"  # Runtime.ExitError
+        assert (await second).payload == b"{}"
+        assert len(executor.launched) == 2
+        await pool.close()
+
+    asyncio.run(scenario())
+
+
+def test_environments_busy_when_their_function_changes_are_destroyed_when_they_finish(tmp_path):
+    release = asyncio.Event
+
+    async def scenario():
+        gate = release()
+
+        async def held(env, payload):
+            await gate.wait()
+            return payload
+
+        executor = FakeExecutor(held)
+        service, registry, pool = make_service(tmp_path, executor)
+        running = asyncio.get_running_loop().create_task(service.invoke(InvokeRequest("fn", b"{}")))
+        while not pool.environments("fn") or pool.environments("fn")[0].current is None:
+            await asyncio.sleep(0.001)
+        [env] = pool.environments("fn")
+        pool.drop_function("fn")  # e.g. a reload while the invocation runs
+        gate.set()
+        assert (await running).status == 200  # it finishes on the old code ...
+        await asyncio.sleep(0)
+        assert env in executor.destroyed and pool.environments("fn") == []  # ... and then goes
+        await pool.close()
+
+    asyncio.run(scenario())
