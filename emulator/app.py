@@ -11,7 +11,7 @@ from typing import AsyncIterator
 
 from fastapi import FastAPI
 
-from .api import admin, errors, esm_api, event_invoke_api, lambda_api, runtime_api
+from .api import admin, errors, esm_api, event_invoke_api, lambda_api, policy_api, runtime_api
 from .aws import moto_integrations
 from .aws.backend import make_backend
 from .aws.gateway import AwsGateway
@@ -20,6 +20,7 @@ from .event_sources.manager import EventSourceManager
 from .event_sources.poller import Blocking
 from .event_sources.schedules import Schedules
 from .config import Settings
+from .domain.policies import Policies
 from .domain.registry import FunctionRegistry
 from .executors.base import Executor
 from .executors.docker import DockerExecutor, docker_client
@@ -93,6 +94,7 @@ def create_app(settings: Settings, *, echo_logs: bool = True) -> FastAPI:
         state = app.state
         state.settings, state.executor, state.registry = settings, executor, registry
         state.ports, state.pool, state.logs, state.aws = ports, pool, logs, aws
+        state.policies = Policies(settings.state_dir / "policies.json")
         state.invoker = InvokeService(registry, pool, executor, logs)
         blocking = Blocking(settings.function_endpoint, settings.region)
         state.async_invoker = AsyncInvoker(
@@ -160,6 +162,7 @@ def create_app(settings: Settings, *, echo_logs: bool = True) -> FastAPI:
     app.include_router(lambda_api.router)
     app.include_router(esm_api.router)
     app.include_router(event_invoke_api.router)
+    app.include_router(policy_api.router)
     app.include_router(admin.router)
     errors.install(app)
     app.add_middleware(AwsGateway, aws=ReadYourWrites(aws, lambda: getattr(app.state, "cloudwatch", None)))

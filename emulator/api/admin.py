@@ -52,6 +52,7 @@ async def reset(request: Request) -> Response:
     state.logs.clear()
     state.async_invoker.clear()
     state.async_invoker.configs.clear()
+    state.policies.clear()
     return _json({"status": "reset"})
 
 

@@ -8,8 +8,9 @@ import uuid
 
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
+from starlette.exceptions import HTTPException
 
-from ..domain.errors import LambdaError, ServiceException
+from ..domain.errors import LambdaError, NotImplementedLocally, ServiceException
 from ..invocation.environment import RuntimeApiError
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,18 @@ async def _on_runtime_error(_: Request, exc: Exception) -> Response:
     return runtime_error_response(exc)
 
 
+async def _on_no_route(request: Request, exc: Exception) -> Response:
+    """A path or method no router serves: an operation Cloudmicro does not emulate."""
+    assert isinstance(exc, HTTPException)
+    if exc.status_code not in (404, 405):
+        return Response(json.dumps({"message": exc.detail}), status_code=exc.status_code,
+                        media_type="application/json")
+    return lambda_error_response(NotImplementedLocally(
+        f"Cloudmicro does not emulate {request.method} {request.url.path}: the operation is not "
+        "implemented locally (README.md, 'Limits')"
+    ))
+
+
 async def _on_unexpected(request: Request, exc: Exception) -> Response:
     log.exception("unexpected error serving %s %s", request.method, request.url.path)
     return lambda_error_response(ServiceException(f"internal error in the emulator: {exc!r}"))
@@ -48,4 +61,5 @@ async def _on_unexpected(request: Request, exc: Exception) -> Response:
 def install(app: FastAPI) -> None:
     app.add_exception_handler(LambdaError, _on_lambda_error)
     app.add_exception_handler(RuntimeApiError, _on_runtime_error)
+    app.add_exception_handler(HTTPException, _on_no_route)
     app.add_exception_handler(Exception, _on_unexpected)

@@ -127,6 +127,7 @@ async def delete_function(function_name: str, request: Request) -> Response:
     function = _registry(request).delete(function_name)
     request.app.state.pool.drop_function(function.name)
     request.app.state.async_invoker.configs.delete(function.name)
+    request.app.state.policies.forget(function.name)
     return Response(status_code=204)
 
 

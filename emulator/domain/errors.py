@@ -93,3 +93,20 @@ class ValidationException(LambdaError):
     code = "ValidationException"
     status = 400
     error_kind = "User"
+
+
+class PreconditionFailedException(LambdaError):
+    """A RevisionId that is not the function's current one."""
+
+    code = "PreconditionFailedException"
+    status = 412
+    error_kind = "User"
+
+
+class NotImplementedLocally(LambdaError):
+    """A Lambda API operation Cloudmicro does not emulate (not an AWS error code: says so)."""
+
+    code = "NotImplemented"
+    status = 501
+    error_kind = "Service"
+    message_key = "Message"
