@@ -62,7 +62,7 @@ def cache_check_us(executor: str, functions: Path, state: Path, checks: int = 20
     function = FunctionRegistry(functions, state, "us-east-1", "123456789012").load_folder(functions / "tab")
     assert function is not None
     target = docker_target(function) if executor == "docker" else HOST_TARGET
-    dependencies = Dependencies(state)
+    dependencies = Dependencies(state / "deps")
 
     def no_pip(folder: Path, progress: object) -> None:
         raise AssertionError("pip ran on a cache hit")

@@ -61,6 +61,8 @@ class Settings:
     #: hot reload: how function folders are watched (emulator/invocation/watcher.py);
     #: ``auto`` is file events, or polling where they do not arrive; ``off`` turns it off
     watch: WatchKind = "auto"
+    #: where installed requirements.txt packages are cached (None: ``<state_dir>/deps``)
+    deps_dir: Path | None = None
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -87,6 +89,7 @@ class Settings:
             cloudwatch_logs=_env("CLOUDWATCH_LOGS", "true").lower() not in ("0", "false", "no"),
             async_retry_delay=float(_env("ASYNC_RETRY_DELAY", "1")),
             watch=_env("WATCH", "auto").lower(),  # type: ignore[arg-type]
+            deps_dir=Path(_env("DEPS_DIR", "")) if _env("DEPS_DIR", "") else None,
         )
         clean = {k: v for k, v in overrides.items() if v is not None}
         settings = replace(settings, **clean)  # type: ignore[arg-type]
@@ -97,6 +100,26 @@ class Settings:
         if settings.watch not in ("auto", "events", "poll", "off"):
             raise ValueError(f"CLOUDMICRO_WATCH must be auto, events, poll or off, not {settings.watch!r}")
         return settings
+
+    def to_env(self) -> dict[str, str]:
+        """The ``CLOUDMICRO_*`` variables :meth:`from_env` reads back as these settings (how a
+        control plane in another process, e.g. the pytest plugin's, gets them)."""
+        values: dict[str, object] = {
+            "HOST": self.host, "PORT": self.port, "PROJECT_DIR": self.project_dir,
+            "FUNCTIONS_DIR": self.functions_dir, "STATE_DIR": self.state_dir, "EXECUTOR": self.executor,
+            "REGION": self.region, "ACCOUNT_ID": self.account_id, "IDLE_TIMEOUT": self.idle_timeout,
+            "MAX_ENVIRONMENTS": self.max_environments_per_function, "MAX_STARTING": self.max_starting,
+            "BASE_IMAGE": self.base_image, "OFFLINE_BASE_IMAGE": self.offline_base_image,
+            "MOTO_URL": self.moto_url or "", "DB_GEN_DIR": self.db_gen_dir,
+            "SEED_ON_START": self.seed_on_start, "MOTO_PATCHES": self.moto_patches,
+            "CLOUDWATCH_LOGS": self.cloudwatch_logs, "ASYNC_RETRY_DELAY": self.async_retry_delay,
+            "WATCH": self.watch, "DEPS_DIR": self.deps_dir or "",
+        }
+        return {f"CLOUDMICRO_{k}": (str(v).lower() if isinstance(v, bool) else str(v)) for k, v in values.items()}
+
+    @property
+    def dependencies_dir(self) -> Path:
+        return (self.deps_dir or self.state_dir / "deps").resolve()
 
     @property
     def endpoint(self) -> str:

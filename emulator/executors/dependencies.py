@@ -1,6 +1,6 @@
 """A function's requirements.txt, installed once per content and target, shared by its environments.
 
-The packages of ``functions/<name>/requirements.txt`` go to ``<state dir>/deps/<key>/``, where
+The packages of ``functions/<name>/requirements.txt`` go to ``<deps dir>/<key>/``, where
 the key is a hash of the file's bytes and of the target: the executor, the Python version and
 the platform they must import on. The folder appears (renamed from a temporary one) only when
 pip succeeded, so its existence is the cache hit: an environment launch reads the file, hashes
@@ -83,10 +83,11 @@ def install_failed(function: FunctionConfig, target: Target, reason: str) -> Res
 
 
 class Dependencies:
-    """The installed requirements of every function, under ``<state dir>/deps``."""
+    """The installed requirements of every function, under ``root`` (``<state dir>/deps`` unless
+    ``CLOUDMICRO_DEPS_DIR`` says otherwise; several control planes may share it)."""
 
-    def __init__(self, state_dir: Path, progress: Progress = _stderr) -> None:
-        self.root = state_dir.resolve() / "deps"
+    def __init__(self, root: Path, progress: Progress = _stderr) -> None:
+        self.root = root.resolve()
         self.progress = progress
         self._running: dict[str, asyncio.Task[Path]] = {}
         self._failed: dict[str, tuple[float, str]] = {}

@@ -104,7 +104,7 @@ class DockerExecutor:
         self._containers: dict[str, str] = {}
         self._cgroup_files: dict[str, Path | None] = {}
         self._peaks: dict[str, int] = {}
-        self.dependencies = Dependencies(settings.state_dir)
+        self.dependencies = Dependencies(settings.dependencies_dir)
 
     async def _call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         loop = asyncio.get_running_loop()

@@ -40,7 +40,7 @@ class ProcessExecutor:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self._procs: dict[str, subprocess.Popen[bytes]] = {}
-        self.dependencies = Dependencies(settings.state_dir)
+        self.dependencies = Dependencies(settings.dependencies_dir)
         self._pips: set[subprocess.Popen[str]] = set()
 
     async def prepare(self, function: FunctionConfig) -> None:
