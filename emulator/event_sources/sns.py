@@ -20,6 +20,16 @@ evaluated by :mod:`emulator.event_sources.filtering` for every protocol: moto's 
 misses ``wildcard``, ``equals-ignore-case``, ``prefix``/``equals-ignore-case``, ``null`` values,
 nested ``exists: false`` and crashes on ``$or`` in body policies, and its validator rejects
 ``wildcard`` and ``cidr``.
+
+Subscribe is all or nothing, as on AWS: moto creates the subscription first and sets its
+attributes one by one afterwards, so an invalid attribute used to leave a subscription behind
+(without its filter). The patched Subscribe checks everything first with SNS's messages
+("Invalid parameter: Attributes Reason: FilterPolicy: ...", "... FilterPolicyScope: Invalid
+value [x]. Please use either MessageBody or MessageAttributes", a policy that is not JSON, raw
+delivery on a ``lambda`` subscription, "Subscription already exists with different
+attributes") and a ``lambda`` endpoint must be a function ARN ("Invalid parameter: Lambda
+endpoint ARN"). SetSubscriptionAttributes gets the same checks (prefix "Invalid parameter: "),
+and changing ``FilterPolicyScope`` re-checks the policy in force against the new scope.
 """
 
 from __future__ import annotations
@@ -28,19 +38,30 @@ import base64
 import hashlib
 import json
 import logging
+import re
 import threading
 from datetime import datetime, timezone
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from .filtering import PatternError, compile_pattern, sns_filter_matches, validate_sns_filter_policy
 
 log = logging.getLogger(__name__)
 
 __all__ = ["sns_event", "select_message", "string_to_sign", "timestamp", "filter_policy_complexity",
-           "patch_moto"]
+           "attributes_problem", "filter_policy_problem", "lambda_endpoint_problem", "SUBSCRIBE_PREFIX",
+           "SET_PREFIX", "patch_moto"]
 
 _MAX_POLICY_KEYS = 5
 _MAX_POLICY_COMBINATIONS = 150
+
+#: how SNS words an InvalidParameter: Subscribe names its Attributes, SetSubscriptionAttributes does not
+SUBSCRIBE_PREFIX = "Invalid parameter: Attributes Reason: "
+SET_PREFIX = "Invalid parameter: "
+ATTRIBUTE_NAMES = frozenset({"RawMessageDelivery", "DeliveryPolicy", "FilterPolicy", "FilterPolicyScope",
+                             "RedrivePolicy", "SubscriptionRoleArn"})
+SCOPES = ("MessageAttributes", "MessageBody")
+_LAMBDA_FUNCTION_ARN = re.compile(
+    r"arn:aws[a-zA-Z-]*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]{1,64}(:[A-Za-z0-9_$-]{1,128})?")
 
 
 # --------------------------------------------------------------------------- the event (pure)
@@ -137,6 +158,81 @@ def _combinations(node: Mapping[str, Any]) -> int:
     return total
 
 
+# --------------------------------------------------------------------------- subscription checks (pure)
+
+
+def lambda_endpoint_problem(endpoint: str | None) -> str | None:
+    """SNS's message when a ``lambda`` subscription's endpoint is not a function ARN, or None."""
+    if endpoint and _LAMBDA_FUNCTION_ARN.fullmatch(endpoint):
+        return None
+    return "Invalid parameter: Lambda endpoint ARN"
+
+
+def filter_policy_problem(policy: Any, scope: str | None) -> str | None:
+    """Why ``policy`` (JSON text) is refused for ``scope``: the reason after "Invalid parameter: ", or None."""
+    try:
+        parsed = json.loads(policy) if isinstance(policy, (str, bytes)) else policy
+    except ValueError:
+        return "FilterPolicy: failed to parse JSON."
+    try:
+        checked = validate_sns_filter_policy(parsed, scope or "MessageAttributes")
+    except PatternError as exc:
+        return "FilterPolicy: " + exc.reason
+    if len(checked) > _MAX_POLICY_KEYS:
+        return "FilterPolicy: Filter policy can not have more than 5 keys"
+    if _combinations(checked) > _MAX_POLICY_COMBINATIONS:
+        return "FilterPolicy: Filter policy is too complex"
+    return None
+
+
+def _is_true(value: Any) -> bool:
+    return value is True or (isinstance(value, str) and value.lower() == "true")
+
+
+def attributes_problem(changes: Mapping[str, Any], protocol: str,
+                       current: Mapping[str, Any] | None = None) -> str | None:
+    """Why setting ``changes`` on a ``protocol`` subscription (now holding ``current``) is refused.
+
+    The reason after SNS's prefix ("Invalid parameter: " or, for Subscribe, "Invalid parameter:
+    Attributes Reason: "), or None. A new ``FilterPolicyScope`` re-checks the policy in force.
+    """
+    current = current or {}
+    for name, value in changes.items():
+        if name not in ATTRIBUTE_NAMES:
+            return "AttributeName"
+        if name == "FilterPolicyScope" and value not in SCOPES:
+            return f"FilterPolicyScope: Invalid value [{value}]. Please use either MessageBody or MessageAttributes"
+        if name == "RawMessageDelivery":
+            if isinstance(value, str) and value.lower() not in ("true", "false"):
+                return f"RawMessageDelivery: Invalid value [{value}]. Must be true or false."
+            if protocol == "lambda" and _is_true(value):
+                return "Delivery protocol [lambda] does not support raw message delivery."
+    if "FilterPolicy" not in changes and "FilterPolicyScope" not in changes:
+        return None
+    policy = changes.get("FilterPolicy", current.get("FilterPolicy"))
+    if not policy:
+        return None
+    return filter_policy_problem(policy, changes.get("FilterPolicyScope", current.get("FilterPolicyScope")))
+
+
+def _same_value(name: str, old: Any, new: Any) -> bool:
+    if name == "RawMessageDelivery":
+        return _is_true(old) == _is_true(new)
+    if name in ("FilterPolicy", "DeliveryPolicy", "RedrivePolicy"):
+        try:
+            return bool(json.loads(old) == json.loads(new))
+        except (TypeError, ValueError):
+            pass
+    return old == new
+
+
+def changed_attributes(existing: Mapping[str, Any], requested: Mapping[str, Any]) -> list[str]:
+    """The requested attributes an existing subscription holds with another value."""
+    return [name for name, value in requested.items()
+            if not _same_value(name, existing.get(name, "MessageAttributes" if name == "FilterPolicyScope"
+                                                   else None), value)]
+
+
 # --------------------------------------------------------------------------- signing
 
 
@@ -224,19 +320,63 @@ def deliver_to_lambda(subscription: Any, message: str, message_id: str, subject:
 def _validate_filter_policy(value: Any, scope: str | None) -> None:
     from moto.sns.exceptions import SNSInvalidParameter
 
-    try:
-        policy = validate_sns_filter_policy(value, scope or "MessageAttributes")
-    except PatternError as exc:
-        raise SNSInvalidParameter(exc.sns_message) from None
-    if len(policy) > _MAX_POLICY_KEYS:
-        raise SNSInvalidParameter("Invalid parameter: FilterPolicy: Filter policy can not have more than 5 keys")
-    if _combinations(policy) > _MAX_POLICY_COMBINATIONS:
-        raise SNSInvalidParameter("Invalid parameter: FilterPolicy: Filter policy is too complex")
+    problem = filter_policy_problem(value, scope)
+    if problem is not None:
+        raise SNSInvalidParameter(SET_PREFIX + problem)
+
+
+def _checked_subscribe(original: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """Subscribe, all or nothing: every attribute is checked before moto creates anything, and a
+    subscription moto made is removed again if setting its attributes still fails."""
+    from moto.sns.exceptions import SNSInvalidParameter
+
+    def subscribe(self: Any) -> Any:
+        protocol = str(self._get_param("Protocol") or "")
+        endpoint = self._get_param("Endpoint")
+        requested: dict[str, Any] = dict(self._get_param("Attributes", {}) or {})
+        if protocol == "lambda":
+            wrong_endpoint = lambda_endpoint_problem(endpoint)
+            if wrong_endpoint is not None:
+                raise SNSInvalidParameter(wrong_endpoint)
+        problem = attributes_problem(requested, protocol)
+        if problem is not None:
+            raise SNSInvalidParameter(SUBSCRIBE_PREFIX + problem)
+        existing = self.backend._find_subscription(self._get_param("TopicArn"), endpoint, protocol)
+        if existing is not None and changed_attributes(existing.attributes, requested):
+            raise SNSInvalidParameter(SUBSCRIBE_PREFIX + "Subscription already exists with different attributes")
+        before = set(self.backend.subscriptions)
+        try:
+            return original(self)
+        except Exception:
+            for arn in set(self.backend.subscriptions) - before:
+                self.backend.unsubscribe(arn)
+            raise
+
+    subscribe._cloudmicro = True  # type: ignore[attr-defined]
+    return subscribe
+
+
+def _checked_set_attributes(original: Callable[..., None]) -> Callable[..., None]:
+    """SetSubscriptionAttributes with SNS's checks, FilterPolicyScope values and scope changes included."""
+    from moto.sns.exceptions import SNSInvalidParameter
+
+    def set_subscription_attributes(self: Any, arn: str, name: str, value: Any) -> None:
+        subscription = self.subscriptions.get(arn)
+        if subscription is not None:
+            problem = attributes_problem({name: value}, subscription.protocol, subscription.attributes)
+            if problem is not None:
+                raise SNSInvalidParameter(SET_PREFIX + problem)
+        original(self, arn, name, value)
+
+    set_subscription_attributes._cloudmicro = True  # type: ignore[attr-defined]
+    return set_subscription_attributes
 
 
 def patch_moto() -> None:
-    """Deliver ``lambda`` subscriptions ourselves; filter policies by our engine for every protocol."""
+    """Deliver ``lambda`` subscriptions ourselves; filter policies by our engine for every protocol;
+    Subscribe and SetSubscriptionAttributes checked as SNS checks them."""
     import moto.sns.models as models
+    import moto.sns.responses as responses
 
     original = models.Subscription.publish
     if getattr(original, "_cloudmicro", False):
@@ -257,3 +397,6 @@ def patch_moto() -> None:
     models.FilterPolicyMatcher = _Matcher  # type: ignore[misc,assignment]
     models.SNSBackend._validate_filter_policy = (  # type: ignore[method-assign]
         lambda self, value, scope: _validate_filter_policy(value, scope))
+    models.SNSBackend.set_subscription_attributes = _checked_set_attributes(  # type: ignore[method-assign]
+        models.SNSBackend.set_subscription_attributes)
+    responses.SNSResponse.subscribe = _checked_subscribe(responses.SNSResponse.subscribe)  # type: ignore[method-assign]

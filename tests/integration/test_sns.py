@@ -14,6 +14,7 @@ import re
 import time
 
 import pytest
+from botocore.exceptions import ClientError
 
 from tests.conftest import lambda_client
 from tests.integration.recorded import aws, ensure_table, recorded, settle, wait_for
@@ -159,13 +160,92 @@ def test_message_structure_json_and_publish_batch(endpoint, tag):
     assert batch_b["MessageAttributes"] == {"n": {"Type": "Number", "Value": "7"}}
 
 
-def test_invalid_filter_policy_is_refused(endpoint, tag):
+def refused(call, **kwargs) -> dict:
+    """The AWS error of a call that must fail with HTTP 400."""
+    with pytest.raises(ClientError) as caught:
+        call(**kwargs)
+    response = caught.value.response
+    assert response["ResponseMetadata"]["HTTPStatusCode"] == 400, response
+    return response["Error"]
+
+
+@pytest.mark.parametrize(("attributes", "message"), [
+    ({"FilterPolicy": json.dumps({"kind": [{"prefix": 5}]})},
+     "Invalid parameter: Attributes Reason: FilterPolicy: "),
+    ({"FilterPolicy": "{not json"},
+     "Invalid parameter: Attributes Reason: FilterPolicy: failed to parse JSON."),
+    ({"FilterPolicyScope": "Body", "FilterPolicy": json.dumps({"kind": ["order"]})},
+     "Invalid parameter: Attributes Reason: FilterPolicyScope: Invalid value [Body]. "
+     "Please use either MessageBody or MessageAttributes"),
+    ({"FilterPolicyScope": "MessageAttributes", "FilterPolicy": json.dumps({"order": {"kind": ["x"]}})},
+     "Invalid parameter: Attributes Reason: FilterPolicy: Filter policy scope MessageAttributes does not "
+     "support nested filter policy"),
+])
+def test_an_invalid_filter_is_refused_and_no_subscription_is_left(endpoint, tag, attributes, message):
     sns = aws(endpoint, "sns")
     topic = sns.create_topic(Name=f"t-{tag}")["TopicArn"]
-    with pytest.raises(sns.exceptions.InvalidParameterException) as err:
-        sns.subscribe(TopicArn=topic, Protocol="lambda", Endpoint=FUNCTION,
-                      Attributes={"FilterPolicy": json.dumps({"kind": [{"prefix": 5}]})})
-    assert err.value.response["Error"]["Message"].startswith("Invalid parameter: FilterPolicy: ")
+    error = refused(sns.subscribe, TopicArn=topic, Protocol="lambda", Endpoint=FUNCTION, Attributes=attributes)
+    assert error["Code"] == "InvalidParameter"
+    assert error["Message"].startswith(message), error["Message"]
+    assert sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"] == []
+
+    # nothing half-made is left to poison the next, valid, Subscribe
+    sns.subscribe(TopicArn=topic, Protocol="lambda", Endpoint=FUNCTION,
+                  Attributes={"FilterPolicy": json.dumps({"kind": ["order"]})})
+    [subscription] = sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]
+    for kind in ("other", "order"):
+        sns.publish(TopicArn=topic, Message=f"{tag} {kind}",
+                    MessageAttributes={"kind": {"DataType": "String", "StringValue": kind}})
+    wait_for(endpoint, tag)
+    assert messages(settle(endpoint, tag, 1.5)) == [f"{tag} order"]
+    assert subscription["Endpoint"] == FUNCTION
+
+
+def test_a_lambda_subscription_needs_a_function_arn(endpoint, tag):
+    sns = aws(endpoint, "sns")
+    topic = sns.create_topic(Name=f"t-{tag}")["TopicArn"]
+    for wrong in ("recorder", "arn:aws:sqs:us-east-1:123456789012:queue"):
+        error = refused(sns.subscribe, TopicArn=topic, Protocol="lambda", Endpoint=wrong)
+        assert (error["Code"], error["Message"]) == ("InvalidParameter", "Invalid parameter: Lambda endpoint ARN")
+    assert sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"] == []
+
+
+def test_subscribing_again_with_other_attributes_is_refused(endpoint, tag):
+    policy = json.dumps({"kind": ["order"]})
+    topic, subscription = topic_with_lambda(endpoint, tag, FilterPolicy=policy)
+    sns = aws(endpoint, "sns")
+    again = sns.subscribe(TopicArn=topic, Protocol="lambda", Endpoint=FUNCTION, Attributes={"FilterPolicy": policy},
+                          ReturnSubscriptionArn=True)
+    assert again["SubscriptionArn"] == subscription
+    error = refused(sns.subscribe, TopicArn=topic, Protocol="lambda", Endpoint=FUNCTION,
+                    Attributes={"FilterPolicy": json.dumps({"kind": ["refund"]})})
+    assert error["Message"] == "Invalid parameter: Attributes Reason: Subscription already exists with different attributes"
+    attributes = sns.get_subscription_attributes(SubscriptionArn=subscription)["Attributes"]
+    assert json.loads(attributes["FilterPolicy"]) == {"kind": ["order"]}
+
+
+def test_set_subscription_attributes_checks_the_scope(endpoint, tag):
+    topic, subscription = topic_with_lambda(endpoint, tag, FilterPolicyScope="MessageBody",
+                                            FilterPolicy=json.dumps({"order": {"kind": ["x"]}}))
+    sns = aws(endpoint, "sns")
+    error = refused(sns.set_subscription_attributes, SubscriptionArn=subscription,
+                    AttributeName="FilterPolicyScope", AttributeValue="Attributes")
+    assert error["Message"] == ("Invalid parameter: FilterPolicyScope: Invalid value [Attributes]. "
+                                "Please use either MessageBody or MessageAttributes")
+    error = refused(sns.set_subscription_attributes, SubscriptionArn=subscription,
+                    AttributeName="FilterPolicyScope", AttributeValue="MessageAttributes")
+    assert error["Message"] == ("Invalid parameter: FilterPolicy: Filter policy scope MessageAttributes does not "
+                                "support nested filter policy")
+    error = refused(sns.set_subscription_attributes, SubscriptionArn=subscription,
+                    AttributeName="FilterPolicy", AttributeValue="{not json")
+    assert error["Message"] == "Invalid parameter: FilterPolicy: failed to parse JSON."
+    attributes = sns.get_subscription_attributes(SubscriptionArn=subscription)["Attributes"]
+    assert attributes["FilterPolicyScope"] == "MessageBody"
+    assert json.loads(attributes["FilterPolicy"]) == {"order": {"kind": ["x"]}}
+
+    sns.publish(TopicArn=topic, Message=json.dumps({"tag": tag, "order": {"kind": "x"}}))
+    [found] = wait_for(endpoint, tag)
+    assert json.loads(messages([found])[0])["order"] == {"kind": "x"}
 
 
 def test_s3_notification_to_topic_reaches_the_function(endpoint, tag):

@@ -222,3 +222,84 @@ def test_publish_batch_delivers_each_entry(backend, delivered):
     records = [e["Records"][0]["Sns"] for _, e, _ in delivered]
     assert [(r["Message"], r["Subject"]) for r in records] == [("one", None), ("two", "s")]
     assert [r["MessageId"] for r in records] == [s["MessageId"] for s in successful]
+
+
+# --------------------------------------------------------------------------- subscription checks (pure)
+
+
+@pytest.mark.parametrize("endpoint", [
+    FUNCTION, FUNCTION + ":$LATEST", FUNCTION + ":live", "arn:aws-cn:lambda:cn-north-1:123456789012:function:f"])
+def test_lambda_endpoints_must_be_function_arns(endpoint):
+    assert sns.lambda_endpoint_problem(endpoint) is None
+
+
+@pytest.mark.parametrize("endpoint", [
+    None, "", "recorder", "arn:aws:sqs:us-east-1:123456789012:q", "arn:aws:lambda:us-east-1:123456789012:layer:x",
+    "arn:aws:lambda:us-east-1:1234:function:short-account", FUNCTION + " "])
+def test_other_lambda_endpoints_are_refused(endpoint):
+    assert sns.lambda_endpoint_problem(endpoint) == "Invalid parameter: Lambda endpoint ARN"
+
+
+def test_filter_policy_problems_name_the_reason():
+    assert sns.filter_policy_problem('{"a": ["b"]}', "MessageAttributes") is None
+    assert sns.filter_policy_problem('{not json', None) == "FilterPolicy: failed to parse JSON."
+    assert sns.filter_policy_problem('{"a": [{"prefix": 5}]}', None).startswith("FilterPolicy: ")
+    nested = json.dumps({"a": {"b": ["c"]}})
+    assert sns.filter_policy_problem(nested, "MessageBody") is None
+    assert sns.filter_policy_problem(nested, "MessageAttributes") == (
+        "FilterPolicy: Filter policy scope MessageAttributes does not support nested filter policy")
+    assert sns.filter_policy_problem("[1]", None) == "FilterPolicy: Filter is not an object"
+
+
+def test_attribute_problems():
+    assert sns.attributes_problem({}, "lambda") is None
+    assert sns.attributes_problem({"FilterPolicyScope": "Body"}, "sqs") == (
+        "FilterPolicyScope: Invalid value [Body]. Please use either MessageBody or MessageAttributes")
+    assert sns.attributes_problem({"Nope": "1"}, "sqs") == "AttributeName"
+    assert sns.attributes_problem({"RawMessageDelivery": "yes"}, "sqs") == (
+        "RawMessageDelivery: Invalid value [yes]. Must be true or false.")
+    assert sns.attributes_problem({"RawMessageDelivery": "true"}, "sqs") is None
+    assert sns.attributes_problem({"RawMessageDelivery": True}, "lambda") == (
+        "Delivery protocol [lambda] does not support raw message delivery.")
+    assert sns.attributes_problem({"RawMessageDelivery": "false"}, "lambda") is None
+    # the policy is checked against the scope given with it, in whichever order they come
+    nested = json.dumps({"a": {"b": ["c"]}})
+    assert sns.attributes_problem({"FilterPolicy": nested, "FilterPolicyScope": "MessageBody"}, "lambda") is None
+    assert sns.attributes_problem({"FilterPolicy": nested}, "lambda").endswith("does not support nested filter policy")
+
+
+def test_a_new_scope_rechecks_the_policy_in_force():
+    nested = {"FilterPolicy": json.dumps({"a": {"b": ["c"]}}), "FilterPolicyScope": "MessageBody"}
+    problem = sns.attributes_problem({"FilterPolicyScope": "MessageAttributes"}, "lambda", nested)
+    assert problem == "FilterPolicy: Filter policy scope MessageAttributes does not support nested filter policy"
+    flat = {"FilterPolicy": json.dumps({"a": ["b"]})}
+    assert sns.attributes_problem({"FilterPolicyScope": "MessageBody"}, "lambda", flat) is None
+    # a new policy is checked against the scope in force
+    assert sns.attributes_problem({"FilterPolicy": json.dumps({"a": {"b": ["c"]}})}, "lambda",
+                                  {"FilterPolicyScope": "MessageBody"}) is None
+
+
+def test_changed_attributes_compare_values_not_spelling():
+    existing = {"RawMessageDelivery": False, "FilterPolicy": '{"a": ["b"]}'}
+    assert sns.changed_attributes(existing, {}) == []
+    assert sns.changed_attributes(existing, {"FilterPolicy": '{"a":["b"]}', "RawMessageDelivery": "false",
+                                             "FilterPolicyScope": "MessageAttributes"}) == []
+    assert sns.changed_attributes(existing, {"FilterPolicy": '{"a": ["c"]}'}) == ["FilterPolicy"]
+    assert sns.changed_attributes(existing, {"FilterPolicyScope": "MessageBody"}) == ["FilterPolicyScope"]
+
+
+def test_set_subscription_attributes_checks_scope_values_and_scope_changes(backend, delivered):
+    from moto.sns.exceptions import SNSInvalidParameter
+
+    arn = topic(backend)
+    subscription = backend.subscribe(arn, FUNCTION, "lambda")
+    with pytest.raises(SNSInvalidParameter, match=r"Invalid parameter: FilterPolicyScope: Invalid value \[Body\]"):
+        backend.set_subscription_attributes(subscription.arn, "FilterPolicyScope", "Body")
+    assert "FilterPolicyScope" not in subscription.attributes
+    with pytest.raises(SNSInvalidParameter, match="Invalid parameter: FilterPolicy: failed to parse JSON."):
+        backend.set_subscription_attributes(subscription.arn, "FilterPolicy", "{not json")
+    backend.set_subscription_attributes(subscription.arn, "FilterPolicyScope", "MessageBody")
+    backend.set_subscription_attributes(subscription.arn, "FilterPolicy", json.dumps({"a": {"b": ["c"]}}))
+    with pytest.raises(SNSInvalidParameter, match="does not support nested filter policy"):
+        backend.set_subscription_attributes(subscription.arn, "FilterPolicyScope", "MessageAttributes")
+    assert subscription.attributes["FilterPolicyScope"] == "MessageBody"
