@@ -19,8 +19,13 @@ Quartz's, which AWS's syntax follows: names are case-insensitive and a range who
 past its end wraps around (``FRI-MON``, ``22-2``), except in the year field.
 
 A rate is ``rate(value unit)``: a positive whole number and ``minute``/``hour``/``day``,
-singular for 1 and plural otherwise (``rate(1 hours)`` and ``rate(5 hour)`` are invalid).
-A day is 24 hours, also across a daylight saving change.
+singular for 1 and plural otherwise (``rate(1 hours)`` and ``rate(5 hour)`` are invalid),
+separated by one space (``rate( 5 minutes )`` is invalid, as moto's PutRule check has it).
+A day is 24 hours, also across a daylight saving change. AWS documents no largest value; here
+a period longer than a date can hold (999,999,999 days) is invalid, and a firing time past
+year 9999 is "no next firing" (:meth:`RateExpression.next_after` and
+:meth:`AtExpression.moment` give None), so such a schedule never fires instead of failing.
+An expression is matched whole: a trailing newline or space makes it invalid.
 
 In a time zone with daylight saving, a cron time that does not exist (the hour skipped in
 spring) does not fire and a time that happens twice (the hour repeated in autumn) fires once,
@@ -48,9 +53,12 @@ MONTHS = {name: i for i, name in enumerate(
     ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"], start=1)}
 WEEKDAYS = {name: i for i, name in enumerate(["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"], start=1)}
 _RATE_UNITS = {"minute": 60, "hour": 3600, "day": 86400}
-_RATE_RE = re.compile(r"^rate\(\s*(\d+)\s+([a-z]+)\s*\)$")
-_CRON_RE = re.compile(r"^cron\((.*)\)$", re.DOTALL)
-_AT_RE = re.compile(r"^at\((\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})\)$")
+#: the longest rate period a date can hold (``timedelta.max``): AWS documents no maximum
+MAX_RATE_SECONDS = timedelta.max.days * 86400
+# matched with fullmatch: no trailing newline, no spaces inside rate() but the one separator
+_RATE_RE = re.compile(r"rate\((\d+) ([a-z]+)\)")
+_CRON_RE = re.compile(r"cron\((.*)\)", re.DOTALL)
+_AT_RE = re.compile(r"at\((\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})\)")
 
 
 class ScheduleExpressionError(ValueError):
@@ -276,11 +284,15 @@ class RateExpression:
     def seconds(self) -> int:
         return self.value * _RATE_UNITS[self.unit.rstrip("s")]
 
-    def next_after(self, after: datetime, anchor: datetime, first: int = 0) -> datetime:
-        """The first ``anchor + k * seconds`` (k >= ``first``) strictly after ``after``."""
-        period = timedelta(seconds=self.seconds)
-        k = max(first, (after - anchor) // period + 1)
-        return anchor + k * period
+    def next_after(self, after: datetime, anchor: datetime, first: int = 0) -> datetime | None:
+        """The first ``anchor + k * seconds`` (k >= ``first``) strictly after ``after``; None when
+        that is past the last time a date can hold (year 9999): such a rate never fires again."""
+        try:
+            period = timedelta(seconds=self.seconds)
+            k = max(first, (after - anchor) // period + 1)
+            return anchor + k * period
+        except OverflowError:
+            return None
 
 
 @dataclass(frozen=True)
@@ -290,15 +302,19 @@ class AtExpression:
     text: str
     local: datetime  # naive
 
-    def moment(self, tz: tzinfo = UTC) -> datetime:
-        return self.local.replace(tzinfo=tz).astimezone(UTC)
+    def moment(self, tz: tzinfo = UTC) -> datetime | None:
+        """The time in UTC; None when it cannot be given as a date (past year 9999 in UTC)."""
+        try:
+            return self.local.replace(tzinfo=tz).astimezone(UTC)
+        except OverflowError:
+            return None
 
 
 Expression = Union[CronExpression, RateExpression, AtExpression]
 
 
 def parse_cron(text: str) -> CronExpression:
-    match = _CRON_RE.match(text)
+    match = _CRON_RE.fullmatch(text)
     if not match:
         raise ScheduleExpressionError(f"{text!r} is not cron(...)")
     fields = match[1].upper().split()
@@ -322,7 +338,7 @@ def parse_cron(text: str) -> CronExpression:
 
 
 def parse_rate(text: str) -> RateExpression:
-    match = _RATE_RE.match(text)
+    match = _RATE_RE.fullmatch(text)
     if not match:
         raise ScheduleExpressionError(f"{text!r} is not rate(value unit), e.g. rate(5 minutes)")
     value, unit = int(match[1]), match[2]
@@ -335,11 +351,15 @@ def parse_rate(text: str) -> RateExpression:
         wanted = unit.rstrip("s") + ("" if value == 1 else "s")
         raise ScheduleExpressionError(
             f"{text!r}: the unit is singular for 1 and plural otherwise (rate({value} {wanted}))")
-    return RateExpression(text=text, value=value, unit=unit)
+    rate = RateExpression(text=text, value=value, unit=unit)
+    if rate.seconds > MAX_RATE_SECONDS:
+        raise ScheduleExpressionError(
+            f"{text!r}: the period is too long (at most {MAX_RATE_SECONDS // 86400} days)")
+    return rate
 
 
 def parse_at(text: str) -> AtExpression:
-    match = _AT_RE.match(text)
+    match = _AT_RE.fullmatch(text)
     if not match:
         raise ScheduleExpressionError(f"{text!r} is not at(yyyy-mm-ddThh:mm:ss)")
     try:

@@ -19,7 +19,7 @@ import json
 from typing import Any, Callable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from .cron import ScheduleExpressionError, parse_rule_expression, parse_scheduler_expression
+from .cron import AtExpression, ScheduleExpressionError, parse_rule_expression, parse_scheduler_expression
 
 __all__ = ["rule_expression_problem", "schedule_problem", "zone", "patch_moto", "patch_moto_rules"]
 
@@ -45,13 +45,16 @@ def schedule_problem(*, expression: str | None, timezone: str | None, window: di
                      target: dict[str, Any] | None, action: str | None) -> str | None:
     """Why a CreateSchedule/UpdateSchedule request is invalid, or None."""
     try:
-        parse_scheduler_expression(expression or "")
+        parsed = parse_scheduler_expression(expression or "")
     except ScheduleExpressionError as exc:
         return f"Invalid Schedule Expression {expression}: {exc}"
     try:
-        zone(timezone)
+        tz = zone(timezone)
     except ValueError as exc:
         return f"Invalid ScheduleExpressionTimezone: {exc}"
+    if isinstance(parsed, AtExpression) and parsed.moment(tz) is None:
+        return (f"Invalid Schedule Expression {expression}: in {timezone or 'UTC'} it is past "
+                "9999-12-31T23:59:59 UTC, the last time a schedule can have")
     window = window or {}
     mode = window.get("Mode")
     if mode not in ("OFF", "FLEXIBLE"):

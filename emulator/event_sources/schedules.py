@@ -25,7 +25,7 @@ import logging
 import sys
 import time
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable
+from typing import Any, Awaitable, Callable, Coroutine
 
 from .poller import Blocking
 from .schedule_events import is_function, iso, payload_preview, scheduled_event, scheduler_payload
@@ -78,6 +78,7 @@ class Schedules:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._loops: list[asyncio.Task[None]] = []
         self._last_problem: str | None = None
+        self._closed = False
 
     # --- clock --------------------------------------------------------------------------
 
@@ -92,10 +93,16 @@ class Schedules:
     # --- lifecycle ----------------------------------------------------------------------
 
     def start(self) -> None:
+        """Start reading and firing (once; never after :meth:`close`)."""
+        if self._closed or self._loops:
+            return
         loop = asyncio.get_running_loop()
         self._loops = [loop.create_task(self._refresh_forever()), loop.create_task(self._fire_forever())]
 
     async def close(self) -> None:
+        """Stop reading and firing, and wait for the firings under way to end. Call it before the
+        thread pool (``blocking``) is shut down: nothing here uses it afterwards."""
+        self._closed = True
         tasks = self._loops + list(self._tasks)
         for task in tasks:
             task.cancel()
@@ -135,8 +142,10 @@ class Schedules:
         return read
 
     async def refresh(self) -> None:
-        """Read the schedules now and re-plan what changed."""
+        """Read the schedules now and re-plan what changed (nothing once closed)."""
         async with self._lock:
+            if self._closed:
+                return
             read = await self.blocking(self._read, self._services())
             problems = []
             for kind, result in read.items():
@@ -152,38 +161,54 @@ class Schedules:
             self._wake.set()
 
     async def _refresh_forever(self) -> None:
-        while True:
+        while not self._closed:
             try:
                 await self.refresh()
             except asyncio.CancelledError:
                 raise
             except Exception:  # noqa: BLE001 - the loop must survive; the next refresh retries
+                if self._closed:
+                    return  # stopping: the thread pool may be gone already
                 log.exception("schedules: refresh failed")
             await asyncio.sleep(self.interval)
 
     # --- firing -------------------------------------------------------------------------
 
     async def _fire_forever(self) -> None:
-        while True:
+        while not self._closed:
             self._wake.clear()
-            now = self.now()
-            for entry in self.timetable.due(now):
-                spec, scheduled = entry.spec, entry.scheduled
-                self.timetable.fired(entry, now)
-                if scheduled is not None and self.active():
-                    self._spawn(self._fire(entry, spec, scheduled))
-            for entry in self.timetable.entries.values():
-                if self._should_delete(entry) and self.active():
-                    entry.stats["deleting"] = True
-                    self._spawn(self._delete(entry.spec))
-            next_due = self.timetable.next_due()
-            timeout = None if next_due is None else max(0.0, next_due - self.now())
+            try:
+                self._fire_due(self.now())
+                next_due = self.timetable.next_due()
+                timeout = None if next_due is None else max(0.0, next_due - self.now())
+            except Exception:  # noqa: BLE001 - one bad firing must not stop all the others
+                log.exception("schedules: firing failed; trying again in %s s", self.interval)
+                timeout = self.interval
             try:
                 await asyncio.wait_for(self._wake.wait(), timeout)
             except asyncio.TimeoutError:
                 pass
 
-    def _spawn(self, coroutine: Awaitable[Any]) -> None:
+    def _fire_due(self, now: float) -> None:
+        """Start the firings due at ``now`` and the deletions of completed schedules."""
+        for entry in self.timetable.due(now):
+            spec, scheduled = entry.spec, entry.scheduled
+            try:
+                self.timetable.fired(entry, now)
+            except Exception:  # noqa: BLE001 - this entry stops; the others go on
+                log.exception("schedules: %s %s/%s cannot be planned", spec.kind, spec.group, spec.name)
+                entry.scheduled = entry.due = None
+            if scheduled is not None and self.active():
+                self._spawn(self._fire(entry, spec, scheduled))
+        for entry in self.timetable.entries.values():
+            if self._should_delete(entry) and self.active():
+                entry.stats["deleting"] = True
+                self._spawn(self._delete(entry.spec))
+
+    def _spawn(self, coroutine: Coroutine[Any, Any, Any]) -> None:
+        if self._closed:
+            coroutine.close()
+            return
         task = asyncio.ensure_future(coroutine)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)

@@ -28,10 +28,17 @@ after a stall, still fires, late; older ones are skipped rather than fired in a 
 before a schedule's creation fires, except for ``at()``: it is given to the second, so
 ``at(now)`` is already past when the schedule is created; it fires, one for yesterday does not.
 A ``FLEXIBLE`` time window delays each firing by a random time within the window, as on AWS.
+
+A firing time past what a date can hold (year 9999, e.g. ``rate(5000000 days)`` after its first
+firing, or ``at(9999-12-31T23:00:00)`` west of UTC) is "no next firing": the entry shows why
+in ``problem`` and is not completed (ActionAfterCompletion does not apply). One entry that
+cannot be planned for any other reason gets that reason as its ``problem``; it never stops
+the planning of the others.
 """
 
 from __future__ import annotations
 
+import logging
 import random
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -42,6 +49,8 @@ from .cron import (AtExpression, CronExpression, Expression, RateExpression, Sch
 from .schedule_checks import zone
 
 __all__ = ["ScheduleSpec", "Entry", "Timetable", "RULE", "SCHEDULE"]
+
+log = logging.getLogger(__name__)
 
 RULE = "rule"
 SCHEDULE = "schedule"
@@ -108,12 +117,19 @@ class Timetable:
         for spec in specs:
             seen.add(spec.key)
             entry = self.entries.get(spec.key)
-            if entry is None:
-                self.entries[spec.key] = self._new(spec, now)
-            elif entry.spec.timing() != spec.timing():
-                self.entries[spec.key] = self._replanned(entry, spec, now)
-            else:
-                entry.spec = spec
+            try:
+                if entry is None:
+                    self.entries[spec.key] = self._new(spec, now)
+                elif entry.spec.timing() != spec.timing():
+                    self.entries[spec.key] = self._replanned(entry, spec, now)
+                else:
+                    entry.spec = spec
+            except Exception as exc:  # noqa: BLE001 - one bad entry must not stop the others
+                log.exception("schedules: %s %s/%s cannot be planned", spec.kind, spec.group, spec.name)
+                self.entries[spec.key] = Entry(spec, None, f"cannot be planned: {exc}", anchor=now,
+                                               last=entry.last if entry else None,
+                                               fired=entry.fired if entry else 0,
+                                               stats=entry.stats if entry else {})
         for key in set(self.entries) - seen:
             del self.entries[key]
 
@@ -153,7 +169,13 @@ class Timetable:
         entry.last = entry.scheduled
         entry.fired += 1
         since = max(entry.scheduled, now - self.catch_up)
-        self._plan(entry, since, inclusive=False, now=now)
+        try:
+            self._plan(entry, since, inclusive=False, now=now)
+        except Exception as exc:  # noqa: BLE001 - the firing loop must go on with the others
+            log.exception("schedules: %s %s/%s cannot be planned", entry.spec.kind, entry.spec.group,
+                          entry.spec.name)
+            entry.scheduled = entry.due = None
+            entry.problem = f"cannot be planned: {exc}"
 
     def get(self, key: str) -> Entry | None:
         return self.entries.get(key)
@@ -166,7 +188,11 @@ class Timetable:
         if entry.expression is None or not spec.enabled:
             return
         after = since - _EPSILON if inclusive else since
-        scheduled = _occurrence(entry, after)
+        try:
+            scheduled = _occurrence(entry, after)
+        except _PastLastDate:
+            entry.problem = "the next firing time is past year 9999: it does not fire again"
+            return
         if scheduled is None:
             ended = isinstance(entry.expression, AtExpression) or (spec.end is not None and now >= spec.end) \
                 or entry.fired > 0
@@ -174,6 +200,10 @@ class Timetable:
             return
         entry.scheduled = scheduled
         entry.due = scheduled + (self.delay(spec.window) if spec.window > 0 else 0.0)
+
+
+class _PastLastDate(Exception):
+    """The next firing time is past what a date can hold."""
 
 
 def _parse(spec: ScheduleSpec) -> tuple[Expression | None, str | None]:
@@ -199,18 +229,31 @@ def _utc(seconds: float) -> datetime:
 
 
 def _occurrence(entry: Entry, after: float) -> float | None:
-    """The first firing time strictly after ``after`` (epoch seconds), or None."""
+    """The first firing time strictly after ``after`` (epoch seconds), or None when there is no
+    more; raises _PastLastDate when it is past year 9999."""
+    try:
+        return _next_time(entry, after)
+    except OverflowError:
+        raise _PastLastDate() from None
+
+
+def _next_time(entry: Entry, after: float) -> float | None:
     spec, expression = entry.spec, entry.expression
     if isinstance(expression, AtExpression):
         if entry.fired:
             return None
-        moment = expression.moment(zone(spec.timezone)).timestamp()
-        return moment if moment > after else None
+        at = expression.moment(zone(spec.timezone))
+        if at is None:
+            raise _PastLastDate()
+        return at.timestamp() if at.timestamp() > after else None
     if spec.kind == SCHEDULE and spec.start is not None:
         after = max(after, spec.start - _EPSILON)
     if isinstance(expression, RateExpression):
         first = 1 if spec.kind == RULE else 0
-        moment = expression.next_after(_utc(after), _utc(entry.anchor), first).timestamp()
+        found = expression.next_after(_utc(after), _utc(entry.anchor), first)
+        if found is None:
+            raise _PastLastDate()
+        moment = found.timestamp()
     elif isinstance(expression, CronExpression):
         found = expression.next_after(_utc(after), zone(spec.timezone))
         if found is None:

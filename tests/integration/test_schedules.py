@@ -219,6 +219,38 @@ def test_invalid_schedule_expressions_are_refused(plane, tag):
                                   FlexibleTimeWindow={"Mode": "OFF"}, Target={"Arn": RECORDER, "RoleArn": ROLE})
 
 
+def test_extreme_schedules_are_refused_or_never_fire_and_never_stop_the_others(plane, rules, schedules, tag):
+    events, scheduler = aws(plane, "events"), aws(plane, "scheduler")
+    # refused where they are made: a period no date can hold, a trailing newline, extra spaces
+    for expression in ("rate(1000000000 days)", "rate(5 minutes)\n", "rate( 5 minutes )"):
+        with pytest.raises(ClientError) as caught:
+            events.put_rule(Name=f"bad-{tag}", ScheduleExpression=expression)
+        assert caught.value.response["Error"]["Code"] == "ValidationException", expression
+        assert caught.value.response["Error"]["Message"].startswith("Parameter ScheduleExpression is not valid.")
+    for expression, zone in (("rate(1000000000 days)", "UTC"), ("rate( 5 minutes )", "UTC"),
+                             ("rate(5  minutes)", "UTC"), ("cron(0 9 * * ? *)\n", "UTC"),
+                             ("at(9999-12-31T23:00:00)", "America/New_York")):  # 10000-01-01 in UTC
+        with pytest.raises(ClientError) as caught:
+            scheduler.create_schedule(Name=f"bad-{tag}", ScheduleExpression=expression, ScheduleExpressionTimezone=zone,
+                                      FlexibleTimeWindow={"Mode": "OFF"}, Target={"Arn": RECORDER, "RoleArn": ROLE})
+        assert caught.value.response["Error"]["Code"] == "ValidationException", expression
+        assert "Invalid Schedule Expression" in caught.value.response["Error"]["Message"]
+
+    # accepted: their next firing is past year 9999, so they never fire (again)
+    rules(f"huge-{tag}", "rate(999999999 days)", [{"Id": "1", "Arn": RECORDER, "Input": json.dumps({"tag": tag})}])
+    schedules(f"vast-{tag}", "rate(5000000 days)", {"Input": json.dumps({"tag": f"{tag}-vast"})})
+    wait_for(plane, f"{tag}-vast", 1, timeout=5)  # a Scheduler rate fires at creation, then never
+    rows = listing(plane)  # the listing (a refresh) works with them
+    for name in (f"huge-{tag}", f"vast-{tag}"):
+        assert rows[name]["NextFiring"] is None and "past year 9999" in rows[name]["Problem"], rows[name]
+        assert rows[name]["Completed"] is False
+    # and the other schedules still fire
+    schedules(f"after-{tag}", "rate(1 minute)", {"Input": json.dumps({"tag": f"{tag}-after"})})
+    wait_for(plane, f"{tag}-after", 1, timeout=5)
+    assert [r for r in recorded(plane, tag) if r.event.get("tag") == tag] == []  # the huge rate: never
+    assert len(recorded(plane, f"{tag}-vast")) == 1
+
+
 # --------------------------------------------------------------------------- Scheduler
 
 

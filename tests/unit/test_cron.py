@@ -18,6 +18,7 @@ from emulator.event_sources.cron import (
     CronExpression,
     RateExpression,
     ScheduleExpressionError,
+    parse_at,
     parse_cron,
     parse_rate,
     parse_rule_expression,
@@ -263,6 +264,20 @@ def test_rate_counts_from_its_anchor() -> None:
     assert rate.next_after(at(2023, 1, 1), anchor, first=1) == at(2024, 1, 1, 10, 5, 7)
 
 
+def test_a_rate_past_year_9999_has_no_next_firing() -> None:
+    anchor = at(2024, 1, 1)
+    assert parse_rate("rate(5000000 days)").next_after(anchor - timedelta(seconds=1), anchor) == anchor
+    assert parse_rate("rate(5000000 days)").next_after(anchor, anchor, first=1) is None
+    assert parse_rate("rate(999999999 days)").next_after(anchor, anchor, first=1) is None
+    assert parse_rate("rate(1000000000000 minutes)").next_after(anchor, anchor, first=1) is None
+
+
+def test_an_at_past_year_9999_in_utc_has_no_moment() -> None:
+    late = parse_at("at(9999-12-31T23:00:00)")
+    assert late.moment() == datetime(9999, 12, 31, 23, tzinfo=timezone.utc)
+    assert late.moment(NEW_YORK) is None  # 04:00 UTC on 10000-01-01
+
+
 def test_at_is_a_wall_clock_time() -> None:
     expression = parse_scheduler_expression("at(2024-07-04T09:30:00)")
     assert isinstance(expression, AtExpression)
@@ -327,6 +342,14 @@ def test_kinds() -> None:
     ("rate(5)", "is not rate"),
     ("rate(5 seconds)", "minute(s), hour(s) or day(s)"),
     ("rate(1 week)", "minute(s), hour(s) or day(s)"),
+    ("rate( 5 minutes )", "is not rate"),  # moto's PutRule regex refuses these too
+    ("rate(5  minutes)", "is not rate"),
+    ("rate(5 minutes)\n", "is not rate"),  # matched whole: no trailing newline
+    ("rate(5 minutes) ", "is not rate"),
+    ("cron(0 10 * * ? *)\n", "is not cron"),
+    ("rate(1000000000 days)", "too long (at most 999999999 days)"),
+    ("rate(1440000000000 minutes)", "too long"),
+    ("rate(999999999 days)", None),  # the longest: valid, and never fires (past year 9999)
     ("every 5 minutes", "a rule's schedule is cron"),
     ("", "1 to 256"),
     ("cron(0 0 1 1 ? " + "2024," * 60 + "2025)", "1 to 256"),
@@ -345,6 +368,10 @@ def test_invalid_rule_expressions(text: str, reason: str | None) -> None:
     ("at(2024-01-01 00:00:00)", "is not at(yyyy-mm-ddThh:mm:ss)"),
     ("at(2024-01-01T00:00)", "is not at("),
     ("at(2024-01-01T00:00:00Z)", "is not at("),
+    ("at(2024-01-01T00:00:00)\n", "is not at("),
+    ("rate( 5 minutes)", "is not rate"),  # Scheduler's rate() is checked as strictly as PutRule's
+    ("rate(5 minutes )", "is not rate"),
+    ("rate(1000000000 days)", "too long"),
     ("rate(1 minutes)", "singular"),
     ("cron(0 10 * * * *)", "exactly one"),
     ("hourly", "at(...), rate(...) or cron(...)"),
@@ -380,3 +407,7 @@ def test_schedule_requests() -> None:
     # other targets take any text
     assert _problem(target={"Arn": "arn:aws:sqs:us-east-1:123456789012:q", "Input": "plain text"}) is None
     assert "Invalid Schedule Expression" in (_problem(expression="rate(1 minutes)") or "")
+    assert _problem(expression="at(9999-12-31T23:00:00)") is None  # in UTC it is a date
+    assert "past 9999-12-31T23:59:59 UTC" in (
+        _problem(expression="at(9999-12-31T23:00:00)", timezone="America/New_York") or "")
+    assert "too long" in (_problem(expression="rate(1000000000 days)") or "")

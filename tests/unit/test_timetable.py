@@ -193,3 +193,53 @@ def test_flexible_window_delays_within_the_window() -> None:
 
 def test_disabled_schedule_does_not_fire() -> None:
     assert Clock(schedule("rate(1 minute)", state="DISABLED")).run_until(T0 + 200) == []
+
+
+# --------------------------------------------------------------------------- times past year 9999
+
+
+def test_a_rule_rate_past_year_9999_never_fires_and_does_not_stop_the_others() -> None:
+    table = Timetable()
+    huge = replace(rule("rate(999999999 days)"), name="huge")
+    minutely = rule("rate(1 minute)")
+    table.sync([huge, minutely], T0)  # no OverflowError: the other rule is planned
+    assert table.get(huge.key).scheduled is None
+    assert "past year 9999" in (table.get(huge.key).problem or "")
+    assert not table.get(huge.key).completed
+    assert table.get(minutely.key).scheduled == T0 + 60
+    table.sync([huge, minutely], T0 + 1)  # refreshes keep working
+    assert table.next_due() == T0 + 60
+
+
+def test_a_scheduler_rate_past_year_9999_fires_once_and_the_loop_goes_on() -> None:
+    clock = Clock(schedule("rate(5000000 days)", action_after_completion="DELETE"))
+    assert clock.run_until(T0 + 5) == [0]  # at creation; the next one would be in year 15713
+    assert clock.entry.scheduled is None and not clock.entry.completed  # so never deleted
+    assert "past year 9999" in (clock.entry.problem or "")
+
+
+def test_an_at_past_year_9999_in_its_time_zone_never_fires() -> None:
+    table = Timetable()
+    late = schedule("at(9999-12-31T23:00:00)", timezone="America/New_York")
+    other = replace(schedule("rate(1 minute)"), name="other")
+    table.sync([late, other], T0)
+    assert table.get(late.key).scheduled is None and not table.get(late.key).completed
+    assert table.get(other.key).scheduled == T0
+
+
+def test_an_entry_that_cannot_be_planned_does_not_stop_the_others(monkeypatch) -> None:
+    from emulator.event_sources import timetable as module
+
+    real = module._next_time
+
+    def broken(entry, after):
+        if entry.spec.name == "bad":
+            raise ZeroDivisionError("what a surprise")
+        return real(entry, after)
+
+    monkeypatch.setattr(module, "_next_time", broken)
+    table = Timetable()
+    bad, good = replace(rule("rate(1 minute)"), name="bad"), rule("rate(2 minutes)")
+    table.sync([bad, good], T0)
+    assert "cannot be planned: what a surprise" in (table.get(bad.key).problem or "")
+    assert table.get(good.key).scheduled == T0 + 120
