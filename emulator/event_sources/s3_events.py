@@ -29,6 +29,17 @@ What those pages say, and what AWS does where they are silent:
 * ``versionId`` is present only for a bucket with versioning configured.
 * ``sequencer`` is a hex string; for one key a later event has a greater value (compared as
   strings of equal length).
+
+PutBucketNotificationConfiguration's checks (:func:`check_notification_configuration`), with
+AWS's ``InvalidArgument`` messages: a filter rule is named ``prefix`` or ``suffix`` (any case;
+"filter rule name must be either prefix or suffix"), has a value ("filter value cannot be
+empty") of at most 1,024 bytes, and a filter has at most one of each ("Cannot specify more than
+one prefix rule in a filter."). Two configurations (Lambda, queue or topic alike) overlap when
+they share an event type, wildcards expanded, and some key passes both filters: their prefixes
+are prefixes of one another and so are their suffixes (a missing rule is the empty string).
+AWS refuses that with "Configurations overlap. Configurations on the same bucket cannot share a
+common event type." (the filtering page: "overlapping prefixes, overlapping suffixes, or
+overlapping combinations of prefixes and suffixes for the same event types").
 """
 
 from __future__ import annotations
@@ -48,7 +59,18 @@ __all__ = [
     "filter_rules",
     "build_event",
     "format_time",
+    "KeyFilter",
+    "NotificationConfigurationError",
+    "key_filter",
+    "event_types_overlap",
+    "key_filters_overlap",
+    "check_notification_configuration",
 ]
+
+OVERLAP_MESSAGE = "Configurations overlap. Configurations on the same bucket cannot share a common event type."
+_MAX_RULE_VALUE_BYTES = 1024
+#: the configuration lists of PutBucketNotificationConfiguration's XML (Lambda's is "CloudFunction")
+_CONFIGURATION_KINDS = ("TopicConfiguration", "QueueConfiguration", "CloudFunctionConfiguration")
 
 #: S3's event message versions: 2.3 for tagging, ACL, lifecycle and restore-delete events
 EVENT_VERSION = "2.1"
@@ -187,3 +209,113 @@ def build_event(event: ObjectEvent, configuration_id: str) -> dict[str, Any]:
             "lifecycleRestoreStorageClass": event.storage_class or "STANDARD",
         }}
     return {"Records": [record]}
+
+
+# --- PutBucketNotificationConfiguration checks ------------------------------------------------
+
+
+class NotificationConfigurationError(ValueError):
+    """AWS's ``InvalidArgument`` for a notification configuration, with its ArgumentName/Value."""
+
+    def __init__(self, message: str, argument_name: str, argument_value: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.argument_name = argument_name
+        self.argument_value = argument_value
+
+
+@dataclass(frozen=True)
+class KeyFilter:
+    """A configuration's key filter; a missing rule is ``""`` (every key has that prefix/suffix)."""
+
+    prefix: str = ""
+    suffix: str = ""
+
+
+def key_filter(rules: Sequence[tuple[str | None, str | None]]) -> KeyFilter:
+    """The filter made of ``(Name, Value)`` rules as sent; raises :class:`NotificationConfigurationError`."""
+    found: dict[str, str] = {}
+    for name, value in rules:
+        kind = (name or "").strip().lower()
+        if kind not in ("prefix", "suffix"):
+            raise NotificationConfigurationError("filter rule name must be either prefix or suffix",
+                                                 "FilterRule.Name", name or "")
+        if not value:
+            raise NotificationConfigurationError("filter value cannot be empty", name or "", value or "")
+        if len(value.encode("utf-8")) > _MAX_RULE_VALUE_BYTES:
+            raise NotificationConfigurationError(
+                "Size of filter rule value cannot exceed 1024 bytes in UTF-8 representation", "FilterRule.Value", value)
+        if kind in found:
+            raise NotificationConfigurationError(f"Cannot specify more than one {kind} rule in a filter.",
+                                                 "FilterRule.Name", name or "")
+        found[kind] = value
+    return KeyFilter(found.get("prefix", ""), found.get("suffix", ""))
+
+
+def _event_family(event: str) -> tuple[str, bool]:
+    """``("s3:ObjectCreated:", True)`` for a wildcard, ``("s3:ObjectCreated:Put", False)`` otherwise."""
+    if event.endswith(":*"):
+        return event[:-1], True
+    return event, False
+
+
+def _events_meet(a: str, b: str) -> bool:
+    (a_text, a_wild), (b_text, b_wild) = _event_family(a), _event_family(b)
+    if a_wild and b_wild:
+        return a_text == b_text
+    if a_wild:
+        return b_text.startswith(a_text)
+    if b_wild:
+        return a_text.startswith(b_text)
+    return a_text == b_text
+
+
+def event_types_overlap(a: Iterable[str], b: Iterable[str]) -> str | None:
+    """An event type of ``a`` that ``b`` shares (wildcards expanded), or None."""
+    b = list(b)
+    for event in a:
+        if any(_events_meet(event, other) for other in b):
+            return event
+    return None
+
+
+def key_filters_overlap(a: KeyFilter, b: KeyFilter) -> bool:
+    """Whether some key passes both filters (one prefix starts the other, one suffix ends the other)."""
+    prefixes = a.prefix.startswith(b.prefix) or b.prefix.startswith(a.prefix)
+    suffixes = a.suffix.endswith(b.suffix) or b.suffix.endswith(a.suffix)
+    return prefixes and suffixes
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def _configuration(entry: Mapping[str, Any]) -> tuple[list[str], KeyFilter]:
+    events = [str(e) for e in _as_list(entry.get("Event"))]
+    filters = entry.get("Filter") or {}
+    s3_key = filters.get("S3Key") if isinstance(filters, Mapping) else None
+    rules = _as_list(s3_key.get("FilterRule")) if isinstance(s3_key, Mapping) else []
+    pairs = [(rule.get("Name"), rule.get("Value")) if isinstance(rule, Mapping) else (None, None) for rule in rules]
+    return events, key_filter(pairs)
+
+
+def check_notification_configuration(configuration: Mapping[str, Any] | None) -> None:
+    """PutBucketNotificationConfiguration's checks of filter rules and overlaps (module doc).
+
+    ``configuration`` is the parsed ``NotificationConfiguration`` XML element (xmltodict's shape:
+    a single configuration is a dict, several a list). Raises :class:`NotificationConfigurationError`.
+    """
+    if not isinstance(configuration, Mapping):
+        return
+    parsed: list[tuple[list[str], KeyFilter]] = []
+    for kind in _CONFIGURATION_KINDS:
+        for entry in _as_list(configuration.get(kind)):
+            if isinstance(entry, Mapping):
+                parsed.append(_configuration(entry))
+    for index, (events, filter_a) in enumerate(parsed):
+        for other_events, filter_b in parsed[index + 1:]:
+            shared = event_types_overlap(events, other_events)
+            if shared is not None and key_filters_overlap(filter_a, filter_b):
+                raise NotificationConfigurationError(OVERLAP_MESSAGE, "Event", shared)

@@ -22,7 +22,9 @@ function up in moto's own Lambda backend, which knows none of ours, so nothing a
   unless ``SkipDestinationValidation`` is set: an unknown function is rejected with AWS's
   ``InvalidArgument`` "Unable to validate the following destination configurations". moto does
   not check (it only looks at the ARN's shape). Filter rule names are accepted in any case
-  (``Prefix``), as AWS does; moto fails on anything but lower case.
+  (``Prefix``), as AWS does; moto fails on anything but lower case. Other rule names, empty
+  values, repeated rules and overlapping configurations get AWS's 400 ``InvalidArgument``
+  (:func:`.s3_events.check_notification_configuration`) instead of moto's AssertionError (500).
 
 Where AWS has data moto lacks, events carry stand-ins: the request id and ``x-amz-id-2`` are
 generated per S3 request, ``sourceIPAddress`` is the caller's address as the server saw it, and
@@ -49,7 +51,13 @@ import httpx
 
 from emulator.aws import moto_integrations
 
-from .s3_events import ObjectEvent, build_event, configuration_matches
+from .s3_events import (
+    NotificationConfigurationError,
+    ObjectEvent,
+    build_event,
+    check_notification_configuration,
+    configuration_matches,
+)
 
 log = logging.getLogger(__name__)
 
@@ -192,6 +200,23 @@ def _lower_rule_names(body: Any) -> Any:
     return body
 
 
+def check_configuration_body(body: Any) -> None:
+    """PutBucketNotificationConfiguration's filter and overlap checks (:mod:`.s3_events`), raised as
+    moto's ``InvalidArgumentError`` (AWS's 400 InvalidArgument) before moto parses the body (it
+    asserts on rule names and values: a 500)."""
+    import xmltodict
+    from moto.s3.exceptions import InvalidArgumentError
+
+    try:
+        parsed = xmltodict.parse(body)
+    except Exception:  # noqa: BLE001 - malformed XML: moto's own error
+        return
+    try:
+        check_notification_configuration((parsed or {}).get("NotificationConfiguration"))
+    except NotificationConfigurationError as exc:
+        raise InvalidArgumentError(exc.message, exc.argument_name, exc.argument_value) from None
+
+
 # --- the patch --------------------------------------------------------------------------------
 
 
@@ -257,6 +282,7 @@ def patch_moto() -> None:
 
     def config_from_body(original: Callable[[Any], dict[str, Any]]) -> Callable[[Any], dict[str, Any]]:
         def patched(self: Any) -> dict[str, Any]:
+            check_configuration_body(self.body)
             self.body = _lower_rule_names(self.body)
             config = original(self)
             skip = str(self.headers.get("x-amz-skip-destination-validation", "")).lower() == "true"

@@ -7,6 +7,7 @@ import json
 import os
 import re
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote_plus
@@ -17,7 +18,7 @@ from botocore.exceptions import ClientError
 
 from emulator.event_sources.s3_events import encode_key
 from tests.conftest import ROOT
-from tests.integration.recorded import aws, ensure_table, settle, wait_for
+from tests.integration.recorded import aws, ensure_table, recorded, settle, wait_for
 
 ACCOUNT = "123456789012"
 RECORDER = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:recorder"
@@ -241,8 +242,10 @@ def test_queue_configurations_keep_working_and_the_test_event_skips_functions(en
     sqs = aws(endpoint, "sqs")
     url = sqs.create_queue(QueueName=f"s3-events-{tag}")["QueueUrl"]
     queue_arn = f"arn:aws:sqs:us-east-1:{ACCOUNT}:s3-events-{tag}"
-    notify(s3, bucket, events=["s3:ObjectCreated:*"],
-           QueueConfigurations=[{"Id": "to-queue", "QueueArn": queue_arn, "Events": ["s3:ObjectCreated:*"]}])
+    # one event type for both, told apart by suffix (AWS refuses overlapping configurations)
+    notify(s3, bucket, events=["s3:ObjectCreated:*"], rules=(("suffix", ".txt"),),
+           QueueConfigurations=[{"Id": "to-queue", "QueueArn": queue_arn, "Events": ["s3:ObjectCreated:*"],
+                                 "Filter": {"Key": {"FilterRules": [{"Name": "suffix", "Value": ".csv"}]}}}])
 
     def messages(count: int) -> list[dict]:
         got: list[dict] = []
@@ -257,12 +260,137 @@ def test_queue_configurations_keep_working_and_the_test_event_skips_functions(en
     assert test_event["Event"] == "s3:TestEvent" and test_event["Bucket"] == bucket
     assert settle(endpoint, tag, 1.5) == []  # the function never sees it
 
-    s3.put_object(Bucket=bucket, Key="both.txt", Body=b"x")
+    s3.put_object(Bucket=bucket, Key="for-queue.csv", Body=b"x")
+    s3.put_object(Bucket=bucket, Key="for-function.txt", Body=b"x")
     [queued] = messages(1)
     assert queued["Records"][0]["eventName"] == "ObjectCreated:Put"
     assert queued["Records"][0]["s3"]["configurationId"] == "to-queue"
+    assert queued["Records"][0]["s3"]["object"]["key"] == "for-queue.csv"
     [record] = records(endpoint, tag, 1)
     assert record["s3"]["configurationId"] == "to-recorder"
+    assert record["s3"]["object"]["key"] == "for-function.txt"
+    assert messages(0) == []  # one message per operation: no ObjectTagging:Put from moto
+
+
+def test_several_lambda_configurations_on_one_bucket(endpoint, s3, tag):
+    bucket = f"several-{tag}"
+    s3.create_bucket(Bucket=bucket)
+    configurations = [
+        {"Id": "images", "LambdaFunctionArn": RECORDER, "Events": ["s3:ObjectCreated:*"],
+         "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": "images/"}]}}},
+        {"Id": "logs", "LambdaFunctionArn": RECORDER, "Events": ["s3:ObjectCreated:Put"],
+         "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": "logs/"}]}}},
+        {"Id": "removals", "LambdaFunctionArn": RECORDER, "Events": ["s3:ObjectRemoved:*"]},
+    ]
+    s3.put_bucket_notification_configuration(
+        Bucket=bucket, NotificationConfiguration={"LambdaFunctionConfigurations": configurations})
+    assert [c["Id"] for c in s3.get_bucket_notification_configuration(Bucket=bucket)[
+        "LambdaFunctionConfigurations"]] == ["images", "logs", "removals"]
+
+    s3.put_object(Bucket=bucket, Key="images/a.png", Body=b"1")
+    s3.put_object(Bucket=bucket, Key="logs/b.log", Body=b"2")
+    s3.put_object(Bucket=bucket, Key="other/c", Body=b"3")  # no configuration
+    s3.delete_object(Bucket=bucket, Key="logs/b.log")
+    got = records(endpoint, tag, 3)
+    assert sorted((r["s3"]["configurationId"], r["eventName"], r["s3"]["object"]["key"]) for r in got) == [
+        ("images", "ObjectCreated:Put", "images/a.png"),
+        ("logs", "ObjectCreated:Put", "logs/b.log"),
+        ("removals", "ObjectRemoved:Delete", "logs/b.log"),
+    ]
+
+
+def test_a_lambda_and_a_topic_configuration_together(endpoint, s3, tag):
+    bucket = f"topic-{tag}"
+    s3.create_bucket(Bucket=bucket)
+    sns = aws(endpoint, "sns")
+    topic = sns.create_topic(Name=f"s3-{tag}")["TopicArn"]
+    sns.subscribe(TopicArn=topic, Protocol="lambda", Endpoint=RECORDER)
+    notify(s3, bucket, events=["s3:ObjectCreated:*"], rules=(("prefix", "direct/"),), TopicConfigurations=[
+        {"Id": "to-topic", "TopicArn": topic, "Events": ["s3:ObjectCreated:*"],
+         "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": "fanout/"}]}}}])
+    s3.put_object(Bucket=bucket, Key="direct/a.txt", Body=b"a")
+    s3.put_object(Bucket=bucket, Key="fanout/b.txt", Body=b"b")
+
+    deadline = time.monotonic() + 30
+    while True:
+        found = recorded(endpoint, bucket)
+        direct = [f.event["Records"][0] for f in found if "s3" in f.event["Records"][0]]
+        through_topic = [json.loads(f.event["Records"][0]["Sns"]["Message"]) for f in found
+                         if "Sns" in f.event["Records"][0]]
+        object_records = [m["Records"][0] for m in through_topic if "Records" in m]  # not the s3:TestEvent
+        if (direct and object_records) or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    [direct_record] = direct
+    assert direct_record["s3"]["configurationId"] == "to-recorder"
+    assert direct_record["s3"]["object"]["key"] == "direct/a.txt"
+    [topic_record] = object_records
+    assert topic_record["s3"]["configurationId"] == "to-topic"
+    assert topic_record["eventName"] == "ObjectCreated:Put"
+    assert unquote_plus(topic_record["s3"]["object"]["key"]) == "fanout/b.txt"  # moto's record for topics
+    assert len(recorded(endpoint, bucket)) == len(found)  # nothing else: one event per operation
+
+
+def refused(s3, bucket: str, configuration: dict) -> dict:
+    with pytest.raises(ClientError) as caught:
+        s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration=configuration)
+    error = caught.value.response
+    assert error["ResponseMetadata"]["HTTPStatusCode"] == 400, error
+    assert error["ResponseMetadata"]["RetryAttempts"] == 0  # a 500 would have been retried
+    return error["Error"]
+
+
+@pytest.mark.parametrize(("rules", "message"), [
+    ([{"Name": "foo", "Value": "x"}], "filter rule name must be either prefix or suffix"),
+    ([{"Name": "prefix", "Value": ""}], "filter value cannot be empty"),
+    ([{"Name": "prefix", "Value": "a/"}, {"Name": "Prefix", "Value": "b/"}],
+     "Cannot specify more than one prefix rule in a filter."),
+    ([{"Name": "suffix", "Value": ".a"}, {"Name": "suffix", "Value": ".b"}],
+     "Cannot specify more than one suffix rule in a filter."),
+])
+def test_bad_filter_rules_are_invalid_arguments(endpoint, s3, tag, rules, message):
+    bucket = f"rules-{tag}"
+    s3.create_bucket(Bucket=bucket)
+    error = refused(s3, bucket, {"LambdaFunctionConfigurations": [
+        {"LambdaFunctionArn": RECORDER, "Events": ["s3:ObjectCreated:*"], "Filter": {"Key": {"FilterRules": rules}}}]})
+    assert (error["Code"], error["Message"]) == ("InvalidArgument", message)
+    assert "LambdaFunctionConfigurations" not in s3.get_bucket_notification_configuration(Bucket=bucket)
+
+
+def test_overlapping_configurations_are_refused(endpoint, s3, tag):
+    bucket = f"overlap-{tag}"
+    s3.create_bucket(Bucket=bucket)
+    sqs = aws(endpoint, "sqs")
+    sqs.create_queue(QueueName=f"q-{tag}")
+    queue_arn = f"arn:aws:sqs:us-east-1:{ACCOUNT}:q-{tag}"
+    overlapping = [
+        {"LambdaFunctionConfigurations": [
+            {"Id": "all", "LambdaFunctionArn": RECORDER, "Events": ["s3:ObjectCreated:*"]},
+            {"Id": "put", "LambdaFunctionArn": RECORDER, "Events": ["s3:ObjectCreated:Put"]}]},
+        {"LambdaFunctionConfigurations": [
+            {"Id": "images", "LambdaFunctionArn": RECORDER, "Events": ["s3:ObjectCreated:*"],
+             "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": "images/"}]}}}],
+         "QueueConfigurations": [
+            {"Id": "jpgs", "QueueArn": queue_arn, "Events": ["s3:ObjectCreated:Copy"],
+             "Filter": {"Key": {"FilterRules": [{"Name": "suffix", "Value": ".jpg"}]}}}]},
+    ]
+    for configuration in overlapping:
+        error = refused(s3, bucket, configuration)
+        assert (error["Code"], error["Message"]) == (
+            "InvalidArgument", "Configurations overlap. Configurations on the same bucket cannot share a common event type.")
+    assert "LambdaFunctionConfigurations" not in s3.get_bucket_notification_configuration(Bucket=bucket)
+
+    # apart by event type or by key: accepted
+    s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration={
+        "LambdaFunctionConfigurations": [
+            {"Id": "created", "LambdaFunctionArn": RECORDER, "Events": ["s3:ObjectCreated:*"],
+             "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": "images/"},
+                                                {"Name": "suffix", "Value": ".jpg"}]}}}],
+        "QueueConfigurations": [
+            {"Id": "pngs", "QueueArn": queue_arn, "Events": ["s3:ObjectCreated:*"],
+             "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": "images/"},
+                                                {"Name": "suffix", "Value": ".png"}]}}},
+            {"Id": "removed", "QueueArn": queue_arn, "Events": ["s3:ObjectRemoved:*"]}]})
 
 
 def test_an_unknown_function_is_rejected_unless_validation_is_skipped(endpoint, s3, tag):

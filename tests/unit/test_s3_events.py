@@ -8,14 +8,21 @@ from urllib.parse import unquote_plus
 import pytest
 
 from emulator.event_sources.s3_events import (
+    OVERLAP_MESSAGE,
+    KeyFilter,
+    NotificationConfigurationError,
     ObjectEvent,
     build_event,
+    check_notification_configuration,
     configuration_matches,
     encode_key,
     event_type_matches,
+    event_types_overlap,
     filter_rules,
     format_time,
+    key_filter,
     key_filter_matches,
+    key_filters_overlap,
 )
 from emulator.event_sources.s3_notifications import _lower_rule_names, _Sequencer
 
@@ -189,3 +196,88 @@ def test_filter_rule_names_are_lower_cased_for_moto():
     body = b"<FilterRule><Name>Prefix</Name><Value>Prefix/</Value></FilterRule><Name> SUFFIX </Name>"
     assert _lower_rule_names(body) == b"<FilterRule><Name>prefix</Name><Value>Prefix/</Value></FilterRule><Name>suffix</Name>"
     assert _lower_rule_names(body.decode()) == _lower_rule_names(body).decode()
+
+
+# --- PutBucketNotificationConfiguration checks ---------------------------------------------------
+
+
+def test_key_filters_take_one_prefix_and_one_suffix_in_any_case():
+    assert key_filter([]) == KeyFilter()
+    assert key_filter([("Prefix", "in/"), ("SUFFIX", ".csv")]) == KeyFilter("in/", ".csv")
+
+
+@pytest.mark.parametrize(("rules", "message", "name", "value"), [
+    ([("foo", "x")], "filter rule name must be either prefix or suffix", "FilterRule.Name", "foo"),
+    ([(None, "x")], "filter rule name must be either prefix or suffix", "FilterRule.Name", ""),
+    ([("prefix", "")], "filter value cannot be empty", "prefix", ""),
+    ([("suffix", None)], "filter value cannot be empty", "suffix", ""),
+    ([("prefix", "a"), ("Prefix", "b")], "Cannot specify more than one prefix rule in a filter.",
+     "FilterRule.Name", "Prefix"),
+    ([("suffix", "a"), ("prefix", "p"), ("suffix", "b")], "Cannot specify more than one suffix rule in a filter.",
+     "FilterRule.Name", "suffix"),
+    ([("prefix", "é" * 513)], "Size of filter rule value cannot exceed 1024 bytes in UTF-8 representation",
+     "FilterRule.Value", "é" * 513),
+])
+def test_bad_filter_rules_are_invalid_arguments(rules, message, name, value):
+    with pytest.raises(NotificationConfigurationError) as caught:
+        key_filter(rules)
+    assert (caught.value.message, caught.value.argument_name, caught.value.argument_value) == (message, name, value)
+
+
+def test_event_types_overlap_with_wildcards_expanded():
+    assert event_types_overlap(["s3:ObjectCreated:*"], ["s3:ObjectCreated:Put"]) == "s3:ObjectCreated:*"
+    assert event_types_overlap(["s3:ObjectCreated:Copy"], ["s3:ObjectCreated:*"]) == "s3:ObjectCreated:Copy"
+    assert event_types_overlap(["s3:ObjectCreated:*"], ["s3:ObjectCreated:*"]) == "s3:ObjectCreated:*"
+    assert event_types_overlap(["s3:ObjectRemoved:Delete", "s3:ObjectCreated:Put"],
+                               ["s3:ObjectCreated:Put"]) == "s3:ObjectCreated:Put"
+    assert event_types_overlap(["s3:ObjectCreated:*"], ["s3:ObjectRemoved:*"]) is None
+    assert event_types_overlap(["s3:ObjectCreated:Put"], ["s3:ObjectCreated:Post"]) is None
+    assert event_types_overlap(["s3:ObjectRemoved:Delete"], ["s3:ObjectRemoved:DeleteMarkerCreated"]) is None
+
+
+@pytest.mark.parametrize(("a", "b", "overlap"), [
+    (KeyFilter(), KeyFilter(), True),
+    (KeyFilter(), KeyFilter("images/"), True),                          # no prefix overlaps every prefix
+    (KeyFilter("images/"), KeyFilter("images/2024/"), True),
+    (KeyFilter("images/"), KeyFilter("logs/"), False),
+    (KeyFilter(suffix=".jpg"), KeyFilter(suffix="jpg"), True),          # AWS's own example
+    (KeyFilter(suffix=".jpg"), KeyFilter(suffix=".png"), False),
+    (KeyFilter("images/", ".jpg"), KeyFilter("images/", ".png"), False),  # prefixes overlap, suffixes do not
+    (KeyFilter("images/", ".jpg"), KeyFilter(suffix=".jpg"), True),
+    (KeyFilter("images/"), KeyFilter(suffix=".jpg"), True),              # images/x.jpg passes both
+])
+def test_key_filters_overlap_when_some_key_passes_both(a, b, overlap):
+    assert key_filters_overlap(a, b) is overlap
+    assert key_filters_overlap(b, a) is overlap
+
+
+def configuration(kind: str, events: list[str], **rules: str) -> dict:
+    entry: dict = {"Id": kind, "Event": events[0] if len(events) == 1 else events}
+    if rules:
+        filter_rules = [{"Name": name, "Value": value} for name, value in rules.items()]
+        entry["Filter"] = {"S3Key": {"FilterRule": filter_rules[0] if len(filter_rules) == 1 else filter_rules}}
+    return entry
+
+
+def test_configurations_of_any_kind_may_not_overlap():
+    lambda_all = configuration("CloudFunctionConfiguration", ["s3:ObjectCreated:*"])
+    queue_put = configuration("QueueConfiguration", ["s3:ObjectCreated:Put"])
+    with pytest.raises(NotificationConfigurationError) as caught:
+        check_notification_configuration({"CloudFunctionConfiguration": lambda_all, "QueueConfiguration": queue_put})
+    assert caught.value.message == OVERLAP_MESSAGE
+    with pytest.raises(NotificationConfigurationError, match="Configurations overlap"):
+        check_notification_configuration({"CloudFunctionConfiguration": [
+            configuration("a", ["s3:ObjectCreated:*"], prefix="in/"),
+            configuration("b", ["s3:ObjectRemoved:*", "s3:ObjectCreated:Copy"], suffix=".csv")]})
+
+
+def test_configurations_apart_by_event_or_key_are_accepted():
+    check_notification_configuration({
+        "CloudFunctionConfiguration": [configuration("a", ["s3:ObjectCreated:*"], prefix="images/", suffix=".jpg"),
+                                       configuration("b", ["s3:ObjectCreated:*"], prefix="images/", suffix=".png")],
+        "QueueConfiguration": configuration("q", ["s3:ObjectRemoved:*"]),
+        "TopicConfiguration": [configuration("t", ["s3:ObjectCreated:Put"], prefix="logs/")],
+        "EventBridgeConfiguration": None,
+    })
+    check_notification_configuration(None)
+    check_notification_configuration({})
