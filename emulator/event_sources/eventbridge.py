@@ -23,23 +23,68 @@ to EventBridge and for archive replays. Patched, it
 
 PutTargets also gets AWS's checks of the input settings (one of Input/InputPath/
 InputTransformer; no undefined placeholders), as ValidationException.
+
+PutRule's ``EventPattern`` is checked with the same engine that matches it
+(:func:`event_pattern_problem`): an invalid pattern is refused with AWS's
+InvalidEventPatternException ("Event pattern is not valid. Reason: ...") instead of being stored
+and then matching nothing (or, for JSON that is not an object, a 500 from moto's parser). That
+check is applied by :func:`emulator.event_sources.schedule_checks.patch_moto_rules`, PutRule's
+one wrapper. TestEventPattern answers ``{"Result": true|false}`` from that engine too (moto's
+handler returns nothing); the event must be a JSON object with ``id``, ``account``, ``source``,
+``time``, ``region`` and ``detail-type`` ("Parameter Event is not valid.", a
+ValidationException), as AWS requires.
 """
 
 from __future__ import annotations
 
 import copy
+import json
 import logging
 import time
 from datetime import datetime, timezone
 from typing import Any, Mapping
 
-from .filtering import PatternError, matches
+from .filtering import PatternError, compile_pattern, matches
 from .target_input import TargetInputError, iso_time, target_payload, validate_target
 
 log = logging.getLogger(__name__)
 
 __all__ = ["envelope", "target_payload", "TargetInputError", "deliver_to_target", "dispatch_to_targets",
-           "patch_moto"]
+           "event_pattern_problem", "EventNotValid", "pattern_result", "patch_moto"]
+
+#: the fields TestEventPattern requires of its Event (AWS: "Parameter Event is not valid.")
+TEST_EVENT_FIELDS = ("id", "account", "source", "time", "region", "detail-type")
+
+
+class EventNotValid(ValueError):
+    """TestEventPattern's Event is not an event (AWS's ValidationException)."""
+
+
+def event_pattern_problem(pattern: str | None) -> str | None:
+    """Why EventBridge refuses ``pattern`` (the reason after "Event pattern is not valid. Reason: "), or None."""
+    if not pattern:
+        return None
+    try:
+        compile_pattern(pattern)
+    except PatternError as exc:
+        return exc.reason
+    return None
+
+
+def pattern_result(pattern: str | None, event_text: str | None) -> bool:
+    """TestEventPattern: does the event (JSON text) match the pattern?
+
+    Raises PatternError for an invalid pattern and :class:`EventNotValid` for an event that is
+    not a JSON object with the fields AWS requires.
+    """
+    compiled = compile_pattern(pattern or "")
+    try:
+        event = json.loads(event_text or "")
+    except ValueError:
+        raise EventNotValid("Parameter Event is not valid.") from None
+    if not isinstance(event, dict) or any(field not in event for field in TEST_EVENT_FIELDS):
+        raise EventNotValid("Parameter Event is not valid.")
+    return compiled.matches(event)
 
 
 def envelope(event: Mapping[str, Any]) -> dict[str, Any]:
@@ -193,3 +238,20 @@ def patch_moto() -> None:
         return original_put_targets(self, name, event_bus_arn, targets)
 
     models.EventsBackend.put_targets = put_targets  # type: ignore[method-assign]
+    _patch_test_event_pattern()
+
+
+def _patch_test_event_pattern() -> None:
+    from moto.events.exceptions import InvalidEventPatternException, ValidationException
+    from moto.events.responses import EventsHandler
+
+    def test_event_pattern(self: Any) -> tuple[str, dict[str, Any]]:
+        try:
+            result = pattern_result(self._get_param("EventPattern"), self._get_param("Event"))
+        except PatternError as exc:
+            raise InvalidEventPatternException(reason=exc.reason) from None
+        except EventNotValid as exc:
+            raise ValidationException(str(exc)) from None
+        return json.dumps({"Result": result}), self.response_headers
+
+    EventsHandler.test_event_pattern = test_event_pattern  # type: ignore[method-assign,assignment]

@@ -120,15 +120,30 @@ def patch_moto() -> None:
 
 
 def patch_moto_rules() -> None:
-    """Validate PutRule's ScheduleExpression as AWS does."""
-    from moto.events.exceptions import ValidationException
+    """Validate PutRule's ScheduleExpression and EventPattern as AWS does.
+
+    The pattern is checked by the engine that matches it (:mod:`.eventbridge`):
+    InvalidEventPatternException "Event pattern is not valid. Reason: ...".
+    """
+    from moto.events.exceptions import InvalidEventPatternException, ValidationException
     from moto.events.models import EventsBackend
 
-    def check(kwargs: dict[str, Any]) -> str | None:
-        expression = kwargs.get("scheduled_expression")
-        if not expression:
-            return None
-        problem = rule_expression_problem(expression)
-        return None if problem is None else f"Parameter ScheduleExpression is not valid. {problem}"
+    from .eventbridge import event_pattern_problem
 
-    EventsBackend.put_rule = _checked(EventsBackend.put_rule, check, ValidationException)  # type: ignore[method-assign]
+    put_rule = EventsBackend.put_rule
+    if getattr(put_rule, "_cloudmicro_put_rule", False):
+        return
+
+    @functools.wraps(put_rule)
+    def checked_put_rule(self: Any, *args: Any, **kwargs: Any) -> Any:
+        expression = kwargs.get("scheduled_expression")
+        problem = rule_expression_problem(expression) if expression else None
+        if problem is not None:
+            raise ValidationException(f"Parameter ScheduleExpression is not valid. {problem}")
+        reason = event_pattern_problem(kwargs.get("event_pattern"))
+        if reason is not None:
+            raise InvalidEventPatternException(reason=reason)
+        return put_rule(self, *args, **kwargs)
+
+    checked_put_rule._cloudmicro_put_rule = True  # type: ignore[attr-defined]
+    EventsBackend.put_rule = checked_put_rule  # type: ignore[method-assign]

@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from tests.conftest import lambda_client
 from tests.integration.recorded import aws, ensure_table, recorded, settle, wait_for
@@ -207,3 +208,41 @@ def test_s3_events_sent_to_eventbridge_reach_the_function(endpoint, tag):
     assert found.event["resources"] == [f"arn:aws:s3:::{tag}"]
     assert found.event["detail"]["object"]["key"] == "file.txt"
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", found.event["time"]) and "ingestion-time" not in found.event
+
+
+def aws_error(call, **kwargs) -> dict:
+    """The AWS error of a call that must fail with HTTP 400."""
+    with pytest.raises(ClientError) as caught:
+        call(**kwargs)
+    response = caught.value.response
+    assert response["ResponseMetadata"]["HTTPStatusCode"] == 400, response
+    return response["Error"]
+
+
+@pytest.mark.parametrize("pattern", [
+    {"detail": {"a": [{"nope": 1}]}}, {"a": [{"prefix": 5}]}, {"a": [{"numeric": [">", "x"]}]}, [1], "text"])
+def test_put_rule_refuses_an_invalid_pattern(endpoint, tag, pattern):
+    events = aws(endpoint, "events")
+    name = f"r-{tag}"
+    error = aws_error(events.put_rule, Name=name, EventPattern=json.dumps(pattern))
+    assert error["Code"] == "InvalidEventPatternException"
+    assert error["Message"].startswith("Event pattern is not valid. Reason: ")
+    assert name not in [r["Name"] for r in events.list_rules(NamePrefix=name)["Rules"]]
+
+
+def test_test_event_pattern_answers_with_our_matcher(endpoint):
+    events = aws(endpoint, "events")
+    event = {"id": "1", "account": "123456789012", "source": "app.orders", "time": "2024-05-06T07:08:09Z",
+             "region": "us-east-1", "detail-type": "Order Placed", "resources": [],
+             "detail": {"sku": "SKU-1", "total": 50, "region": "us-west-1"}}
+    matching = {"source": ["app.orders"], "detail": {"sku": [{"prefix": "SKU-"}], "total": [{"numeric": [">", 10]}],
+                                                     "region": [{"wildcard": "us-*-1"}]}}
+    assert events.test_event_pattern(EventPattern=json.dumps(matching), Event=json.dumps(event))["Result"] is True
+    other = {"detail": {"total": [{"numeric": [">", 100]}]}}
+    assert events.test_event_pattern(EventPattern=json.dumps(other), Event=json.dumps(event))["Result"] is False
+
+    error = aws_error(events.test_event_pattern, EventPattern="[1]", Event=json.dumps(event))
+    assert error["Code"] == "InvalidEventPatternException"
+    no_account = {k: v for k, v in event.items() if k != "account"}
+    error = aws_error(events.test_event_pattern, EventPattern=json.dumps(matching), Event=json.dumps(no_account))
+    assert (error["Code"], error["Message"]) == ("ValidationException", "Parameter Event is not valid.")

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from emulator.event_sources import eventbridge
+from emulator.event_sources.filtering import PatternError
 from emulator.event_sources.target_input import (
     TargetInputError,
     json_path,
@@ -244,3 +245,44 @@ def test_unsupported_targets_do_not_fail_put_events(backend, delivered):
     [entry] = put(backend, {"tag": tag})
     assert "EventId" in entry
     assert [e for _, e, _ in delivered] == [{"tag": tag}]
+
+
+# --------------------------------------------------------------------------- PutRule and TestEventPattern
+
+
+@pytest.mark.parametrize("pattern", [
+    '{"detail": {"a": [{"nope": 1}]}}', '{"a": [{"prefix": 5}]}', '{"a": [{"numeric": [">", "x"]}]}',
+    '{"a": []}', '{"a": "b"}', "[1]", '"text"', "{not json"])
+def test_invalid_event_patterns_have_a_reason(pattern):
+    reason = eventbridge.event_pattern_problem(pattern)
+    assert isinstance(reason, str) and reason
+
+
+def test_valid_event_patterns_have_no_problem():
+    assert eventbridge.event_pattern_problem('{"source": ["a"], "detail": {"n": [{"numeric": [">", 1]}]}}') is None
+    assert eventbridge.event_pattern_problem(None) is None
+
+
+def test_pattern_result_matches_with_our_engine():
+    event = json.dumps(dict(EVENT, detail={"name": "abcz"}))
+    assert eventbridge.pattern_result('{"detail": {"name": [{"wildcard": "a*z"}]}}', event) is True
+    assert eventbridge.pattern_result('{"detail": {"name": [{"wildcard": "x*"}]}}', event) is False
+    with pytest.raises(PatternError):
+        eventbridge.pattern_result("[1]", event)
+    for bad in ("not json", "[]", json.dumps({k: v for k, v in EVENT.items() if k != "account"})):
+        with pytest.raises(eventbridge.EventNotValid, match=r"^Parameter Event is not valid\.$"):
+            eventbridge.pattern_result('{"source": ["x"]}', bad)
+
+
+def test_put_rule_refuses_invalid_patterns_in_process(backend, delivered):
+    from moto.events.exceptions import InvalidEventPatternException
+
+    from emulator.event_sources import schedule_checks
+
+    schedule_checks.patch_moto_rules()
+    with pytest.raises(InvalidEventPatternException, match="Event pattern is not valid. Reason: "):
+        backend.put_rule(f"unit-{uuid.uuid4().hex[:8]}", event_pattern="[1]")
+    name = f"unit-{uuid.uuid4().hex[:8]}"
+    with pytest.raises(InvalidEventPatternException):
+        backend.put_rule(name, event_pattern='{"a": [{"prefix": 5}]}')
+    assert name not in backend.event_buses["default"].rules
