@@ -11,10 +11,11 @@ function up in moto's own Lambda backend, which knows none of ours, so nothing a
   is built and handed to :func:`emulator.aws.moto_integrations.deliver`, an asynchronous Invoke
   through the endpoint. Delivery happens before the S3 call answers, so once PutObject returns
   the event is in the function's async queue.
-* moto's extra events are not passed to functions where AWS sends none: the ``ObjectCreated:Put``
-  and ``ObjectTagging:Put`` that CompleteMultipartUpload makes, and the ``ObjectTagging:Put``
-  after every PutObject and CopyObject. moto's ``s3:TestEvent`` goes to queues and topics only,
-  as on AWS.
+* moto's extra events are dropped for every destination (functions, queues, topics and
+  EventBridge), so each operation sends one event as on AWS: the ``ObjectCreated:Put`` and
+  ``ObjectTagging:Put`` that CompleteMultipartUpload makes, and the ``ObjectTagging:Put`` after
+  every PutObject and CopyObject. moto's ``s3:TestEvent`` goes to queues and topics only, as on
+  AWS.
 * In a versioned bucket moto sends nothing for a delete marker and reports a version delete
   only once the key's last version is gone; functions get ``ObjectRemoved:DeleteMarkerCreated``
   and ``ObjectRemoved:Delete`` (with ``versionId``) as AWS sends them.
@@ -42,7 +43,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import quote
@@ -101,14 +102,28 @@ def _request_facts() -> tuple[str, str, str]:
 
 
 @contextmanager
-def _withheld(*names: str) -> Iterator[None]:
-    """While inside, moto's events named ``names`` are not passed to functions (this thread)."""
-    before: frozenset[str] = getattr(_local, "withheld", frozenset())
-    _local.withheld = before | set(names)
+def _held_back(kind: str, names: tuple[str, ...]) -> Iterator[None]:
+    before: frozenset[str] = getattr(_local, kind, frozenset())
+    setattr(_local, kind, before | set(names))
     try:
         yield
     finally:
-        _local.withheld = before
+        setattr(_local, kind, before)
+
+
+def _withheld(*names: str) -> AbstractContextManager[None]:
+    """While inside, moto's events named ``names`` are not passed to functions (this thread);
+    functions get the event AWS sends instead, queues and topics keep moto's."""
+    return _held_back("withheld", names)
+
+
+def _dropped(*names: str) -> AbstractContextManager[None]:
+    """While inside, moto's events named ``names`` go nowhere (this thread): AWS sends none."""
+    return _held_back("dropped", names)
+
+
+def _is_dropped(event_name: str) -> bool:
+    return event_name in getattr(_local, "dropped", ())
 
 
 # --- delivery ---------------------------------------------------------------------------------
@@ -238,9 +253,12 @@ def patch_moto() -> None:
 
     def send_event(original: Callable[..., None]) -> Callable[..., None]:
         def patched(account_id: str, event_name: Any, bucket: Any, key: Any) -> None:
+            name = str(getattr(event_name, "value", event_name))
+            if _is_dropped(name):
+                return
             original(account_id, event_name, bucket, key)
             try:
-                _notify_key(str(getattr(event_name, "value", event_name)), bucket, key)
+                _notify_key(name, bucket, key)
             except Exception:  # noqa: BLE001 - asynchronous on AWS: never fail the S3 call
                 log.exception("S3 notification for %s failed", getattr(bucket, "name", bucket))
         return patched
@@ -265,10 +283,10 @@ def patch_moto() -> None:
             return success, meta
         return patched
 
-    def withholding(*names: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    def dropping(*names: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         def make(original: Callable[..., Any]) -> Callable[..., Any]:
             def patched(*args: Any, **kwargs: Any) -> Any:
-                with _withheld(*names):
+                with _dropped(*names):
                     return original(*args, **kwargs)
             return patched
         return make
@@ -296,9 +314,9 @@ def patch_moto() -> None:
 
     _wrap(notifications, "send_event", send_event)
     _wrap(S3Backend, "delete_object", delete_object)
-    _wrap(S3Backend, "complete_multipart_upload", withholding(PUT, TAGGING_PUT))
-    _wrap(S3Response, "put_object", withholding(TAGGING_PUT))
-    _wrap(S3Response, "copy_object", withholding(TAGGING_PUT))
+    _wrap(S3Backend, "complete_multipart_upload", dropping(PUT, TAGGING_PUT))
+    _wrap(S3Response, "put_object", dropping(TAGGING_PUT))
+    _wrap(S3Response, "copy_object", dropping(TAGGING_PUT))
     _wrap(S3Response, "setup_class", setup_class)
     _wrap(S3Response, "_notification_config_from_body", config_from_body)
     _patched = True

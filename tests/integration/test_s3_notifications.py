@@ -432,3 +432,68 @@ def test_aws_cli_cp_triggers_the_function(endpoint, s3, tag, tmp_path: Path):
     assert record["eventName"] == "ObjectCreated:Put"
     assert record["s3"]["object"]["key"] == "reports/report+1.txt"
     assert record["s3"]["object"]["size"] == len("from the cli")
+
+
+def test_queues_topics_and_eventbridge_get_one_event_per_operation(endpoint, s3, tag):
+    """moto adds ObjectTagging:Put after PutObject/CopyObject and ObjectCreated:Put + ObjectTagging:Put
+    around CompleteMultipartUpload; AWS sends one event for each operation, to every destination."""
+    bucket = f"once-{tag}"
+    s3.create_bucket(Bucket=bucket)
+    sqs = aws(endpoint, "sqs")
+    url = sqs.create_queue(QueueName=f"once-{tag}")["QueueUrl"]
+    sns = aws(endpoint, "sns")
+    topic = sns.create_topic(Name=f"once-{tag}")["TopicArn"]
+    sns.subscribe(TopicArn=topic, Protocol="lambda", Endpoint=RECORDER)
+    events = aws(endpoint, "events")
+    events.put_rule(Name=f"once-{tag}", EventPattern=json.dumps({"source": ["aws.s3"],
+                                                                  "detail": {"bucket": {"name": [bucket]}}}))
+    events.put_targets(Rule=f"once-{tag}", Targets=[{"Id": "f", "Arn": RECORDER}])
+    every = ["s3:ObjectCreated:*", "s3:ObjectTagging:*"]
+    s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration={
+        "QueueConfigurations": [{"Id": "q", "QueueArn": f"arn:aws:sqs:us-east-1:{ACCOUNT}:once-{tag}", "Events": every,
+                                 "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": "q/"}]}}}],
+        "TopicConfigurations": [{"Id": "t", "TopicArn": topic, "Events": every,
+                                 "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": "t/"}]}}}],
+        "EventBridgeConfiguration": {}})
+
+    def operations(prefix: str) -> None:
+        s3.put_object(Bucket=bucket, Key=f"{prefix}put", Body=b"1", Tagging="a=b")
+        s3.copy_object(Bucket=bucket, Key=f"{prefix}copy", CopySource={"Bucket": bucket, "Key": f"{prefix}put"})
+        upload = s3.create_multipart_upload(Bucket=bucket, Key=f"{prefix}multi", Tagging="k=v")["UploadId"]
+        etag = s3.upload_part(Bucket=bucket, Key=f"{prefix}multi", UploadId=upload, PartNumber=1, Body=b"m")["ETag"]
+        s3.complete_multipart_upload(Bucket=bucket, Key=f"{prefix}multi", UploadId=upload,
+                                     MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": etag}]})
+
+    operations("q/")
+    operations("t/")
+    expected = ["ObjectCreated:CompleteMultipartUpload", "ObjectCreated:Copy", "ObjectCreated:Put"]
+
+    queued: list[dict] = []
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        reply = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
+        queued += [json.loads(m["Body"]) for m in reply.get("Messages", [])]
+        if len([q for q in queued if "Records" in q]) >= 3:
+            break
+    queued += [json.loads(m["Body"]) for m in
+               sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=2).get("Messages", [])]
+    assert sorted(q["Records"][0]["eventName"] for q in queued if "Records" in q) == expected
+
+    def from_function() -> tuple[list[str], list[str]]:
+        found = [r.event for r in recorded(endpoint, bucket)]
+        through_topic = [json.loads(e["Records"][0]["Sns"]["Message"]) for e in found if "Records" in e]
+        topic_names = sorted(m["Records"][0]["eventName"] for m in through_topic if "Records" in m)
+        eventbridge = sorted(f'{e["detail-type"]} {e["detail"]["object"]["key"]}' for e in found if "detail-type" in e)
+        return topic_names, eventbridge
+
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        topic_names, eventbridge = from_function()
+        if len(topic_names) >= 3 and len(eventbridge) >= 6:
+            break
+        time.sleep(0.2)
+    time.sleep(1.5)  # anything extra would arrive by now
+    topic_names, eventbridge = from_function()
+    assert topic_names == expected
+    assert eventbridge == [f"Object Created {prefix}{name}" for prefix in ("q/", "t/")
+                           for name in ("copy", "multi", "put")]
