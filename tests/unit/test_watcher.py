@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import time
 from pathlib import Path
 
 import pytest
+from watchdog.observers.api import BaseObserver, ObservedWatch
+from watchdog.observers.polling import PollingEmitter, PollingObserver
 
-from emulator.invocation.watcher import FolderWatcher, is_scratch
+from emulator.invocation.watcher import FolderWatcher, folder_stamp, is_scratch
 
 
 def run(coro):
@@ -96,3 +99,176 @@ def test_is_scratch():
     assert is_scratch(Path("fn/.venv/lib/site.py")) and is_scratch(Path("fn/fn.py___jb_tmp___"))
     assert not is_scratch(Path("fn/fn.py")) and not is_scratch(Path("fn/function.json"))
     assert not is_scratch(Path("fn/pkg/mod.py"))
+
+
+# --- roots that go away, come back, or are not there yet ---------------------------------
+
+
+async def until(condition, timeout: float = 5.0) -> None:
+    """Wait (bounded) for ``condition()``: the watcher's threads and timers decide when."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        await asyncio.sleep(0.01)
+
+
+@pytest.mark.parametrize("mode", ["events", "poll"])
+def test_a_root_deleted_and_created_again_is_watched_again(tmp_path, mode):
+    root = tmp_path / "root"
+    (root / "fn").mkdir(parents=True)
+
+    async def scenario() -> None:
+        calls: list[tuple[str, frozenset[Path]]] = []
+
+        async def on_change(name: str, paths: frozenset[Path]) -> None:
+            calls.append((name, paths))
+
+        watcher = FolderWatcher(on_change, mode)  # type: ignore[arg-type]
+        watcher.start()
+        watcher.watch(root, lambda path: (path.relative_to(root).parts[0],) if path != root else (),
+                      lambda: ("fn",))
+        try:
+            for round_ in range(2):
+                shutil.rmtree(root)
+                await until(lambda: root not in watcher.roots())
+                (root / "fn").mkdir(parents=True)
+                await until(lambda: root in watcher.roots())
+                await until(lambda: not watcher.busy("fn"))
+                calls.clear()
+                (root / "fn" / "a.py").write_text(f"x = {round_}\n")
+                await until(lambda: any(root / "fn" / "a.py" in paths for _, paths in calls))
+                assert {name for name, _ in calls} == {"fn"}
+        finally:
+            await watcher.close()
+
+    run(scenario())
+
+
+@pytest.mark.parametrize("mode", ["events", "poll"])
+def test_a_root_that_does_not_exist_yet_is_watched_once_it_does(tmp_path, mode):
+    root = tmp_path / "functions"
+
+    async def scenario() -> None:
+        calls: list[tuple[str, frozenset[Path]]] = []
+
+        async def on_change(name: str, paths: frozenset[Path]) -> None:
+            calls.append((name, paths))
+
+        watcher = FolderWatcher(on_change, mode)  # type: ignore[arg-type]
+        watcher.start()
+        watcher.watch(root, lambda path: (path.relative_to(root).parts[0],) if path != root else (), lambda: ())
+        try:
+            assert watcher.roots() == []
+            (root / "early").mkdir(parents=True)  # made with its folder: told when the root is watched
+            await until(lambda: root in watcher.roots())
+            await until(lambda: "early" in {name for name, _ in calls})
+            (root / "late").mkdir()
+            (root / "late" / "late.py").write_text("x = 1\n")
+            await until(lambda: any(root / "late" / "late.py" in paths for _, paths in calls))
+        finally:
+            await watcher.close()
+
+    run(scenario())
+
+
+# --- the canary: file events that never arrive ------------------------------------------
+
+
+class SilentObserver(BaseObserver):
+    """An observer that watches nothing (file events that never arrive: some network or VM
+    shares)."""
+
+    def __init__(self) -> None:
+        super().__init__(PollingEmitter)
+
+    def schedule(self, event_handler, path, *, recursive=False, event_filter=None, follow_symlink=False):
+        return ObservedWatch(path, recursive=recursive, event_filter=event_filter)
+
+    def unschedule(self, watch) -> None:
+        pass
+
+
+def silent_then_polling(mode: str, poll_interval: float) -> BaseObserver:
+    return SilentObserver() if mode == "events" else PollingObserver(timeout=poll_interval)
+
+
+def test_when_no_file_event_arrives_the_watcher_polls_and_says_so(tmp_path):
+    (tmp_path / "fn").mkdir()
+
+    async def scenario() -> None:
+        calls: list[str] = []
+        reasons: list[str] = []
+
+        async def on_change(name: str, paths: frozenset[Path]) -> None:
+            calls.append(name)
+
+        watcher = FolderWatcher(on_change, "events", observer=silent_then_polling, on_fallback=reasons.append)
+        started = time.monotonic()
+        watcher.start()
+        watcher.watch(tmp_path, lambda path: (path.relative_to(tmp_path).parts[0],), canary=True)
+        assert time.monotonic() - started < 0.5  # the canary does not hold up the start
+        try:
+            await until(lambda: watcher.mode == "poll", timeout=3)
+            assert reasons and "no file event arrived" in reasons[0] and str(tmp_path) in reasons[0]
+            assert watcher.fallback == reasons[0]
+            await until(lambda: not [p for p in tmp_path.iterdir() if p.name.startswith(".cloudmicro-canary")])
+            (tmp_path / "fn" / "fn.py").write_text("x = 1\n")
+            await until(lambda: calls == ["fn"])
+        finally:
+            await watcher.close()
+
+    run(scenario())
+
+
+def test_when_file_events_arrive_the_canary_keeps_them(tmp_path):
+    async def scenario() -> None:
+        async def on_change(name: str, paths: frozenset[Path]) -> None:
+            raise AssertionError("the canary is not a change")
+
+        watcher = FolderWatcher(on_change, "events")
+        watcher.start()
+        watcher.watch(tmp_path, lambda path: ("x",), canary=True)
+        try:
+            assert await watcher.canary(tmp_path)
+            assert watcher._canary_task is not None and await watcher._canary_task
+            assert watcher.mode == "events" and watcher.fallback is None
+        finally:
+            await watcher.close()
+
+    run(scenario())
+
+
+# --- what a change is -------------------------------------------------------------------
+
+
+def test_a_temporary_file_renamed_over_the_real_one_is_not_listed(tmp_path):
+    (tmp_path / "fn").mkdir()
+    (tmp_path / "fn" / "fn.py").write_text("old\n")
+
+    async def save() -> None:  # what sed -i does
+        temporary = tmp_path / "fn" / "sedAb12Cd"
+        temporary.write_text("new\n")
+        os.replace(temporary, tmp_path / "fn" / "fn.py")
+
+    calls = run(watching(tmp_path, "events", save, wait_for=1))
+    assert [(name, {p.name for p in paths}) for name, paths in calls] == [("fn", {"fn.py"})]
+
+
+def test_folder_stamp_changes_with_every_save_and_only_then(tmp_path):
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "fn.py").write_text("a\n")
+    (tmp_path / "pkg" / "mod.py").write_text("b\n")
+    first = folder_stamp(tmp_path)
+    assert first is not None and folder_stamp(tmp_path) == first
+    (tmp_path / ".fn.py.swp").write_text("scratch")
+    (tmp_path / "__pycache__").mkdir()
+    (tmp_path / "__pycache__" / "fn.cpython-311.pyc").write_bytes(b"\0")
+    assert folder_stamp(tmp_path) == first
+    info = (tmp_path / "pkg" / "mod.py").stat()
+    (tmp_path / "pkg" / "mod.py").write_text("c\n")  # the same size, and its old mtime put back
+    os.utime(tmp_path / "pkg" / "mod.py", ns=(info.st_atime_ns, info.st_mtime_ns))
+    second = folder_stamp(tmp_path)
+    assert second != first
+    (tmp_path / "new.py").write_text("")
+    assert folder_stamp(tmp_path) != second
+    assert folder_stamp(tmp_path / "missing") is None
