@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import os
 import re
 import uuid
 from dataclasses import dataclass, field, replace
@@ -166,11 +167,39 @@ def validate_settings(
 
 
 def folder_digest(folder: Path) -> tuple[str, int]:
-    """CodeSha256 (base64 SHA-256) and byte size of a code folder's files."""
+    """CodeSha256 (base64 SHA-256) and byte size of a code folder's files (``__pycache__`` left
+    out; a symlinked file counts with its target's bytes, a symlinked folder is not entered).
+    A file deleted while it is hashed is left out: the save that deleted it changes the folder
+    again, and the reload that follows hashes it again."""
     digest = hashlib.sha256()
     size = 0
-    for path in sorted(p for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
-        data = path.read_bytes()
+    for path in sorted(_files(folder)):
+        try:
+            data = path.read_bytes()
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            continue
         size += len(data)
         digest.update(str(path.relative_to(folder)).encode() + b"\0" + data)
     return base64.b64encode(digest.digest()).decode(), size
+
+
+def _files(folder: Path) -> list[Path]:
+    files: list[Path] = []
+    for parent, folders, names in os.walk(folder):  # a folder gone meanwhile is skipped
+        folders[:] = [name for name in folders if name != "__pycache__"]
+        files.extend(Path(parent, name) for name in names)
+    return files
+
+
+def links_outside(folder: Path) -> list[Path]:
+    """Symbolic links under ``folder`` (relative to it) whose targets are outside it. Their
+    targets are not watched, not in CodeSha256 (folders) and not mounted in Docker."""
+    root = folder.resolve()
+    outside: list[Path] = []
+    for parent, folders, names in os.walk(folder):
+        folders[:] = [name for name in folders if name != "__pycache__" and not name.startswith(".")]
+        for name in [*folders, *names]:
+            path = Path(parent, name)
+            if path.is_symlink() and not path.resolve().is_relative_to(root):
+                outside.append(path.relative_to(folder))
+    return sorted(outside)

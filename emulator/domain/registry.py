@@ -32,6 +32,7 @@ from .functions import (
     DEFAULT_TIMEOUT,
     FunctionConfig,
     folder_digest,
+    links_outside,
     parse_function_name,
     validate_settings,
 )
@@ -64,6 +65,8 @@ class FunctionRegistry:
         self._functions: dict[str, FunctionConfig] = {}
         #: folder functions whose configuration could not be read, with the reason
         self.load_errors: dict[str, str] = {}
+        #: functions that load but will not behave as they should, with the reason (symlinks)
+        self.warnings: dict[str, str] = {}
         self._listeners: list[Callable[[], None]] = []
 
     # --- lookups -----------------------------------------------------------------
@@ -103,6 +106,7 @@ class FunctionRegistry:
         for name in [n for n, f in self._functions.items() if f.origin == "folder"]:
             del self._functions[name]
         self.load_errors.clear()
+        self.warnings.clear()
         if not self.functions_dir.is_dir():
             return
         for folder in sorted(p for p in self.functions_dir.iterdir() if p.is_dir()):
@@ -148,6 +152,7 @@ class FunctionRegistry:
             parse_event_invoke_config(self.arn(name), invoke_config)  # validate now, fail loudly
         layers = resolve_layers(raw.get("Layers"), self.project_dir, where)
         sha, size = folder_digest(folder)
+        self._warn_links(name, folder)
         return FunctionConfig(
             name=name,
             arn=self.arn(name),
@@ -167,6 +172,21 @@ class FunctionRegistry:
             event_invoke_config=invoke_config,
             layers=layers,
         )
+
+    def _warn_links(self, name: str, folder: Path) -> None:
+        """Symlinks that leave the folder work only in the process executor and never reload:
+        say so (shared code belongs in a layer)."""
+        links = links_outside(folder)
+        if not links:
+            self.warnings.pop(name, None)
+            return
+        shown = ", ".join(str(link) for link in links[:3]) + (f" and {len(links) - 3} more" if len(links) > 3 else "")
+        self.warnings[name] = (
+            f"{folder}: {shown} link(s) to outside the function's folder: what they point to is not "
+            "watched for changes, not in CodeSha256, and not mounted in Docker containers (the import "
+            "fails there); put shared code in a layer (layers/<name>/python, \"Layers\" in function.json)"
+        )
+        log.warning("%s", self.warnings[name])
 
     # --- API changes -------------------------------------------------------------
 
@@ -266,6 +286,7 @@ class FunctionRegistry:
     def delete(self, function_name: str) -> FunctionConfig:
         function = self.get(function_name)
         del self._functions[function.name]
+        self.warnings.pop(function.name, None)
         if function.origin == "api":
             shutil.rmtree(self.code_dir / function.name, ignore_errors=True)
         self._changed()
@@ -305,6 +326,7 @@ class FunctionRegistry:
         if isinstance(code, Mapping) and code.get("S3Bucket") == HOT_RELOAD_BUCKET:
             folder = _hot_reload_folder(code.get("S3Key"))
             sha, size = folder_digest(folder)
+            self._warn_links(name, folder)
             return folder, sha, size, True
         code_dir, sha, size = self._store_zip(name, _zip_bytes(code))
         return code_dir, sha, size, False

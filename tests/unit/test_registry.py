@@ -109,3 +109,25 @@ def test_function_names_partial_and_full_arns():
     ref = parse_function_name("arn:aws:lambda:eu-west-1:123456789012:function:my-fn:prod")
     assert (ref.name, ref.qualifier) == ("my-fn", "prod")
     assert parse_function_name("bad name!") is None
+
+
+def test_folder_digest_leaves_out_a_file_deleted_while_it_hashes(tmp_path, monkeypatch):
+    from emulator.domain import functions
+
+    write(tmp_path / "fn" / "fn.py", "x = 1\n")
+    expected = functions.folder_digest(tmp_path / "fn")
+    listed = functions._files
+    # the listing still has a file that is gone by the time it is read (deleted by a save)
+    monkeypatch.setattr(functions, "_files", lambda folder: listed(folder) + [folder / "gone.py"])
+    assert functions.folder_digest(tmp_path / "fn") == expected
+
+
+def test_folder_digest_skips_pycache_and_does_not_enter_linked_folders(tmp_path):
+    from emulator.domain.functions import folder_digest
+
+    write(tmp_path / "fn" / "fn.py", "x = 1\n")
+    before = folder_digest(tmp_path / "fn")
+    write(tmp_path / "fn" / "__pycache__" / "fn.cpython-311.pyc", "\0")
+    write(tmp_path / "elsewhere" / "big.py", "y = 2\n")
+    (tmp_path / "fn" / "linked").symlink_to(tmp_path / "elsewhere")
+    assert folder_digest(tmp_path / "fn") == before
