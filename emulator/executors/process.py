@@ -72,6 +72,9 @@ class ProcessExecutor:
             function, self.settings, env=env,
             runtime_api=f"127.0.0.1:{env.port}", task_root=str(function.code_dir), path=path,
         )
+        # .pyc files only from a folder of this environment's, never a stale one from the function's
+        # __pycache__ (for runtimes that honour the variable: ``python -I`` does not, see _command)
+        variables["PYTHONPYCACHEPREFIX"] = os.path.join(os.environ.get("TMPDIR") or "/tmp", "cloudmicro-pycache", env.id)
         if not function.is_custom_runtime:  # read (and removed) by runtimes/python/bootstrap.py
             variables["_CLOUDMICRO_PACKAGES"] = str(packages) if packages is not None else ""
             variables["_CLOUDMICRO_OPT"] = str(opt) if opt is not None else ""
