@@ -1,5 +1,6 @@
 """The asynchronous invocation configuration API (Put/Get/Update/Delete/List
-FunctionEventInvokeConfig), on AWS's routes."""
+FunctionEventInvokeConfig), on AWS's routes. A function.json ``EventInvokeConfig`` is the
+function's configuration as far as all five are concerned (see ``EventInvokeConfigs``)."""
 
 from __future__ import annotations
 
@@ -54,7 +55,7 @@ async def get_event_invoke_config(function_name: str, request: Request) -> Respo
 @router.delete(_PATH)
 async def delete_event_invoke_config(function_name: str, request: Request) -> Response:
     function, configs = _lookup(request, function_name)
-    if not configs.delete(function.name):
+    if not configs.delete(function):
         raise _missing(function)
     return Response(status_code=204)
 

@@ -1,5 +1,12 @@
 """Asynchronous invocation settings: EventInvokeConfig (retries, event age, destinations)
-and the function's dead-letter target, as the Lambda API shapes and validates them."""
+and the function's dead-letter target, as the Lambda API shapes and validates them.
+
+Destinations are the ones "Capturing records of Lambda asynchronous invocations" lists
+(https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.html): an SQS
+queue, an SNS topic, a Lambda function (not the function itself), an EventBridge event bus,
+and an S3 bucket for OnFailure only. ``FunctionArn`` in the API's answers is qualified with
+``:$LATEST``, as in the developer guide's put-/update-function-event-invoke-config examples.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +19,10 @@ from .errors import InvalidParameterValueException, ValidationException
 DEFAULT_RETRIES = 2
 DEFAULT_MAX_AGE = 21600
 #: the services Lambda sends invocation records to, by the ARN's service field
-DESTINATION_SERVICES = ("sqs", "sns", "lambda", "events")
+DESTINATION_SERVICES = ("sqs", "sns", "lambda", "events", "s3")
+#: ... and the ones it sends only the records of failed events to
+ON_FAILURE_ONLY = ("s3",)
+LATEST = ":$LATEST"
 
 
 @dataclass(frozen=True)
@@ -32,7 +42,7 @@ class EventInvokeConfig:
     def to_aws(self) -> dict[str, Any]:
         config: dict[str, Any] = {
             "LastModified": self.last_modified,
-            "FunctionArn": self.function_arn,
+            "FunctionArn": self.function_arn + LATEST,
             "DestinationConfig": {
                 "OnSuccess": {"Destination": self.on_success} if self.on_success else {},
                 "OnFailure": {"Destination": self.on_failure} if self.on_failure else {},
@@ -49,7 +59,8 @@ class EventInvokeConfig:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> EventInvokeConfig:
-        return parse_event_invoke_config(data["FunctionArn"], data, last_modified=data.get("LastModified"))
+        arn = str(data["FunctionArn"]).removesuffix(LATEST)  # stored qualified (or not, before)
+        return parse_event_invoke_config(arn, data, last_modified=data.get("LastModified"))
 
 
 def parse_event_invoke_config(
@@ -76,21 +87,41 @@ def parse_event_invoke_config(
         if key in destinations:
             target = (destinations[key] or {}).get("Destination") if isinstance(destinations[key], Mapping) else None
             fields[attr] = validate_destination(target, function_arn) if target else None
+    on_success = fields.get("on_success", config.on_success)
+    if on_success and on_success.split(":")[2] in ON_FAILURE_ONLY:
+        on_failure = fields.get("on_failure", config.on_failure)
+        raise InvalidParameterValueException(
+            f"The provided destination config DestinationConfig(onSuccess=OnSuccess(destination={on_success}), "
+            f"onFailure=OnFailure(destination={on_failure})) is invalid. An S3 bucket can only be an "
+            "OnFailure destination."
+        )
     return replace(config, **fields)
 
 
 def validate_destination(arn: Any, function_arn: str) -> str:
+    """A destination ARN Lambda can send records to (the service decides OnSuccess/OnFailure)."""
     parts = arn.split(":") if isinstance(arn, str) else []
-    if len(parts) < 6 or parts[0] != "arn" or parts[2] not in DESTINATION_SERVICES:
+    if len(parts) < 6 or parts[0] != "arn" or parts[2] not in DESTINATION_SERVICES or not _names_a_target(parts):
         raise InvalidParameterValueException(
-            f"The destination ARN {arn} is invalid: use the ARN of an SQS queue, an SNS topic, "
-            "a Lambda function or an EventBridge event bus"
+            f"The destination ARN {arn} is invalid. Use the ARN of an SQS queue, an SNS topic, "
+            "a Lambda function, an EventBridge event bus or (OnFailure only) an S3 bucket."
         )
-    if parts[2] == "lambda" and arn.split(":")[:7] == function_arn.split(":")[:7]:
+    if parts[2] == "lambda" and parts[:7] == function_arn.split(":")[:7]:
         raise InvalidParameterValueException(
             "You can't specify the function as a destination for itself."
         )
     return arn
+
+
+def _names_a_target(parts: list[str]) -> bool:
+    service, resource = parts[2], ":".join(parts[5:])
+    if service == "events":
+        return resource.startswith("event-bus/") and len(resource) > len("event-bus/")
+    if service == "s3":
+        return len(parts) == 6 and not parts[3] and not parts[4] and bool(resource) and "/" not in resource
+    if service == "lambda":
+        return resource.startswith("function:") and len(parts) in (7, 8)
+    return bool(resource)
 
 
 def validate_dead_letter(value: Any) -> str | None:

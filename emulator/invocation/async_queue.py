@@ -15,11 +15,20 @@
   targets, without retries;
 * the outcome goes to the OnSuccess/OnFailure destination and, on failure, the function's
   dead-letter queue (see :mod:`.destinations`).
+
+Every way in (``submit`` for schedules and Lambda destinations, ``enqueue`` for the Invoke API)
+has the Invoke API's checks: a JSON payload of at most 1 MB (``MAX_ASYNC_PAYLOAD``). An event
+that expires after failed attempts keeps the last attempt's response in its EventAgeExceeded
+record (AWS does not say; that is what the other failure records carry). Events written by an
+earlier run are queued again by :meth:`AsyncInvoker.start`, except the ones already queued
+(an event accepted before ``start()`` runs once). The queue's clock can be moved forward
+(:meth:`AsyncInvoker.set_offset`), as the schedules' can: events then look older.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
 import os
@@ -37,6 +46,7 @@ from ..domain.registry import FunctionRegistry
 from .destinations import EVENT_AGE_EXCEEDED, RETRIES_EXHAUSTED, SUCCESS, AsyncOutcome, Destinations
 from .invocation import Invocation, InvocationResult
 from .service import InvokeService
+from .service import _checked_payload as checked_event_payload  # the Invoke API's own checks
 
 log = logging.getLogger(__name__)
 
@@ -54,50 +64,113 @@ class QueuedEvent:
     attempts: int = 0
     not_before: float = 0.0
     throttles: int = 0
+    #: the last failed attempt's response and FunctionError, for an EventAgeExceeded record
+    last_response: str | None = None
+    last_error: str | None = None
+
+    def last_result(self) -> InvocationResult | None:
+        if self.last_response is None:
+            return None
+        return InvocationResult(self.last_response.encode(), self.last_error)
+
+
+@dataclass
+class _Stored:
+    """A configuration given through the API (None: deleted), and the function.json
+    configuration it was given over (its fingerprint; None when the file had none)."""
+
+    config: EventInvokeConfig | None
+    file_config: str | None
+
+
+_LEGACY = "?"  # a configuration stored before file fingerprints were kept: adopts the current one
+
+
+def _fingerprint(function: FunctionConfig) -> str | None:
+    if function.event_invoke_config is None:
+        return None
+    text = json.dumps(function.event_invoke_config, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 class EventInvokeConfigs:
-    """PutFunctionEventInvokeConfig state, persisted in ``<state>/event-invoke-configs.json``;
-    a function.json ``EventInvokeConfig`` applies when none was put through the API."""
+    """The functions' EventInvokeConfig, persisted in ``<state>/event-invoke-configs.json``.
+
+    A function.json ``EventInvokeConfig`` is the function's configuration until the API changes
+    it: Get and List return it (with a LastModified that stays put), Update changes it, Put
+    replaces it and Delete removes it (Get then says there is none), as on AWS. The latest change
+    wins: when the function.json configuration itself changes, it applies again, over what the
+    API did before.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._configs: dict[str, EventInvokeConfig] = {}
+        self._stored: dict[str, _Stored] = {}
+        #: function.json configurations seen: name -> (fingerprint, when first seen)
+        self._file_seen: dict[str, tuple[str, float]] = {}
         if path.exists():
             try:
-                for name, data in json.loads(path.read_text()).items():
-                    self._configs[name] = EventInvokeConfig.from_json(data)
-            except (ValueError, KeyError, LambdaError) as exc:
+                self._load(json.loads(path.read_text()))
+            except (ValueError, KeyError, TypeError, AttributeError, LambdaError) as exc:
                 log.warning("ignoring %s: %s", path, exc)
 
+    def _load(self, data: dict[str, Any]) -> None:
+        if data.get("Version") != 2:  # the first format: name -> configuration
+            self._stored = {name: _Stored(EventInvokeConfig.from_json(c), _LEGACY) for name, c in data.items()}
+            return
+        for name, stored in data["Functions"].items():
+            config = EventInvokeConfig.from_json(stored["Config"]) if stored["Config"] is not None else None
+            self._stored[name] = _Stored(config, stored["FileConfig"])
+        self._file_seen = {name: (seen["FileConfig"], float(seen["FirstSeen"]))
+                           for name, seen in data.get("FileConfigsSeen", {}).items()}
+
     def get(self, function: FunctionConfig) -> EventInvokeConfig | None:
-        config = self._configs.get(function.name)
-        if config is None and function.event_invoke_config is not None:
-            config = parse_event_invoke_config(function.arn, function.event_invoke_config)
-        return config
+        file_config = _fingerprint(function)
+        stored = self._stored.get(function.name)
+        if stored is not None and stored.file_config == _LEGACY:
+            stored.file_config = file_config
+            self._save()
+        if stored is not None and stored.file_config == file_config:
+            return stored.config
+        if file_config is None or function.event_invoke_config is None:
+            return None
+        seen = self._file_seen.get(function.name)
+        if seen is None or seen[0] != file_config:
+            seen = self._file_seen[function.name] = (file_config, time.time())
+            self._save()
+        return parse_event_invoke_config(function.arn, function.event_invoke_config, last_modified=seen[1])
 
     def effective(self, function: FunctionConfig) -> EventInvokeConfig:
         return self.get(function) or EventInvokeConfig(function.arn)
 
     def put(self, function: FunctionConfig, config: EventInvokeConfig) -> EventInvokeConfig:
-        self._configs[function.name] = config
+        self._stored[function.name] = _Stored(config, _fingerprint(function))
         self._save()
         return config
 
-    def delete(self, name: str) -> bool:
-        found = self._configs.pop(name, None) is not None
-        if found:
-            self._save()
-        return found
+    def delete(self, function: FunctionConfig) -> bool:
+        """Remove the configuration Get returns; False when there is none."""
+        if self.get(function) is None:
+            return False
+        self._stored[function.name] = _Stored(None, _fingerprint(function))
+        self._save()
+        return True
 
     def clear(self) -> None:
-        self._configs.clear()
+        self._stored.clear()
+        self._file_seen.clear()
         self._save()
 
     def _save(self) -> None:
+        data = {
+            "Version": 2,
+            "Functions": {name: {"Config": s.config.to_json() if s.config else None, "FileConfig": s.file_config}
+                          for name, s in self._stored.items()},
+            "FileConfigsSeen": {name: {"FileConfig": fp, "FirstSeen": at} for name, (fp, at) in self._file_seen.items()},
+        }
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({k: v.to_json() for k, v in self._configs.items()}, indent=1))
+        tmp.write_text(json.dumps(data, indent=1))
         tmp.replace(self.path)
 
 
@@ -145,38 +218,60 @@ class AsyncInvoker:
         self.retry_delay = retry_delay
         self.max_concurrency = max_concurrency
         self.stats: Counter[str] = Counter()
+        self.offset = 0.0
         self._semaphores: dict[str, tuple[int, asyncio.Semaphore]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._timers: set[asyncio.TimerHandle] = set()
-        self._queued = 0
+        #: request ids of the events queued in this run (waiting, running or waiting to retry)
+        self._pending: set[str] = set()
+        #: events whose platform error was logged as a warning (the next ones go to debug)
+        self._warned: set[str] = set()
+        self._started = False
         self._closed = False
+
+    # --- clock ----------------------------------------------------------------------
+
+    def now(self) -> float:
+        return time.time() + self.offset
+
+    def set_offset(self, seconds: float) -> None:
+        """Move the queue's clock to ``seconds`` past the real one: queued events look that much
+        older (MaximumEventAgeInSeconds) without waiting. Timers already set keep their time."""
+        self.offset = float(seconds)
 
     # --- entry points ---------------------------------------------------------------
 
     async def submit(self, function: str, payload: bytes | dict[str, Any] | list[Any], *,
                      qualifier: str | None = None) -> str:
         """Queue ``payload`` for ``function`` (a name, partial ARN or ARN) and return the request
-        id; raises the AWS error (e.g. ResourceNotFoundException) when there is no such function."""
+        id; raises the AWS error as the Invoke API does (ResourceNotFoundException when there is
+        no such function, RequestTooLargeException over 1 MB, InvalidRequestContentException
+        when the payload is not JSON)."""
         config = self.registry.get(function, qualifier)
         data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+        data = checked_event_payload(data, "Event")
         request_id = str(uuid.uuid4())
-        self._accept(QueuedEvent(request_id, config.name, data.decode("utf-8", "replace"), time.time()))
+        self._accept(QueuedEvent(request_id, config.name, data.decode("utf-8", "replace"), self.now()))
         return request_id
 
     async def enqueue(self, inv: Invocation) -> None:
         """Queue an Event invoke already validated by the Invoke API (keeps its request id)."""
         self._accept(QueuedEvent(inv.request_id, inv.function.name,
-                                 inv.payload.decode("utf-8", "replace"), time.time()))
+                                 inv.payload.decode("utf-8", "replace"), self.now()))
 
     def start(self) -> int:
-        """Queue the events a previous run left on disk; returns how many."""
-        events = self.store.load()
-        for event in events:
-            self._queued += 1
+        """Queue the events a previous run left on disk (not the ones this run queued already:
+        events can be accepted before ``start()``); returns how many. Once only."""
+        if self._started or self._closed:
+            return 0
+        self._started = True
+        resumed = [event for event in self.store.load() if event.request_id not in self._pending]
+        for event in resumed:
+            self._pending.add(event.request_id)
             self._schedule(event)
-        if events:
-            log.info("resuming %d queued asynchronous event(s)", len(events))
-        return len(events)
+        if resumed:
+            log.info("resuming %d queued asynchronous event(s)", len(resumed))
+        return len(resumed)
 
     async def close(self) -> None:
         """Stop processing; what is still queued stays on disk for the next start."""
@@ -189,29 +284,30 @@ class AsyncInvoker:
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
     def clear(self) -> None:
-        """Forget every queued event (``cloudmicro reset``); an attempt already running ends."""
+        """Forget every queued event (``cloudmicro reset``); an attempt already running ends,
+        and nothing follows it (no retry, no destination)."""
         for timer in self._timers:
             timer.cancel()
         self._timers.clear()
         for event in self.store.load():
             self.store.delete(event)
-        self._queued = 0
+        self._pending.clear()
 
     def status(self) -> dict[str, Any]:
-        return {"queued": self._queued, **self.stats}
+        return {"queued": len(self._pending), **self.stats}
 
     # --- the queue ------------------------------------------------------------------
 
     def _accept(self, event: QueuedEvent) -> None:
         self.store.save(event)
-        self._queued += 1
+        self._pending.add(event.request_id)
         self.stats["accepted"] += 1
         self._schedule(event)
 
     def _schedule(self, event: QueuedEvent) -> None:
         if self._closed:
             return
-        delay = event.not_before - time.time()
+        delay = event.not_before - self.now()
         if delay > 0:
             loop = asyncio.get_running_loop()
             timer: asyncio.TimerHandle | None = None
@@ -240,7 +336,7 @@ class AsyncInvoker:
         return current[1]
 
     async def _process(self, event: QueuedEvent) -> None:
-        if not self.store.holds(event):
+        if event.request_id not in self._pending or not self.store.holds(event):
             return  # cleared by a reset
         try:
             function = self.registry.get(event.function)
@@ -249,8 +345,8 @@ class AsyncInvoker:
             self._done(event, "dropped")
             return
         config = self.configs.effective(function)
-        if time.time() - event.enqueued_at > config.maximum_event_age:
-            await self._finish(event, function, config, EVENT_AGE_EXCEEDED, None)
+        if self.now() - event.enqueued_at > config.maximum_event_age:
+            await self._finish(event, function, config, EVENT_AGE_EXCEEDED, event.last_result())
             return
         if function.reserved_concurrency == 0:
             await self._finish(event, function, config, RETRIES_EXHAUSTED, None)
@@ -262,14 +358,17 @@ class AsyncInvoker:
                 self._back_off(event, "throttled")
                 return
             except LambdaError as exc:  # a platform error (e.g. the image could not be built)
-                log.warning("event %s of %s: %s; will try again", event.request_id, function.name, exc.message)
-                self._back_off(event, "platform_errors")
+                self._platform_error(event, function, exc)
                 return
+        if event.request_id not in self._pending:
+            return  # cleared by a reset while it ran
         event.attempts += 1
         if result.function_error is None:
             await self._finish(event, function, config, SUCCESS, result)
         elif event.attempts <= config.maximum_retry_attempts:
-            event.not_before = time.time() + self.retry_delay * 2 ** (event.attempts - 1)
+            event.not_before = self.now() + self.retry_delay * 2 ** (event.attempts - 1)
+            event.last_response = result.payload.decode("utf-8", "replace")
+            event.last_error = result.function_error
             self.store.save(event)
             self.stats["retries"] += 1
             self._schedule(event)
@@ -282,10 +381,21 @@ class AsyncInvoker:
             _, result = await self.service.run(inv)
         return result
 
+    def _platform_error(self, event: QueuedEvent, function: FunctionConfig, exc: LambdaError) -> None:
+        """Back off and try again; say so once per event (then at debug level)."""
+        if event.request_id in self._warned:
+            log.debug("event %s of %s: %s; will try again", event.request_id, function.name, exc.message)
+        else:
+            self._warned.add(event.request_id)
+            log.warning("event %s of %s: %s; will try again, backing off up to %.0f s (further errors "
+                        "for this event are logged at debug level)", event.request_id, function.name,
+                        exc.message, MAX_THROTTLE_BACKOFF)
+        self._back_off(event, "platform_errors")
+
     def _back_off(self, event: QueuedEvent, counter: str) -> None:
         self.stats[counter] += 1
         event.throttles += 1
-        event.not_before = time.time() + min(0.05 * 2 ** event.throttles, MAX_THROTTLE_BACKOFF)
+        event.not_before = self.now() + min(0.05 * 2 ** event.throttles, MAX_THROTTLE_BACKOFF)
         self._schedule(event)
 
     async def _finish(self, event: QueuedEvent, function: FunctionConfig, config: EventInvokeConfig,
@@ -303,7 +413,7 @@ class AsyncInvoker:
         self._done(event, "succeeded" if outcome.succeeded else "failed")
 
     def _done(self, event: QueuedEvent, counter: str) -> None:
-        if self.store.holds(event):
-            self.store.delete(event)
-            self._queued -= 1
+        self.store.delete(event)
+        self._pending.discard(event.request_id)
+        self._warned.discard(event.request_id)
         self.stats[counter] += 1

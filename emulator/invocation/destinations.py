@@ -7,9 +7,13 @@ Shapes follow "Capturing records of Lambda asynchronous invocations"
 * an invocation record ``{version "1.0", timestamp, requestContext {requestId, functionArn
   (with ``:$LATEST``), condition, approximateInvokeCount}, requestPayload, responseContext
   {statusCode, executedVersion, functionError?}, responsePayload}``, where ``condition`` is
-  ``Success``, ``RetriesExhausted`` or ``EventAgeExceeded`` (the last has no response);
+  ``Success``, ``RetriesExhausted`` or ``EventAgeExceeded`` (which has the last attempt's
+  response when there was one, and none when the event never ran);
 * SQS and SNS destinations get the record as the message; a Lambda destination is invoked
-  asynchronously with it; an EventBridge bus gets an event with source ``lambda``,
+  asynchronously with it (through the same checks as an Event invoke: a record over 1 MB is
+  not delivered); an S3 bucket (OnFailure only) gets it as a JSON object named
+  ``aws/lambda/async/<function-name>/YYYY/MM/DD/YYYY-MM-DDTHH.MM.SS-<random UUID>`` (the
+  record's timestamp, UTC); an EventBridge bus gets an event with source ``lambda``,
   detail-type ``Lambda Function Invocation Result - Success`` / ``- Failure``, resources
   ``[bus ARN, function ARN:$LATEST]`` and the record as detail;
 * a dead-letter queue or topic gets the event payload, with message attributes
@@ -21,6 +25,7 @@ from __future__ import annotations
 
 import json
 import logging
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Awaitable, Callable
@@ -73,8 +78,21 @@ def _json_or_text(data: bytes) -> Any:
         return data.decode("utf-8", "replace")
 
 
+def _first_kb(text: str) -> str:
+    """The first 1 KB (1,024 bytes) of ``text``, not cutting a character in two."""
+    return text.encode()[:1024].decode("utf-8", "ignore")
+
+
 def _now_iso_ms() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def s3_record_key(function_arn: str, timestamp: str) -> str:
+    """Where an S3 destination keeps a record: ``aws/lambda/async/<function-name>/YYYY/MM/DD/
+    YYYY-MM-DDTHH.MM.SS-<random UUID>``, from the record's ``timestamp`` (ISO, UTC)."""
+    moment = datetime.strptime(timestamp, "%Y-%m-%dT%H:%M:%S.%fZ")
+    name = function_arn.split(":")[6]
+    return f"aws/lambda/async/{name}/{moment:%Y/%m/%d}/{moment:%Y-%m-%dT%H.%M.%S}-{uuid.uuid4()}"
 
 
 def invocation_record(outcome: AsyncOutcome) -> dict[str, Any]:
@@ -126,6 +144,10 @@ class Destinations:
                 await self.submit(destination, body.encode())
             elif service == "events":
                 await self._put_event(destination, outcome, body)
+            elif service == "s3":
+                await self.blocking(self._client("s3").put_object, Bucket=destination.split(":")[5],
+                                    Key=s3_record_key(outcome.function_arn, record["timestamp"]),
+                                    Body=body.encode())
             else:
                 raise ValueError(f"unsupported destination service {service!r}")
         except Exception as exc:  # noqa: BLE001 - a destination failure must not lose the loop
@@ -138,7 +160,7 @@ class Destinations:
         attributes = {
             "RequestID": {"DataType": "String", "StringValue": outcome.request_id},
             "ErrorCode": {"DataType": "Number", "StringValue": "200"},
-            "ErrorMessage": {"DataType": "String", "StringValue": outcome.error_message()[:1024] or "error"},
+            "ErrorMessage": {"DataType": "String", "StringValue": _first_kb(outcome.error_message()) or "error"},
         }
         try:
             if target.split(":")[2] == "sqs":
