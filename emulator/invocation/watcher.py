@@ -30,7 +30,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Awaitable, Callable, Iterable, Literal
+from typing import Awaitable, Callable, Iterable, Literal, NamedTuple
 
 from watchdog.events import (
     DirCreatedEvent,
@@ -101,7 +101,14 @@ def default_observer(mode: WatchMode, poll_interval: float) -> BaseObserver:
     return Observer() if mode == "events" else PollingObserver(timeout=poll_interval)
 
 
-def folder_stamp(root: Path) -> int | None:
+class Stamp(NamedTuple):
+    """A folder's fingerprint (see :func:`folder_stamp`) and how many files it covers."""
+
+    value: int
+    files: int
+
+
+def folder_stamp(root: Path) -> Stamp | None:
     """A cheap fingerprint of the files under ``root`` (names, inodes, sizes, modification and
     change times; the entries :func:`is_scratch` skips are left out), or None when ``root`` is
     not a folder. Any save changes it, even one that puts an old modification time back (the
@@ -111,6 +118,7 @@ def folder_stamp(root: Path) -> int | None:
     except OSError:
         return None
     total = hash((top.st_dev, top.st_ino))
+    files = 0
     stack = [str(root)]
     while stack:
         folder = stack.pop()
@@ -133,8 +141,9 @@ def folder_stamp(root: Path) -> int | None:
                     info = entry.stat()
                 except OSError:
                     continue
+                files += 1
                 total += hash((entry.path, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns))
-    return total & 0xFFFFFFFFFFFFFFFF
+    return Stamp(total & 0xFFFFFFFFFFFFFFFF, files)
 
 
 @dataclass
