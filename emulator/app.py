@@ -124,10 +124,21 @@ def create_app(settings: Settings, *, echo_logs: bool = True) -> FastAPI:
                 settings.function_endpoint, settings.region, settings.db_gen_dir, state.seeding)))
 
         async def start_pollers() -> None:
-            await asyncio.to_thread(wait_for_endpoint, settings.function_endpoint)
-            state.async_invoker.start()
-            state.mappings.start()
-            state.schedules.start()
+            """Once the endpoint answers (they call it): the events a previous run left queued
+            (start() skips the ones this run queued already), the pollers and the schedules."""
+            try:
+                await asyncio.to_thread(wait_for_endpoint, settings.function_endpoint)
+            except Exception as exc:  # noqa: BLE001 - start them anyway; say why they may fail
+                log.error("the control plane's endpoint %s did not answer its health check (%s); "
+                          "starting the asynchronous queue, event source mappings and schedules "
+                          "anyway: their calls to it may fail", settings.function_endpoint, exc)
+            for part, start in (("asynchronous queue", state.async_invoker.start),
+                                ("event source mappings", state.mappings.start),
+                                ("schedules", state.schedules.start)):
+                try:
+                    start()
+                except Exception:  # noqa: BLE001 - one part failing must not keep the others off
+                    log.exception("could not start the %s", part)
 
         background.append(loop.create_task(start_pollers()))
         # hot reload: saved function folders make new revisions (emulator/invocation/reloader.py)
@@ -147,8 +158,10 @@ def create_app(settings: Settings, *, echo_logs: bool = True) -> FastAPI:
             for task in background:
                 task.cancel()
             await asyncio.gather(*background, return_exceptions=True)
-            await state.mappings.close()
+            # in order: what feeds the queue, then the queue (it reports through `blocking`),
+            # then the thread pool they all use
             await state.schedules.close()
+            await state.mappings.close()
             await state.async_invoker.close()
             blocking.close()
             if state.reloader is not None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import calendar
 import json
+import logging
 import os
 import re
 import subprocess
@@ -331,3 +332,26 @@ def test_schedule_run_and_list_with_the_cli(plane, rules, schedules, tag):
     assert f"no schedule rule or Scheduler schedule named 'nothing-{tag}'" in done.stderr
     done = cloudmicro("schedule", "run", f"yearly-{tag}", "--scheduler", endpoint=plane)
     assert done.returncode != 0 and f"no Scheduler schedule named 'yearly-{tag}'" in done.stderr
+
+
+# --------------------------------------------------------------------------- shutdown
+
+
+def test_stopping_a_control_plane_with_schedules_is_quiet(tmp_path, tag, caplog):
+    """Stopping closes the schedules before the thread pool they read through: no tracebacks
+    ("cannot schedule new futures after shutdown") from a refresh under way."""
+    settings = replace(Settings.from_env(), port=0, executor="process", functions_dir=TEST_FUNCTIONS,
+                       state_dir=tmp_path / "state", seed_on_start=False)
+    watched = ("emulator.event_sources", "emulator.app", "emulator.invocation.async_queue")
+    with caplog.at_level(logging.WARNING):
+        for n in range(3):
+            with BackgroundServer(settings) as endpoint:
+                events = aws(endpoint, "events")
+                events.put_rule(Name=f"quiet-{tag}-{n}", ScheduleExpression="rate(5 minutes)")
+                deadline = time.monotonic() + 10
+                while f"quiet-{tag}-{n}" not in listing(endpoint):  # the refresh loop runs
+                    assert time.monotonic() < deadline
+                    time.sleep(0.05)
+                events.delete_rule(Name=f"quiet-{tag}-{n}")
+    problems = [f"{r.name}: {r.getMessage()}" for r in caplog.records if r.name.startswith(watched)]
+    assert problems == []

@@ -1,0 +1,111 @@
+"""The schedules' loops (emulator/event_sources/schedules.py) with a fake thread pool and a
+timetable fed by hand: a bad firing never stops the loop, and shutdown is quiet and final."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any, Callable
+
+from emulator.event_sources.schedules import Schedules
+from emulator.event_sources.timetable import RULE, SCHEDULE, ScheduleSpec
+
+
+class FakeBlocking:
+    """Runs the call at once; refuses, as a shut-down ThreadPoolExecutor does, once closed."""
+
+    def __init__(self) -> None:
+        self.closed = False
+        self.calls = 0
+
+    async def __call__(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        if self.closed:
+            raise RuntimeError("cannot schedule new futures after shutdown")
+        self.calls += 1
+        await asyncio.sleep(0)
+        return fn(*args, **kwargs)
+
+    def client(self, service: str) -> Any:  # pragma: no cover - _read is replaced
+        raise AssertionError("no AWS in these tests")
+
+
+def schedule(name: str, expression: str) -> ScheduleSpec:
+    return ScheduleSpec(kind=SCHEDULE, name=name, group="default",
+                        arn=f"arn:aws:scheduler:us-east-1:123456789012:schedule/default/{name}",
+                        expression=expression, created=time.time(),
+                        target={"Arn": "arn:aws:lambda:us-east-1:123456789012:function:fn", "Input": "{}"})
+
+
+def make(specs: list[ScheduleSpec]) -> tuple[Schedules, FakeBlocking, list[str]]:
+    sent: list[str] = []
+
+    async def submit(arn: str, payload: bytes, source: str) -> str:
+        sent.append(source)
+        return "req"
+
+    blocking = FakeBlocking()
+    schedules = Schedules(blocking, submit, embedded=False, interval=0.02)  # type: ignore[arg-type]
+    schedules._read = lambda services: {RULE: [], SCHEDULE: list(specs)}  # type: ignore[method-assign]
+    return schedules, blocking, sent
+
+
+def test_close_is_quiet_and_final(caplog):
+    async def scenario() -> None:
+        schedules, blocking, _ = make([schedule("s", "rate(1 day)")])
+        schedules.start()
+        while blocking.calls < 3:  # a few refreshes
+            await asyncio.sleep(0.01)
+        await schedules.close()
+        blocking.closed = True  # the app shuts the thread pool down after close()
+        await schedules.refresh()  # nothing: no RuntimeError
+        schedules.start()  # nothing: not started again
+        await asyncio.sleep(0.1)
+        assert all(task.done() for task in schedules._loops)
+
+    with caplog.at_level(logging.WARNING):
+        asyncio.run(scenario())
+    assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []
+
+
+def test_a_failing_pass_of_the_firing_loop_does_not_stop_it(caplog):
+    async def scenario() -> list[str]:
+        schedules, _, sent = make([schedule("first", "rate(1 day)")])
+        real_due = schedules.timetable.due
+        failures = iter([RuntimeError("the timetable broke")])
+
+        def due(now: float) -> list[Any]:
+            error = next(failures, None)
+            if error is not None:
+                raise error
+            return real_due(now)
+
+        schedules.timetable.due = due  # type: ignore[method-assign]
+        schedules.start()
+        deadline = time.monotonic() + 5
+        while len(sent) < 1:  # a Scheduler rate fires at creation, once the loop is back
+            assert time.monotonic() < deadline, "the firing loop stopped"
+            await asyncio.sleep(0.01)
+        await schedules.close()
+        return sent
+
+    with caplog.at_level(logging.ERROR):
+        assert asyncio.run(scenario()) == ["EventBridge Scheduler schedule first"]
+    assert any("firing failed" in r.getMessage() for r in caplog.records)
+
+
+def test_a_schedule_past_year_9999_does_not_stop_the_others():
+    async def scenario() -> list[str]:
+        schedules, _, sent = make([schedule("vast", "rate(5000000 days)"), schedule("daily", "rate(1 day)")])
+        schedules.start()
+        deadline = time.monotonic() + 5
+        while len(sent) < 2:
+            assert time.monotonic() < deadline, sent
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.1)  # the loop goes on after planning 'vast' past year 9999
+        assert not schedules._loops[1].done()
+        await schedules.close()
+        return sent
+
+    assert sorted(asyncio.run(scenario())) == ["EventBridge Scheduler schedule daily",
+                                              "EventBridge Scheduler schedule vast"]
