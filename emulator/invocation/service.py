@@ -16,6 +16,7 @@ from ..domain.errors import (
     InvalidParameterValueException,
     InvalidRequestContentException,
     RequestTooLargeException,
+    ResourceNotFoundException,
     ServiceException,
     TooManyRequestsException,
 )
@@ -40,6 +41,12 @@ class EventQueue(Protocol):
 
 
 class Reloads(Protocol):
+    """Hot reload, as the invoke service uses it (emulator/invocation/reloader.py)."""
+
+    async def current(self, function: FunctionConfig) -> FunctionConfig | None: ...
+
+    async def appeared(self, function_name: str) -> bool: ...
+
     async def retry_after_save(self, function: FunctionConfig, launched_at: float) -> FunctionConfig | None: ...
 
 
@@ -79,7 +86,7 @@ class InvokeService:
         self.reloads: Reloads | None = None
 
     async def invoke(self, request: InvokeRequest) -> InvokeOutcome:
-        function = self.registry.get(request.function_name, request.qualifier)
+        function = await self._function(request.function_name, request.qualifier)
         kind = request.invocation_type
         if kind not in INVOCATION_TYPES:
             raise InvalidParameterValueException(
@@ -97,7 +104,7 @@ class InvokeService:
             await self.events.enqueue(inv)
             return InvokeOutcome(202, inv.request_id)
         with self.lease(function):
-            entry, result = await self.run(inv)
+            entry, result = await self._run(inv)
         return InvokeOutcome(
             200,
             inv.request_id,
@@ -119,8 +126,30 @@ class InvokeService:
         finally:
             self.active[function.name] -= 1
 
+    async def _function(self, function_name: str, qualifier: str | None) -> FunctionConfig:
+        """The function to invoke, as its files are now: a save just before the invoke (its
+        reload still gathering, or its file event not in yet) counts, and so does a new folder."""
+        try:
+            function = self.registry.get(function_name, qualifier)
+        except ResourceNotFoundException:
+            if self.reloads is None or not await self.reloads.appeared(function_name):
+                raise
+            function = self.registry.get(function_name, qualifier)
+        if self.reloads is None:
+            return function
+        latest = await self.reloads.current(function)
+        return latest if latest is not None else self.registry.get(function_name, qualifier)
+
     async def run(self, inv: Invocation) -> tuple[InvocationLog, InvocationResult]:
-        """Run one invocation in a borrowed environment and record its log."""
+        """Run one invocation in a borrowed environment and record its log (with the function
+        as its files are now: an event or a batch may have waited while they were saved)."""
+        if self.reloads is not None:
+            latest = await self.reloads.current(inv.function)
+            if latest is not None:
+                inv.function = latest
+        return await self._run(inv)
+
+    async def _run(self, inv: Invocation) -> tuple[InvocationLog, InvocationResult]:
         env, cold, result = await self._attempt(inv)
         for _ in range(2):
             again = await self._again_after_save(inv, env, cold, result)

@@ -4,9 +4,13 @@ removed functions, bad configurations, API functions, and the hot-reload bucket 
 from __future__ import annotations
 
 import asyncio
+import shutil
+import time
 from pathlib import Path
 
 import pytest
+from watchdog.observers.api import BaseObserver, ObservedWatch
+from watchdog.observers.polling import PollingEmitter
 
 from emulator.domain.errors import InvalidParameterValueException
 from emulator.domain.registry import FunctionRegistry
@@ -120,3 +124,153 @@ def test_a_changed_layer_is_a_new_revision(tmp_path):
     assert registry.get("fn") is before  # nothing changed
     reload(reloader, "fn", (tmp_path / "layers" / "common" / "python" / "shared.py").resolve())
     assert registry.get("fn").revision_id != before.revision_id
+
+
+# --- the very next invoke: saves whose file events have not arrived -----------------------
+
+
+class SilentObserver(BaseObserver):
+    """Watches nothing: every change must be found by the reloader itself."""
+
+    def __init__(self) -> None:
+        super().__init__(PollingEmitter)
+
+    def schedule(self, event_handler, path, *, recursive=False, event_filter=None, follow_symlink=False):
+        return ObservedWatch(path, recursive=recursive, event_filter=event_filter)
+
+    def unschedule(self, watch) -> None:
+        pass
+
+
+def silent(mode: str, poll_interval: float) -> BaseObserver:
+    return SilentObserver()
+
+
+def started(tmp_path: Path, notices: list[str] | None = None, *,
+            with_fn: bool = True) -> tuple[FunctionRegistry, Pool, Reloader]:
+    """A registry (with ``fn``) and a started reloader that gets no file events (call on a loop)."""
+    registry = FunctionRegistry(tmp_path / "functions", tmp_path / "state", "us-east-1", "123456789012")
+    if with_fn:
+        write(tmp_path / "functions" / "fn" / "fn.py", "def fn_handler(e, c):\n    return 1\n")
+    registry.load_folders()
+    pool = Pool()
+    reloader = Reloader(registry, pool, "events", notice=(notices.append if notices is not None else None),  # type: ignore[arg-type]
+                        observer=silent)
+    reloader.start()
+    return registry, pool, reloader
+
+
+def test_current_finds_a_save_no_event_reported(tmp_path):
+    async def scenario() -> None:
+        registry, pool, reloader = started(tmp_path)
+        try:
+            before = registry.get("fn")
+            assert await reloader.current(before) is before  # nothing changed: the same revision
+            write(tmp_path / "functions" / "fn" / "fn.py", "def fn_handler(e, c):\n    return 2\n")
+            after = await reloader.current(before)
+            assert after is not None and after.revision_id != before.revision_id
+            assert after.code_sha256 != before.code_sha256 and pool.dropped == ["fn"]
+            assert await reloader.current(after) is after
+            assert reloader.reloads == {"fn": 1}
+            # a config file too, and a file in a sub-folder
+            write(tmp_path / "functions" / "fn" / "function.json", '{"Handler": "fn.fn_handler", "Timeout": 8}')
+            assert (await reloader.current(after)).timeout == 8  # type: ignore[union-attr]
+            latest = registry.get("fn")
+            write(tmp_path / "functions" / "fn" / "pkg" / "mod.py", "X = 1\n")
+            assert (await reloader.current(latest)).revision_id != latest.revision_id  # type: ignore[union-attr]
+        finally:
+            await reloader.close()
+
+    asyncio.run(scenario())
+
+
+def test_new_and_removed_folders_count_at_the_next_invoke(tmp_path):
+    async def scenario() -> None:
+        registry, pool, reloader = started(tmp_path)
+        try:
+            assert not await reloader.appeared("other")
+            write(tmp_path / "functions" / "other" / "other.py", "def other_handler(e, c): pass\n")
+            assert await reloader.appeared("other") and "other" in registry
+            assert await reloader.appeared(registry.arn("other"))
+            assert not await reloader.appeared("_private")
+            function = registry.get("fn")
+            shutil.rmtree(tmp_path / "functions" / "fn")
+            assert await reloader.current(function) is None and "fn" not in registry
+        finally:
+            await reloader.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_functions_folder_made_after_the_start_is_picked_up(tmp_path):
+    async def scenario() -> None:
+        notices: list[str] = []
+        registry, _, reloader = started(tmp_path, notices, with_fn=False)
+        try:
+            assert registry.list() == []
+            assert "does not exist yet" in notices[0]
+            write(tmp_path / "functions" / "late" / "late.py", "def late_handler(e, c): pass\n")
+            deadline = time.monotonic() + 5
+            while "late" not in registry:  # no event, no invoke: the root guard finds it
+                assert time.monotonic() < deadline, "functions/late was not picked up"
+                await asyncio.sleep(0.01)
+            assert reloader.watcher.roots() == [(tmp_path / "functions").resolve()]
+            assert "added late" in notices
+        finally:
+            await reloader.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_symlink_out_of_the_folder_is_warned_about(tmp_path):
+    write(tmp_path / "shared" / "util.py", "X = 1\n")
+    write(tmp_path / "functions" / "fn" / "fn.py", "def fn_handler(e, c):\n    return 1\n")
+    (tmp_path / "functions" / "fn" / "shared").symlink_to(tmp_path / "shared")
+    (tmp_path / "functions" / "fn" / "inside.py").symlink_to(tmp_path / "functions" / "fn" / "fn.py")
+
+    async def scenario() -> None:
+        notices: list[str] = []
+        registry, _, reloader = started(tmp_path, notices)
+        try:
+            warning = registry.warnings["fn"]
+            assert "shared link(s) to outside" in warning and "inside.py" not in warning
+            assert "layer" in warning and "Docker" in warning
+            assert any(n.startswith("fn: warning: ") for n in notices)
+            (tmp_path / "functions" / "fn" / "shared").unlink()
+            await reloader.current(registry.get("fn"))
+            assert "fn" not in registry.warnings
+        finally:
+            await reloader.close()
+
+    asyncio.run(scenario())
+
+
+def test_reload_notices_name_the_saved_files_only(tmp_path):
+    async def scenario() -> None:
+        notices: list[str] = []
+        registry, _, reloader = started(tmp_path, notices)
+        try:
+            folder = tmp_path / "functions" / "fn"
+            write(folder / "fn.py", "def fn_handler(e, c):\n    return 5\n")
+            await reloader.reload("fn", frozenset({folder / "fn.py", folder}))
+            assert notices[-1] == "reloaded fn (fn.py)"
+        finally:
+            await reloader.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_folder_of_many_files_is_stamped_in_a_thread_and_still_found(tmp_path):
+    async def scenario() -> None:
+        registry, _, reloader = started(tmp_path)
+        try:
+            for i in range(250):
+                write(tmp_path / "functions" / "fn" / "vendored" / f"m{i}.py", "X = 1\n")
+            function = await reloader.current(registry.get("fn"))
+            assert function is not None and "fn" in reloader._slow
+            write(tmp_path / "functions" / "fn" / "vendored" / "m7.py", "X = 2\n")
+            assert (await reloader.current(function)).revision_id != function.revision_id  # type: ignore[union-attr]
+        finally:
+            await reloader.close()
+
+    asyncio.run(scenario())

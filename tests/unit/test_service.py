@@ -252,3 +252,57 @@ def test_environments_busy_when_their_function_changes_are_destroyed_when_they_f
         await pool.close()
 
     asyncio.run(scenario())
+
+
+class Reloads:
+    """Hot reload as the service sees it: ``current`` swaps in a newer function."""
+
+    def __init__(self, registry: FunctionRegistry) -> None:
+        self.registry = registry
+        self.newer: dict[str, object] = {}
+        self.asked: list[str] = []
+
+    async def current(self, function):
+        self.asked.append(function.name)
+        newer = self.newer.pop(function.name, None)
+        if newer is not None:
+            self.registry.replace(newer)
+        return self.registry.get(function.name) if function.name in self.registry else None
+
+    async def appeared(self, function_name: str) -> bool:
+        self.asked.append(f"appeared {function_name}")
+        return function_name in self.registry
+
+    async def retry_after_save(self, function, launched_at):
+        return None
+
+
+def test_every_invoke_asks_for_the_function_as_its_files_are_now(tmp_path):
+    async def scenario():
+        executor = FakeExecutor()
+        service, registry, pool = make_service(tmp_path, executor)
+        reloads = service.reloads = Reloads(registry)
+        await service.invoke(InvokeRequest("fn", b"{}"))
+        newer = registry.get("fn").changed(timeout=9)
+        reloads.newer["fn"] = newer
+        await service.invoke(InvokeRequest("fn", b"{}"))
+        assert [env.function.revision_id for env in executor.launched][-1] == newer.revision_id
+        assert len(executor.launched) == 2  # the warm environment of the old revision is not used
+        # an event (or a batch) that waited runs on the function as it is when it runs
+        from emulator.invocation.invocation import Invocation
+
+        newest = registry.get("fn").changed(timeout=10)
+        reloads.newer["fn"] = newest
+        _, result = await service.run(Invocation(newer, b"{}"))
+        assert result.function_error is None
+        assert executor.launched[-1].function.revision_id == newest.revision_id
+        # a function known only once its folder is loaded
+        with pytest.raises(ResourceNotFoundException):
+            await service.invoke(InvokeRequest("later", b"{}"))
+        assert "appeared later" in reloads.asked
+        registry.create({"FunctionName": "later", "Runtime": "python3.11", "Handler": "fn.fn_handler",
+                         "Code": {"S3Bucket": "hot-reload", "S3Key": str(tmp_path / "functions" / "fn")}})
+        assert (await service.invoke(InvokeRequest("later", b"{}"))).status == 200
+        await pool.close()
+
+    asyncio.run(scenario())
