@@ -3,7 +3,8 @@ enabled mapping.
 
 Mappings created through the API are kept in the state directory, so they (and, for streams,
 their checkpoints) survive a restart; mappings declared in a function's ``function.json``
-exist as soon as the control plane starts.
+exist as soon as the control plane starts, and follow the function: a reload that adds, edits
+or removes a declaration (or the function) adds, restarts or removes its mapping.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import asyncio
 import json
 import logging
 import uuid
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Mapping, Protocol
 
@@ -43,36 +45,72 @@ class EventSourceManager:
         self.mappings: dict[str, EventSourceMapping] = {}
         self.stats: dict[str, MappingStats] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._started = False
+        #: functions whose EventSourceMappings we put in registry.load_errors
+        self._errors: set[str] = set()
 
     # --- lifecycle ----------------------------------------------------------------------
 
     def load(self) -> None:
-        """Load the persisted and the declared mappings (they exist from the start)."""
+        """Load the persisted and the declared mappings (they exist from the start), and follow
+        the declarations from then on."""
         for data in self._load():
             mapping = EventSourceMapping.from_json(data)
             self.mappings[mapping.uuid] = mapping
         self.load_declared()
+        self.registry.on_change(self.load_declared)
 
     def start(self) -> None:
         """Start the pollers of the enabled mappings (once the endpoint answers)."""
+        self._started = True
         for mapping in self.mappings.values():
             self._start(mapping)
 
     def load_declared(self) -> None:
-        """Mappings from ``EventSourceMappings`` in function.json files (stable UUIDs)."""
+        """Bring the mappings from ``EventSourceMappings`` in function.json files (stable UUIDs)
+        in step with the functions: new declarations start, changed ones restart, and those
+        whose declaration or function is gone stop (called by the registry after each change)."""
+        wanted = self._declared()
+        for key, mapping in list(self.mappings.items()):
+            if mapping.origin != "config":
+                continue
+            new = wanted.pop(key, None)
+            if new is None:
+                self._stop_now(key)
+                del self.mappings[key]
+                self.stats.pop(key, None)
+                log.info("removed mapping %s (%s -> %s): no longer declared", key, mapping.event_source_arn,
+                         mapping.function_name)
+            elif replace(new, last_modified=mapping.last_modified) != mapping:
+                self._stop_now(key)
+                self.mappings[key] = new
+                self._start(new)
+                log.info("restarted mapping %s (%s -> %s): its declaration changed", key, new.event_source_arn,
+                         new.function_name)
+        for key, mapping in wanted.items():
+            if key not in self.mappings:
+                self.mappings[key] = mapping
+                self._start(mapping)
+
+    def _declared(self) -> dict[str, EventSourceMapping]:
+        declared: dict[str, EventSourceMapping] = {}
+        for name in list(self._errors):
+            if self.registry.load_errors.get(name, "").startswith("EventSourceMappings: "):
+                del self.registry.load_errors[name]
+        self._errors.clear()
         for function in self.registry.list():
             for request in function.event_source_mappings:
                 arn = request.get("EventSourceArn", "")
                 mapping_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"cloudmicro:{function.name}:{arn}"))
-                if mapping_id in self.mappings:
-                    continue
                 try:
                     mapping = new_mapping(request, function.name, function.arn, origin="config")
                 except InvalidParameterValueException as exc:
                     self.registry.load_errors[function.name] = f"EventSourceMappings: {exc.message}"
+                    self._errors.add(function.name)
                     log.warning("function %s: EventSourceMappings: %s", function.name, exc.message)
                     continue
-                self.mappings[mapping_id] = EventSourceMapping.from_json(mapping.to_json() | {"uuid": mapping_id})
+                declared[mapping_id] = EventSourceMapping.from_json(mapping.to_json() | {"uuid": mapping_id})
+        return declared
 
     async def close(self) -> None:
         tasks = list(self._tasks.values())
@@ -108,7 +146,7 @@ class EventSourceManager:
 
     def _start(self, mapping: EventSourceMapping) -> None:
         stats = self.stats.setdefault(mapping.uuid, MappingStats())
-        if not mapping.enabled or mapping.uuid in self._tasks:
+        if not self._started or not mapping.enabled or mapping.uuid in self._tasks:
             return
         task = asyncio.get_running_loop().create_task(self._poller(mapping, stats).run())
         self._tasks[mapping.uuid] = task
@@ -120,6 +158,13 @@ class EventSourceManager:
         if not task.cancelled() and task.exception() is not None:
             log.error("poller of mapping %s stopped: %r", key, task.exception())
             self.stats.setdefault(key, MappingStats()).problem(f"poller stopped: {task.exception()!r}")
+
+    def _stop_now(self, key: str) -> None:
+        """Cancel a mapping's poller without waiting for it to end (a batch under way is cut
+        off: SQS gives its messages back after the visibility timeout)."""
+        task = self._tasks.pop(key, None)
+        if task is not None:
+            task.cancel()
 
     async def _stop(self, key: str) -> None:
         task = self._tasks.pop(key, None)
