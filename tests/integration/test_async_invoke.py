@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import json
 import os
+import logging
 import re
 import shutil
 import threading
 import time
+import urllib.error
 import urllib.request
 import uuid
 from dataclasses import replace
@@ -17,6 +19,7 @@ import boto3
 import pytest
 from botocore.config import Config
 
+from emulator.invocation.async_queue import EventStore, QueuedEvent
 from emulator.server import BackgroundServer
 from tests.conftest import ROOT, _settings, lambda_client
 from tests.integration.recorded import aws, ensure_table, recorded, settle, wait_for
@@ -434,3 +437,22 @@ def test_an_event_older_than_its_maximum_age_is_reported_with_its_last_response(
         assert dead["MessageAttributes"]["ErrorMessage"]["StringValue"] == "failing as asked"
         assert health(endpoint)["lambda"]["async_events"]["queued"] == 0
         assert len(recorded(endpoint, tag)) == 1  # the retry never ran
+
+
+def test_queued_events_resume_even_when_the_health_check_fails(tmp_path, tag, monkeypatch, caplog):
+    """The queue, pollers and schedules start once the control plane answers its health check;
+    when it does not (here: never), that is logged as an error and they start anyway."""
+    def unanswered(endpoint: str, timeout: float = 30) -> None:
+        raise urllib.error.URLError("connection refused (simulated)")
+
+    monkeypatch.setattr("emulator.app.wait_for_endpoint", unanswered)
+    settings = replace(_settings(tmp_path, "process"), seed_on_start=False)
+    left_by_a_previous_run = QueuedEvent(str(uuid.uuid4()), "recorder", json.dumps({"tag": tag}), time.time())
+    EventStore(settings.state_dir / "async-events").save(left_by_a_previous_run)
+    with caplog.at_level(logging.ERROR, logger="emulator.app"):
+        with BackgroundServer(settings) as endpoint:
+            ensure_table(endpoint)
+            [got] = wait_for(endpoint, tag, 1, timeout=30)
+            assert got.request_id == left_by_a_previous_run.request_id
+    [error] = [r.getMessage() for r in caplog.records if r.name == "emulator.app"]
+    assert "did not answer its health check" in error and "simulated" in error
