@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import shutil
@@ -140,6 +141,30 @@ def test_the_destinations_example(project_endpoint):
         assert time.monotonic() < deadline, (succeeded, failed)
         time.sleep(0.2)
     assert [(s["message"], s["orderId"], s["total"]) for s in succeeded] == [("order accepted", "order-1", 26.2)]
-    assert [(f["message"], f["orderId"], f["condition"]) for f in failed] == [
-        ("order failed", "order-2", "RetriesExhausted")]
+    assert [(f["message"], f["orderId"], f["condition"], f["attempts"]) for f in failed] == [
+        ("order failed", "order-2", "RetriesExhausted", 1)]
     assert failed[0]["error"] == "order order-2 has no items"
+
+
+def test_order_failed_logs_a_record_without_a_response(project_endpoint):
+    """An event that expired in processOrder's queue before it ran (EventAgeExceeded) has no
+    responsePayload: orderFailed logs it (error null) instead of failing."""
+    record = {
+        "version": "1.0", "timestamp": "2024-05-06T10:00:30.123Z",
+        "requestContext": {"requestId": "e4b46cbf-b738-4c4e-8880-a18cdf61200e",
+                           "functionArn": "arn:aws:lambda:us-east-1:123456789012:function:processOrder:$LATEST",
+                           "condition": "EventAgeExceeded", "approximateInvokeCount": 0},
+        "requestPayload": {"orderId": "order-3", "items": []},
+    }
+    event = {"version": "0", "id": "c1f8f0a0-6d6f-4a5b-8a9e-0d1f2e3a4b5c", "source": "lambda",
+             "detail-type": "Lambda Function Invocation Result - Failure", "account": "123456789012",
+             "time": "2024-05-06T10:00:30Z", "region": "us-east-1", "resources": [], "detail": record}
+    response = lambda_client(project_endpoint).invoke(FunctionName="orderFailed", Payload=json.dumps(event),
+                                                      LogType="Tail")
+    body = json.loads(response["Payload"].read())
+    assert "FunctionError" not in response, body
+    assert body == "e4b46cbf-b738-4c4e-8880-a18cdf61200e"
+    logged = [json.loads(line) for line in base64.b64decode(response["LogResult"]).decode().splitlines()
+              if line.startswith("{")]
+    assert logged == [{"level": "ERROR", "message": "order failed", "orderId": "order-3",
+                       "condition": "EventAgeExceeded", "attempts": 0, "error": None}]
