@@ -137,10 +137,12 @@ def test_a_changed_requirements_txt_installs_again(executor, tmp_path, make_serv
     assert _call(lam, "tab")["version"] == "0.9.0"
     capfd.readouterr()
 
+    before = lam.get_function(FunctionName="tab")["Configuration"]["RevisionId"]
     (folder / "requirements.txt").write_text(OLD_TABULATE)
-    # warm environments keep their packages; a new revision of the function gets new environments
-    lam.update_function_configuration(FunctionName="tab", Description="an older tabulate")
+    # saving the file alone makes a new revision: the very next invoke gets a new environment
+    # with the packages of the saved file (warm environments kept the old ones)
     assert _call(lam, "tab")["version"] == "0.8.10"
+    assert lam.get_function(FunctionName="tab")["Configuration"]["RevisionId"] != before
     assert f"tab: {INSTALLING}" in capfd.readouterr().err
     assert len(_installed(tmp_path / "state" / "deps")) == 2
 
@@ -293,9 +295,8 @@ def test_layers_are_merged_into_opt_in_order(executor, tmp_path, make_server):
     ]
     assert all(layer["CodeSize"] > 0 for layer in shown)
 
-    # an edited layer is merged again for the function's next environments
+    # an edited layer is merged again for the function's next environments: the very next invoke
     _write(layers / "second" / "python" / "shared.py", 'WHO = "second, edited"\n')
-    lam.update_function_configuration(FunctionName="layered", Description="edited layer")
     assert _call(lam, "layered")["shared"] == "second, edited"
 
 
