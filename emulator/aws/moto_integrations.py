@@ -13,7 +13,16 @@ invoke (retries, destinations, DLQ), whether moto is embedded or a separate serv
 topic -> Lambda, S3 -> EventBridge -> Lambda) arrive too.
 
 Patches are applied per service on first use (:func:`prepare`), so a control plane that
-never touches S3 does not import moto's S3; the moto server applies them all at start.
+never touches S3 does not import moto's S3; the moto server applies them all at start. A
+service's request also prepares the services its deliveries pass through (:data:`DEPENDS`): an
+S3 request prepares SNS and EventBridge (a bucket notifies topics and the event bus), an
+EventBridge request prepares SNS (topic targets). CloudFormation can create anything, so it
+prepares every patch; so does a request whose service is unknown (unsigned, or SigV2: S3 clients
+use both), except Step Functions'. That one is heavy (about 1.5 s and 130 MB: moto's ASL
+interpreter) and only matters once an execution starts, which is a SigV4 StartExecution or an
+EventBridge target (:mod:`emulator.event_sources.eventbridge` prepares it before delivering to a
+state machine). Without these, a delivery would take moto's own path, which knows none of our
+functions and drops the event silently.
 
 Step Functions: moto runs state machines (its port of an ASL interpreter) when
 ``execute_state_machine`` is on; :mod:`emulator.aws.step_functions` turns that on and has
@@ -42,8 +51,17 @@ PATCHERS: dict[str, str] = {
     "s3": "emulator.event_sources.s3_notifications:patch_moto",
 }
 
+#: service -> the services whose patched code its deliveries go through
+DEPENDS: dict[str, tuple[str, ...]] = {"s3": ("sns", "events"), "events": ("sns",)}
+#: services whose requests prepare every patch (CloudFormation creates resources of any service)
+PREPARE_ALL: frozenset[str] = frozenset({"cloudformation"})
+#: patches a request of unknown service does not prepare: heavy, and prepared where they are used
+ON_USE_ONLY: frozenset[str] = frozenset({"states"})
+
 _lock = threading.Lock()
-_prepared: set[str] = set()
+_prepare_lock = threading.RLock()
+_prepared: set[str | None] = set()  # services (None: unsigned) whose requests were prepared for
+_applied: set[str] = set()  # services whose patches are applied
 _endpoints: list[tuple[object, str]] = []  # a stack: the newest control plane in this process wins
 _http: httpx.Client | None = None
 
@@ -68,17 +86,46 @@ def endpoint() -> str | None:
 
 
 def prepare(service: str | None) -> None:
-    """Apply the patch for ``service`` once (cheap after the first call)."""
-    if service is None or service in _prepared or service not in PATCHERS:
+    """Apply the patches a request for ``service`` needs, once (a set lookup after the first call).
+
+    ``service`` is the SigV4 service name, or None when the request does not say (unsigned or
+    SigV2): then every patch but Step Functions' is applied (see the module doc).
+    """
+    if service in _prepared:
         return
-    with _lock:
+    with _prepare_lock:
         if service in _prepared:
             return
-        for spec in PATCHERS[service].split():
-            module_name, _, function = spec.partition(":")
-            patch: Callable[[], None] = getattr(importlib.import_module(module_name), function)
-            patch()
+        for name in needed(service):
+            _apply(name)
         _prepared.add(service)
+
+
+def needed(service: str | None) -> list[str]:
+    """The services whose patches a request for ``service`` needs, the service's own first."""
+    if service in PREPARE_ALL:
+        return list(PATCHERS)
+    if service is None:
+        return [name for name in PATCHERS if name not in ON_USE_ONLY]
+    order: list[str] = []
+    pending = [service]
+    while pending:
+        name = pending.pop(0)
+        if name in order:
+            continue
+        order.append(name)
+        pending += DEPENDS.get(name, ())
+    return [name for name in order if name in PATCHERS]
+
+
+def _apply(service: str) -> None:
+    if service in _applied:
+        return
+    for spec in PATCHERS[service].split():
+        module_name, _, function = spec.partition(":")
+        patch: Callable[[], None] = getattr(importlib.import_module(module_name), function)
+        patch()
+    _applied.add(service)
 
 
 def apply_all() -> None:

@@ -173,6 +173,11 @@ def _moto_deliver(original: Any, rule: Any, target: Mapping[str, Any], moto_even
                   transform_input: bool) -> None:
     from moto.events.models import EventPattern
 
+    if _service(str(target.get("Arn", ""))) == "states":
+        from emulator.aws import moto_integrations
+
+        moto_integrations.prepare("states")  # the execution runs our way (prepared on use: it is heavy)
+
     single = copy.copy(rule)
     single.targets = [target]
     single.event_pattern = EventPattern.load(None)  # matched already

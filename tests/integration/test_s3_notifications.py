@@ -7,17 +7,23 @@ import json
 import os
 import re
 import subprocess
+import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote_plus
 
+import boto3
 import httpx
 import pytest
+from botocore import UNSIGNED
+from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from emulator.event_sources.s3_events import encode_key
-from tests.conftest import ROOT
+from emulator.server import free_port
+from tests.conftest import ROOT, TEST_FUNCTIONS
 from tests.integration.recorded import aws, ensure_table, recorded, settle, wait_for
 
 ACCOUNT = "123456789012"
@@ -497,3 +503,51 @@ def test_queues_topics_and_eventbridge_get_one_event_per_operation(endpoint, s3,
     assert topic_names == expected
     assert eventbridge == [f"Object Created {prefix}{name}" for prefix in ("q/", "t/")
                            for name in ("copy", "multi", "put")]
+
+
+@pytest.fixture
+def fresh_endpoint(tmp_path) -> Iterator[str]:
+    """A control plane in a Python process of its own: no moto patch applied yet."""
+    port = free_port()
+    env = {**os.environ, "CLOUDMICRO_STATE_DIR": str(tmp_path / "state"), "CLOUDMICRO_SEED_ON_START": "false",
+           "CLOUDMICRO_WATCH": "off", "CLOUDMICRO_CLOUDWATCH_LOGS": "false",
+           "CLOUDMICRO_DB_GEN_DIR": str(tmp_path / "db_gen")}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "emulator", "serve", "--host", "127.0.0.1", "--port", str(port),
+         "--executor", "process", "--functions-dir", str(TEST_FUNCTIONS)],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    endpoint = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert server.poll() is None, "the control plane exited"
+            try:
+                if httpx.get(endpoint + "/_cloudmicro/health", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, "the control plane did not answer in time"
+            time.sleep(0.1)
+        yield endpoint
+    finally:
+        server.terminate()
+        server.wait(30)
+
+
+@pytest.mark.parametrize("signature", [UNSIGNED, "s3"], ids=["unsigned", "sigv2"])
+def test_s3_requests_without_sigv4_still_notify_functions(fresh_endpoint, tag, signature):
+    """A request that does not name its service (no SigV4 scope) prepares every patch: a bucket
+    configured and written only that way still validates and notifies its functions."""
+    ensure_table(fresh_endpoint)
+    s3 = boto3.client("s3", endpoint_url=fresh_endpoint, region_name="us-east-1", aws_access_key_id="test",
+                      aws_secret_access_key="test", config=Config(signature_version=signature))
+    bucket = f"unsigned-{tag}"
+    s3.create_bucket(Bucket=bucket)
+    missing = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:no-such-function-{tag}"
+    error = refused(s3, bucket, {"LambdaFunctionConfigurations": [
+        {"LambdaFunctionArn": missing, "Events": ["s3:ObjectCreated:*"]}]})
+    assert error["Message"] == "Unable to validate the following destination configurations"
+    notify(s3, bucket, events=["s3:ObjectCreated:*"])
+    s3.put_object(Bucket=bucket, Key="k.txt", Body=b"x")
+    [record] = records(fresh_endpoint, tag, 1)
+    assert record["eventName"] == "ObjectCreated:Put" and record["s3"]["bucket"]["name"] == bucket
