@@ -35,6 +35,7 @@ from __future__ import annotations
 import importlib
 import logging
 import threading
+from dataclasses import dataclass
 from typing import Callable
 from urllib.parse import quote
 
@@ -133,16 +134,27 @@ def apply_all() -> None:
         prepare(service)
 
 
-def deliver(function_arn: str, payload: bytes, *, source: str) -> bool:
-    """Invoke ``function_arn`` asynchronously with ``payload``; False (logged) when it cannot.
+@dataclass(frozen=True)
+class Refusal:
+    """Why an asynchronous Invoke was not accepted: the HTTP status (None: no answer), Lambda's
+    error type (``ResourceNotFoundException``...) and message."""
 
-    Called from moto's threads. ``source`` names the sender in log messages ("S3 bucket b").
+    status: int | None
+    error_type: str
+    message: str
+
+
+def invoke_async(function_arn: str, payload: bytes, *, source: str) -> Refusal | None:
+    """Invoke ``function_arn`` asynchronously (``InvocationType: Event``) with ``payload``.
+
+    None when the event was queued; otherwise the :class:`Refusal`, logged. Called from moto's
+    threads. ``source`` names the sender in log messages ("S3 bucket b").
     """
     global _http
     target = endpoint()
     if target is None:
         log.warning("%s: no Cloudmicro endpoint to deliver to %s", source, function_arn)
-        return False
+        return Refusal(None, "NoEndpoint", "no Cloudmicro endpoint to deliver to")
     if _http is None:
         _http = httpx.Client(timeout=httpx.Timeout(30, connect=5))
     url = f"{target}/2015-03-31/functions/{quote(function_arn, safe='')}/invocations"
@@ -150,9 +162,25 @@ def deliver(function_arn: str, payload: bytes, *, source: str) -> bool:
         reply = _http.post(url, content=payload, headers={"X-Amz-Invocation-Type": "Event"})
     except httpx.HTTPError as exc:
         log.warning("%s: could not deliver to %s: %s", source, function_arn, exc)
-        return False
-    if reply.status_code != 202:
-        log.warning("%s: delivery to %s refused: HTTP %d %s", source, function_arn,
-                    reply.status_code, reply.text[:300])
-        return False
-    return True
+        return Refusal(None, type(exc).__name__, str(exc))
+    if reply.status_code == 202:
+        return None
+    log.warning("%s: delivery to %s refused: HTTP %d %s", source, function_arn,
+                reply.status_code, reply.text[:300])
+    return Refusal(reply.status_code, reply.headers.get("x-amzn-errortype", "").split(":")[0],
+                   _error_message(reply))
+
+
+def _error_message(reply: httpx.Response) -> str:
+    try:
+        body = reply.json()
+    except ValueError:
+        return reply.text[:300]
+    if isinstance(body, dict):
+        return str(body.get("message") or body.get("Message") or reply.text[:300])
+    return reply.text[:300]
+
+
+def deliver(function_arn: str, payload: bytes, *, source: str) -> bool:
+    """:func:`invoke_async`, True when the event was queued (a refusal is logged)."""
+    return invoke_async(function_arn, payload, source=source) is None

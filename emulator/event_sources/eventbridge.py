@@ -21,8 +21,15 @@ to EventBridge and for archive replays. Patched, it
 * hands every other target to moto, one at a time, so a target moto cannot deliver (logged)
   does not fail the call or the other targets.
 
-PutTargets also gets AWS's checks of the input settings (one of Input/InputPath/
-InputTransformer; no undefined placeholders), as ValidationException.
+PutTargets also gets AWS's checks of the input settings (:func:`.target_input.validate_target`),
+as ValidationException. An event a Lambda or SNS target cannot take (the function or topic does
+not exist, the template renders invalid JSON) is logged and, when the target has a
+``DeadLetterConfig``, sent to that queue with EventBridge's RULE_ARN, TARGET_ARN, ERROR_CODE
+(``NO_RESOURCE``, ``INVALID_JSON``...) and ERROR_MESSAGE attributes; PutEvents still succeeds.
+The target's ``RetryPolicy`` is not used: a refused Invoke is not retried (AWS does not retry
+these errors either), and the function's own asynchronous retries apply once it is queued.
+PutEvents refuses a ``Detail`` that is JSON but not an object with the entry error
+``MalformedDetail`` "Detail is malformed." (moto accepts it with a warning).
 
 PutRule's ``EventPattern`` is checked with the same engine that matches it
 (:func:`event_pattern_problem`): an invalid pattern is refused with AWS's
@@ -117,7 +124,9 @@ def deliver_to_target(rule: Any, target: Mapping[str, Any], event: Mapping[str, 
                       ingestion_time: float | None = None) -> bool:
     """Deliver ``event`` (AWS envelope) to one Lambda or SNS ``target`` of ``rule``.
 
-    False when the target is of another kind (moto's to deliver) or was not delivered (logged).
+    False when the target is of another kind (moto's to deliver) or was not delivered: that is
+    logged and, when the target has a ``DeadLetterConfig``, the event goes to that queue as
+    EventBridge sends it (:func:`dead_letter`).
     """
     arn = str(target.get("Arn", ""))
     service = _service(arn)
@@ -127,22 +136,76 @@ def deliver_to_target(rule: Any, target: Mapping[str, Any], event: Mapping[str, 
         payload = target_payload(event, target, rule.name, rule_arn=rule.arn, ingestion_time=ingestion_time)
     except TargetInputError as exc:
         log.warning("EventBridge rule %s: nothing sent to target %s: %s", rule.name, target.get("Id"), exc)
+        dead_letter(rule, target, event, exc.code, str(exc))
         return False
     if service == "lambda":
         from emulator.aws import moto_integrations
 
-        return moto_integrations.deliver(arn, payload, source=f"EventBridge rule {rule.name}")
-    return _publish_to_topic(rule, arn, payload)
+        refusal = moto_integrations.invoke_async(arn, payload, source=f"EventBridge rule {rule.name}")
+        if refusal is None:
+            return True
+        dead_letter(rule, target, event, _error_code(refusal.status, refusal.error_type), refusal.message)
+        return False
+    problem = _publish_to_topic(rule, arn, payload)
+    if problem is None:
+        return True
+    dead_letter(rule, target, event, *problem)
+    return False
 
 
-def _publish_to_topic(rule: Any, topic_arn: str, payload: bytes) -> bool:
+def _error_code(status: int | None, error_type: str) -> str:
+    """EventBridge's DLQ ERROR_CODE for a refused Invoke."""
+    if status is None:
+        return "CONNECTION_FAILURE"
+    if status == 404 or error_type == "ResourceNotFoundException":
+        return "NO_RESOURCE"
+    if error_type == "InvalidRequestContentException":
+        return "INVALID_JSON"
+    if status == 429:
+        return "THROTTLING"
+    return "SDK_CLIENT_ERROR"
+
+
+def _publish_to_topic(rule: Any, topic_arn: str, payload: bytes) -> tuple[str, str] | None:
+    """Publish to a moto topic; None, or (ERROR_CODE, message) when it cannot."""
+    from moto.sns.exceptions import SNSNotFoundError
     from moto.sns.models import sns_backends
 
+    from emulator.aws import moto_integrations
+
+    moto_integrations.prepare("sns")  # its lambda subscriptions deliver our way
     parts = topic_arn.split(":")
     try:
         sns_backends[parts[4]][parts[3]].publish(message=payload.decode("utf-8"), arn=topic_arn)
+    except SNSNotFoundError as exc:
+        log.warning("EventBridge rule %s: could not publish to %s: %s", rule.name, topic_arn, exc)
+        return "NO_RESOURCE", f"Topic does not exist: {topic_arn}"
     except Exception as exc:  # noqa: BLE001 - AWS drops (or dead-letters) what it cannot deliver
         log.warning("EventBridge rule %s: could not publish to %s: %s", rule.name, topic_arn, exc)
+        return "SDK_CLIENT_ERROR", str(exc)
+    return None
+
+
+def dead_letter(rule: Any, target: Mapping[str, Any], event: Mapping[str, Any], code: str, message: str) -> bool:
+    """Send an undelivered ``event`` to the target's dead-letter queue, as EventBridge does.
+
+    The body is the event; the attributes are RULE_ARN, TARGET_ARN, ERROR_CODE and ERROR_MESSAGE
+    (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-dlq.html). False when the
+    target has no DLQ or it cannot take the message (logged).
+    """
+    queue_arn = str((target.get("DeadLetterConfig") or {}).get("Arn") or "")
+    parts = queue_arn.split(":")
+    if len(parts) != 6 or parts[2] != "sqs":
+        return False
+    from moto.sqs.models import sqs_backends
+
+    attributes = {name: {"DataType": "String", "StringValue": value} for name, value in (
+        ("RULE_ARN", str(rule.arn)), ("TARGET_ARN", str(target.get("Arn", ""))), ("ERROR_CODE", code),
+        ("ERROR_MESSAGE", message[:1000] or code))}
+    try:
+        sqs_backends[parts[4]][parts[3]].send_message(parts[5], json.dumps(event), message_attributes=attributes)
+    except Exception as exc:  # noqa: BLE001 - InvocationsFailedToBeSentToDLQ on AWS
+        log.warning("EventBridge rule %s: could not send to the dead-letter queue %s: %s", rule.name, queue_arn, exc)
         return False
     return True
 
@@ -236,14 +299,42 @@ def patch_moto() -> None:
     original_put_targets = models.EventsBackend.put_targets
 
     def put_targets(self: Any, name: str, event_bus_arn: str | None, targets: list[dict[str, Any]]) -> None:
-        for target in targets:
-            problem = validate_target(target)
+        for index, target in enumerate(targets, start=1):
+            problem = validate_target(target, index)
             if problem:
                 raise ValidationException(problem)
         return original_put_targets(self, name, event_bus_arn, targets)
 
     models.EventsBackend.put_targets = put_targets  # type: ignore[method-assign]
+    models.EventsBackend.put_events = _checked_put_events(models.EventsBackend.put_events)  # type: ignore[method-assign]
     _patch_test_event_pattern()
+
+
+MALFORMED_DETAIL = {"ErrorCode": "MalformedDetail", "ErrorMessage": "Detail is malformed."}
+
+
+def detail_is_malformed(entry: Mapping[str, Any]) -> bool:
+    """A PutEvents entry whose Detail is JSON but not an object (AWS: MalformedDetail).
+
+    Entries moto already refuses (no Source, DetailType or Detail; Detail not JSON) are moto's.
+    """
+    if not (entry.get("Source") and entry.get("DetailType") and entry.get("Detail")):
+        return False
+    try:
+        detail = json.loads(entry["Detail"])
+    except (TypeError, ValueError):
+        return False
+    return not isinstance(detail, dict)
+
+
+def _checked_put_events(original: Any) -> Any:
+    def put_events(self: Any, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        if len(events) > 10 or not any(detail_is_malformed(e) for e in events):
+            return original(self, events)
+        accepted = iter(original(self, [e for e in events if not detail_is_malformed(e)]))
+        return [dict(MALFORMED_DETAIL) if detail_is_malformed(e) else next(accepted) for e in events]
+
+    return put_events
 
 
 def _patch_test_event_pattern() -> None:

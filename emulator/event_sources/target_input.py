@@ -22,6 +22,17 @@ the behaviour LocalStack recorded against AWS (tests/aws/services/events/test_ev
   Predefined variables: ``aws.events.rule-arn``, ``aws.events.rule-name``,
   ``aws.events.event.ingestion-time`` (ISO 8601), ``aws.events.event`` (the event without
   ``detail``, with ``detail-type`` as ``detailType``) and ``aws.events.event.json`` (the event).
+
+PutTargets' checks (:func:`validate_target`), each a ValidationException with AWS's message:
+only one of Input/InputPath/InputTransformer; ``Input`` is JSON ("JSON syntax error in input for
+target <id>: ..."); ``InputPath`` and every ``InputPathsMap`` value is a JSON path rooted at
+``$`` in dot notation, array indices and ``*`` allowed, quoted brackets not ("InputPath for
+target <id> is invalid."); at most 100 ``InputPathsMap`` entries, keys of 1-256 characters from
+``[A-Za-z0-9_-]`` (so no ``AWS.`` names: the model's "1 validation error detected" messages);
+every placeholder defined; ``<aws.events.event.json>`` only in a JSON object template; and, as
+the InputTransformer reference says, no placeholder as an object key. A JSON template that
+renders to invalid JSON is accepted, as AWS documents no check for it; the event then fails at
+delivery (``INVALID_JSON``, see :mod:`.eventbridge`).
 """
 
 from __future__ import annotations
@@ -31,8 +42,8 @@ import re
 import time
 from typing import Any, Mapping
 
-__all__ = ["TargetInputError", "target_payload", "json_path", "render_template", "validate_target",
-           "iso_time", "PREDEFINED"]
+__all__ = ["TargetInputError", "target_payload", "json_path", "is_json_path", "render_template",
+           "validate_target", "iso_time", "PREDEFINED"]
 
 PREDEFINED = frozenset({
     "aws.events.rule-arn", "aws.events.rule-name", "aws.events.event.ingestion-time",
@@ -43,8 +54,21 @@ _PLACEHOLDER = re.compile(r"<([A-Za-z0-9_.\-]+)>")
 _MISSING: Any = object()
 
 
+MAX_PATHS = 100
+_PATHS_MAP_KEY = re.compile(r"[A-Za-z0-9_\-]{1,256}")
+_JSON_STRING = re.compile(r'"(?:\\.|[^"\\])*"')
+_PLACEHOLDER_KEY = re.compile(r"[{,]\s*<([A-Za-z0-9_.\-]+)>\s*:")
+
+
 class TargetInputError(ValueError):
-    """The target gets nothing: the InputPath matched nothing or the template gave bad JSON."""
+    """The target gets nothing: the InputPath matched nothing or the template gave bad JSON.
+
+    ``code`` is the EventBridge DLQ ERROR_CODE of the failure.
+    """
+
+    def __init__(self, message: str, code: str = "INVALID_PARAMETER") -> None:
+        super().__init__(message)
+        self.code = code
 
 
 def iso_time(value: Any) -> str:
@@ -85,6 +109,18 @@ def json_path(document: Any, path: str) -> Any:
     if spread:
         return current if current else _MISSING
     return current[0] if current else _MISSING
+
+
+def is_json_path(path: Any) -> bool:
+    """Whether EventBridge takes ``path`` as a JSON path: ``$``, dot notation, indices and ``*``
+    (quoted brackets such as ``$.detail['a']`` are refused by PutTargets)."""
+    if not isinstance(path, str) or not path.strip().startswith("$"):
+        return False
+    try:
+        json_path({}, path)
+    except TargetInputError:
+        return False
+    return not re.search(r"\[\s*['\"]", path)
 
 
 def _step(node: Any, step: str) -> list[Any]:
@@ -197,21 +233,68 @@ def target_payload(event: Mapping[str, Any], target: Mapping[str, Any], rule_nam
         try:
             parsed = json.loads(rendered)
         except ValueError as exc:
-            raise TargetInputError(f"the InputTemplate gave invalid JSON ({exc}): {rendered[:200]}") from None
+            raise TargetInputError(f"the InputTemplate gave invalid JSON ({exc}): {rendered[:200]}",
+                                   "INVALID_JSON") from None
         rendered = json.dumps(parsed, separators=(",", ":"), ensure_ascii=False)
     return rendered.encode("utf-8")
 
 
-def validate_target(target: Mapping[str, Any]) -> str | None:
-    """PutTargets' checks of a target's input settings: AWS's ValidationException message, or None."""
+def _java_map(mapping: Mapping[str, Any]) -> str:
+    return "{" + ", ".join(f"{key}={value}" for key, value in mapping.items()) + "}"
+
+
+def _json_syntax_error(target_id: Any, text: str) -> str | None:
+    try:
+        json.loads(text)
+    except ValueError as exc:
+        line, column = getattr(exc, "lineno", 1), getattr(exc, "colno", 1)
+        shown = text if len(text) <= 100 else text[:100] + "...<truncated>"
+        return (f'JSON syntax error in input for target {target_id}: [Source: (String)"{shown}"; '
+                f"line: {line}, column: {column}]")
+    return None
+
+
+def validate_target(target: Mapping[str, Any], index: int = 1) -> str | None:
+    """PutTargets' checks of a target's input settings: AWS's ValidationException message, or None.
+
+    ``index`` is the target's 1-based position in the request (named by the model's messages).
+    """
     target_id = target.get("Id")
     given = [key for key in ("Input", "InputPath", "InputTransformer") if target.get(key) is not None]
     if len(given) > 1:
         return f"Only one of Input, InputPath, or InputTransformer must be provided for target {target_id}."
+    if target.get("Input") is not None:
+        return _json_syntax_error(target_id, str(target["Input"]))
+    if target.get("InputPath") is not None and not is_json_path(target["InputPath"]):
+        return f"InputPath for target {target_id} is invalid."
     transformer = target.get("InputTransformer")
     if transformer:
-        names = set(transformer.get("InputPathsMap") or {})
-        for placeholder in _PLACEHOLDER.findall(str(transformer.get("InputTemplate", ""))):
-            if placeholder not in names and placeholder not in PREDEFINED:
-                return f"InputTemplate for target {target_id} contains invalid placeholder {placeholder}."
+        return _transformer_problem(target_id, transformer, index)
+    return None
+
+
+def _transformer_problem(target_id: Any, transformer: Mapping[str, Any], index: int) -> str | None:
+    paths: Mapping[str, Any] = transformer.get("InputPathsMap") or {}
+    where = f"at 'targets.{index}.member.inputTransformer.inputPathsMap'"
+    if len(paths) > MAX_PATHS:
+        return (f"1 validation error detected: Value '{_java_map(paths)}' {where} failed to satisfy constraint: "
+                f"Member must have length less than or equal to {MAX_PATHS}")
+    if any(not _PATHS_MAP_KEY.fullmatch(str(key)) for key in paths):
+        return (f"1 validation error detected: Value '{_java_map(paths)}' {where} failed to satisfy constraint: "
+                "Map keys must satisfy constraint: [Member must have length less than or equal to 256, "
+                "Member must have length greater than or equal to 1, "
+                "Member must satisfy regular expression pattern: [A-Za-z0-9\\_\\-]+]")
+    if any(not is_json_path(path) for path in paths.values()):
+        return f"InputPath for target {target_id} is invalid."
+    template = str(transformer.get("InputTemplate", ""))
+    for placeholder in _PLACEHOLDER.findall(template):
+        if placeholder not in paths and placeholder not in PREDEFINED:
+            return f"InputTemplate for target {target_id} contains invalid placeholder {placeholder}."
+    if "<aws.events.event.json>" in template and not template.strip().startswith("{"):
+        return (f"InputTemplate for target {target_id} contains placeholder aws.events.event.json "
+                "valid only for JSON template.")
+    if template.strip().startswith("{"):
+        key = _PLACEHOLDER_KEY.search(_JSON_STRING.sub('""', template))
+        if key is not None:
+            return f"InputTemplate for target {target_id} uses placeholder {key.group(1)} as an object key."
     return None

@@ -246,3 +246,102 @@ def test_test_event_pattern_answers_with_our_matcher(endpoint):
     no_account = {k: v for k, v in event.items() if k != "account"}
     error = aws_error(events.test_event_pattern, EventPattern=json.dumps(matching), Event=json.dumps(no_account))
     assert (error["Code"], error["Message"]) == ("ValidationException", "Parameter Event is not valid.")
+
+
+@pytest.mark.parametrize(("target", "message"), [
+    ({"Input": "not json"}, 'JSON syntax error in input for target t1: [Source: (String)"not json"; line: 1, column: 1]'),
+    ({"InputPath": "detail.a"}, "InputPath for target t1 is invalid."),
+    ({"InputTransformer": {"InputPathsMap": {"a": "detail.a"}, "InputTemplate": '"<a>"'}},
+     "InputPath for target t1 is invalid."),
+    ({"InputTransformer": {"InputPathsMap": {"k": "$.a"}, "InputTemplate": "{<k>: 1}"}},
+     "InputTemplate for target t1 uses placeholder k as an object key."),
+    ({"InputTransformer": {"InputTemplate": '"<aws.events.event.json>"'}},
+     "InputTemplate for target t1 contains placeholder aws.events.event.json valid only for JSON template."),
+])
+def test_put_targets_refuses_bad_input_settings(endpoint, tag, target, message):
+    events = aws(endpoint, "events")
+    name = f"r-{tag}"
+    events.put_rule(Name=name, EventPattern=json.dumps({"source": ["x"]}))
+    error = aws_error(events.put_targets, Rule=name, Targets=[{"Id": "t1", "Arn": FUNCTION, **target}])
+    assert (error["Code"], error["Message"]) == ("ValidationException", message)
+    assert events.list_targets_by_rule(Rule=name)["Targets"] == []
+
+
+def test_put_targets_checks_input_paths_map_keys_and_size(endpoint, tag):
+    events = aws(endpoint, "events")
+    name = f"r-{tag}"
+    events.put_rule(Name=name, EventPattern=json.dumps({"source": ["x"]}))
+    ok = {"Id": "ok", "Arn": FUNCTION}
+    for paths in ({"AWS.name": "$.a"}, {f"k{i}": "$.a" for i in range(101)}):
+        error = aws_error(events.put_targets, Rule=name, Targets=[ok, {"Id": "t2", "Arn": FUNCTION, "InputTransformer": {
+            "InputPathsMap": paths, "InputTemplate": '"x"'}}])
+        assert error["Code"] == "ValidationException"
+        assert error["Message"].startswith("1 validation error detected: Value '{")
+        assert "at 'targets.2.member.inputTransformer.inputPathsMap' failed to satisfy constraint: " in error["Message"]
+    events.put_targets(Rule=name, Targets=[{"Id": "t", "Arn": FUNCTION, "InputTransformer": {
+        "InputPathsMap": {f"k{i}": "$.a" for i in range(100)}, "InputTemplate": '"x"'}}])
+
+
+def test_put_events_refuses_a_detail_that_is_not_an_object(endpoint, tag):
+    rule(endpoint, tag, {"source": [tag]}, [{"Id": "f", "Arn": FUNCTION}])
+    reply = aws(endpoint, "events").put_events(Entries=[
+        {"Source": tag, "DetailType": "t", "Detail": json.dumps([tag])},
+        {"Source": tag, "DetailType": "t", "Detail": json.dumps({"tag": tag})},
+        {"Source": tag, "DetailType": "t", "Detail": json.dumps(tag)}])
+    assert reply["FailedEntryCount"] == 2
+    malformed = {"ErrorCode": "MalformedDetail", "ErrorMessage": "Detail is malformed."}
+    assert reply["Entries"][0] == reply["Entries"][2] == malformed
+    [found] = wait_for(endpoint, tag)
+    assert found.event["id"] == reply["Entries"][1]["EventId"]
+    assert len(settle(endpoint, tag, 1.5)) == 1
+
+
+def dead_letter_queue(endpoint: str, tag: str) -> tuple[str, str]:
+    sqs = aws(endpoint, "sqs")
+    url = sqs.create_queue(QueueName=f"dlq-{tag}")["QueueUrl"]
+    return url, sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+
+
+def dead_letters(endpoint: str, url: str, count: int) -> list[tuple[dict, dict]]:
+    sqs = aws(endpoint, "sqs")
+    got: list[tuple[dict, dict]] = []
+    deadline = time.monotonic() + 20
+    while len(got) < count and time.monotonic() < deadline:
+        for message in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1,
+                                           MessageAttributeNames=["All"]).get("Messages", []):
+            got.append((json.loads(message["Body"]),
+                        {k: v["StringValue"] for k, v in message["MessageAttributes"].items()}))
+    return got
+
+
+def test_a_target_whose_function_does_not_exist(endpoint, tag):
+    url, dlq_arn = dead_letter_queue(endpoint, tag)
+    missing = f"arn:aws:lambda:us-east-1:123456789012:function:missing-{tag}"
+    name = rule(endpoint, tag, {"detail": {"tag": [tag]}}, [
+        {"Id": "gone", "Arn": missing, "DeadLetterConfig": {"Arn": dlq_arn}},
+        {"Id": "also-gone", "Arn": missing + "-too"},  # no DLQ: logged only
+        {"Id": "f", "Arn": FUNCTION}])
+    [event_id] = put(endpoint, {"tag": tag})  # PutEvents succeeds
+    [found] = wait_for(endpoint, tag)  # the other targets still get it
+    assert found.event["id"] == event_id
+    [(event, attributes)] = dead_letters(endpoint, url, 1)
+    assert event["id"] == event_id and event["detail"] == {"tag": tag}
+    assert attributes["RULE_ARN"] == f"arn:aws:events:us-east-1:123456789012:rule/{name}"
+    assert attributes["TARGET_ARN"] == missing and attributes["ERROR_CODE"] == "NO_RESOURCE"
+    assert f"missing-{tag}" in attributes["ERROR_MESSAGE"]
+    put(endpoint, {"tag": tag, "n": 2})  # and nothing broke
+    assert len(wait_for(endpoint, tag, 2)) == 2
+
+
+def test_a_json_template_that_renders_invalid_json_fails_at_delivery(endpoint, tag):
+    url, dlq_arn = dead_letter_queue(endpoint, tag)
+    rule(endpoint, tag, {"detail": {"tag": [tag]}}, [{
+        "Id": "f", "Arn": FUNCTION, "DeadLetterConfig": {"Arn": dlq_arn},
+        "InputTransformer": {"InputPathsMap": {"text": "$.detail.text", "tag": "$.detail.tag"},
+                             "InputTemplate": '{"tag": "<tag>", "text": "<text>"}'}}])  # accepted, as by AWS
+    [event_id] = put(endpoint, {"tag": tag, "text": 'say "hi"'})  # values are not escaped: invalid JSON
+    [(event, attributes)] = dead_letters(endpoint, url, 1)
+    assert event["id"] == event_id and attributes["ERROR_CODE"] == "INVALID_JSON"
+    put(endpoint, {"tag": tag, "text": "plain"})
+    [found] = wait_for(endpoint, tag)
+    assert found.event == {"tag": tag, "text": "plain"}

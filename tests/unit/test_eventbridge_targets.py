@@ -154,7 +154,74 @@ def test_put_targets_checks():
         "InputPathsMap": {"a": "$.a"}, "InputTemplate": '"<a> <notdefinedkey>"'}}) == (
         "InputTemplate for target t1 contains invalid placeholder notdefinedkey.")
     assert validate_target({"Id": "t1", "Arn": "a", "InputTransformer": {
-        "InputTemplate": '"<aws.events.rule-name> <aws.events.event.json>"'}}) is None
+        "InputTemplate": '"<aws.events.rule-name> <aws.events.rule-arn>"'}}) is None
+    assert validate_target({"Id": "t1", "Arn": "a", "InputTransformer": {
+        "InputTemplate": '{"event": <aws.events.event.json>}'}}) is None
+
+
+def transformer(paths: dict[str, str] | None = None, template: str = '"x"') -> dict[str, Any]:
+    return {"Id": "t1", "Arn": "a", "InputTransformer": {"InputPathsMap": paths or {}, "InputTemplate": template}}
+
+
+def test_input_must_be_json():
+    assert validate_target({"Id": "t1", "Arn": "a", "Input": '{"a": [1, "b"]}'}) is None
+    assert validate_target({"Id": "t1", "Arn": "a", "Input": '"just a string"'}) is None
+    assert validate_target({"Id": "t1", "Arn": "a", "Input": "not json"}) == (
+        'JSON syntax error in input for target t1: [Source: (String)"not json"; line: 1, column: 1]')
+    assert validate_target({"Id": "t1", "Arn": "a", "Input": '{"a": 1,\n}'}).startswith(
+        "JSON syntax error in input for target t1: ")
+
+
+@pytest.mark.parametrize("path", ["$", "$.detail", "$.detail-type", "$.detail.items[0].sku", "$.detail.*",
+                                  "$.detail.a_b.c9"])
+def test_json_paths_eventbridge_takes(path):
+    assert validate_target({"Id": "t1", "Arn": "a", "InputPath": path}) is None
+    assert validate_target(transformer({"v": path}, '"<v>"')) is None
+
+
+@pytest.mark.parametrize("path", ["detail", "detail.a", "$detail", "$.detail['a']", '$.detail["a"]', "$..a",
+                                  "", "$.a[", 5])
+def test_other_paths_are_refused(path):
+    assert validate_target({"Id": "t1", "Arn": "a", "InputPath": path}) == "InputPath for target t1 is invalid."
+    assert validate_target(transformer({"v": path}, '"<v>"')) == "InputPath for target t1 is invalid."
+
+
+@pytest.mark.parametrize("key", ["AWS.custom", "aws.events.rule-name", "has space", "a.b", "", "k" * 257])
+def test_input_paths_map_keys_follow_the_model_pattern(key):
+    problem = validate_target(transformer({key: "$.a"}), index=2)
+    assert problem.startswith(f"1 validation error detected: Value '{{{key}=$.a}}' at "
+                              "'targets.2.member.inputTransformer.inputPathsMap' failed to satisfy constraint: "
+                              "Map keys must satisfy constraint: [")
+    assert validate_target(transformer({"AWSish_key-1": "$.a"})) is None  # merely starting with AWS is fine
+
+
+def test_at_most_100_input_paths():
+    assert validate_target(transformer({f"k{i}": "$.a" for i in range(100)})) is None
+    problem = validate_target(transformer({f"k{i}": "$.a" for i in range(101)}))
+    assert problem.startswith("1 validation error detected: Value '{k0=$.a, k1=$.a")
+    assert problem.endswith("at 'targets.1.member.inputTransformer.inputPathsMap' failed to satisfy constraint: "
+                            "Member must have length less than or equal to 100")
+
+
+def test_event_json_only_in_a_json_object_template():
+    for template in ('[<aws.events.event.json>]', '"event: <aws.events.event.json>"', "<aws.events.event.json>"):
+        assert validate_target(transformer(template=template)) == (
+            "InputTemplate for target t1 contains placeholder aws.events.event.json valid only for JSON template.")
+
+
+def test_placeholders_cannot_be_object_keys():
+    assert validate_target(transformer({"k": "$.a"}, '{<k>: 1}')) == (
+        "InputTemplate for target t1 uses placeholder k as an object key.")
+    assert validate_target(transformer({"k": "$.a"}, '{"a": 1, <k> : 2}')).endswith("as an object key.")
+    assert validate_target(transformer({"k": "$.a"}, '{"<k>": <k>, "t": "{<k>: x"}')) is None  # in strings: text
+
+
+def test_a_json_template_that_renders_invalid_json_is_accepted_and_fails_at_delivery():
+    target = transformer({"a": "$.detail.state"}, '{"a": <a>, }')
+    assert validate_target(target) is None
+    with pytest.raises(TargetInputError) as caught:
+        target_payload(EVENT, target, "r")
+    assert caught.value.code == "INVALID_JSON"
 
 
 def test_envelope_from_moto_event_drops_internal_keys():
@@ -178,8 +245,8 @@ def delivered(monkeypatch) -> list[tuple[str, Any, str]]:
 
     eventbridge.patch_moto()
     got: list[tuple[str, Any, str]] = []
-    monkeypatch.setattr(moto_integrations, "deliver",
-                        lambda arn, payload, source: got.append((arn, json.loads(payload), source)) or True)
+    monkeypatch.setattr(moto_integrations, "invoke_async",
+                        lambda arn, payload, source: got.append((arn, json.loads(payload), source)))
     return got
 
 
@@ -286,3 +353,74 @@ def test_put_rule_refuses_invalid_patterns_in_process(backend, delivered):
     with pytest.raises(InvalidEventPatternException):
         backend.put_rule(name, event_pattern='{"a": [{"prefix": 5}]}')
     assert name not in backend.event_buses["default"].rules
+
+
+# --------------------------------------------------------------------------- undelivered events, PutEvents
+
+
+def dlq(name: str):
+    from moto.sqs.models import sqs_backends
+
+    backend = sqs_backends["123456789012"]["us-east-1"]
+    queue = backend.create_queue(name)
+    return backend, queue
+
+
+def dead_letters(backend, queue) -> list[tuple[dict, dict]]:
+    messages = backend.receive_message(queue.name, 10, 0, 0, message_attribute_names=["All"])
+    return [(json.loads(m.body), {k: v["StringValue"] for k, v in m.message_attributes.items()}) for m in messages]
+
+
+def test_a_refused_invoke_goes_to_the_targets_dead_letter_queue(backend, monkeypatch):
+    from emulator.aws import moto_integrations
+
+    eventbridge.patch_moto()
+    monkeypatch.setattr(moto_integrations, "invoke_async", lambda arn, payload, source: moto_integrations.Refusal(
+        404, "ResourceNotFoundException", f"Function not found: {arn}"))
+    sqs, queue = dlq(f"unit-dlq-{uuid.uuid4().hex[:8]}")
+    tag = uuid.uuid4().hex
+    missing = "arn:aws:lambda:us-east-1:123456789012:function:missing"
+    name = rule(backend, {"detail": {"tag": [tag]}}, [
+        {"Id": "f", "Arn": missing, "DeadLetterConfig": {"Arn": queue.queue_arn}}])
+    [entry] = put(backend, {"tag": tag})
+    [(event, attributes)] = dead_letters(sqs, queue)
+    assert event["id"] == entry["EventId"] and event["detail"] == {"tag": tag}
+    assert attributes == {"RULE_ARN": f"arn:aws:events:us-east-1:123456789012:rule/{name}", "TARGET_ARN": missing,
+                          "ERROR_CODE": "NO_RESOURCE", "ERROR_MESSAGE": f"Function not found: {missing}"}
+
+
+def test_a_template_that_renders_invalid_json_is_dead_lettered(backend, delivered):
+    sqs, queue = dlq(f"unit-dlq-{uuid.uuid4().hex[:8]}")
+    tag = uuid.uuid4().hex
+    rule(backend, {"detail": {"tag": [tag]}}, [
+        {"Id": "f", "Arn": FUNCTION, "DeadLetterConfig": {"Arn": queue.queue_arn},
+         "InputTransformer": {"InputPathsMap": {"t": "$.detail.text"}, "InputTemplate": '{"text": "<t>"}'}}])
+    put(backend, {"tag": tag, "text": 'say "hi"'})  # values are not escaped: {"text": "say "hi""}
+    assert delivered == []
+    [(event, attributes)] = dead_letters(sqs, queue)
+    assert event["detail"]["tag"] == tag and attributes["ERROR_CODE"] == "INVALID_JSON"
+
+
+def test_error_codes_for_refused_invokes():
+    assert eventbridge._error_code(404, "ResourceNotFoundException") == "NO_RESOURCE"
+    assert eventbridge._error_code(400, "InvalidRequestContentException") == "INVALID_JSON"
+    assert eventbridge._error_code(429, "TooManyRequestsException") == "THROTTLING"
+    assert eventbridge._error_code(None, "ConnectError") == "CONNECTION_FAILURE"
+    assert eventbridge._error_code(500, "ServiceException") == "SDK_CLIENT_ERROR"
+
+
+def test_put_events_refuses_a_detail_that_is_not_an_object(backend, delivered):
+    tag = uuid.uuid4().hex
+    rule(backend, {"source": [tag]}, [{"Id": "f", "Arn": FUNCTION}])
+    entries = backend.put_events([
+        {"Source": tag, "DetailType": "t", "Detail": "[1, 2]"},
+        {"Source": tag, "DetailType": "t", "Detail": json.dumps({"n": 1})},
+        {"Source": tag, "DetailType": "t", "Detail": "5"},
+        {"Source": tag, "DetailType": "t", "Detail": "{not json"},
+        {"DetailType": "t", "Detail": "[1]"},
+    ])
+    assert entries[0] == entries[2] == {"ErrorCode": "MalformedDetail", "ErrorMessage": "Detail is malformed."}
+    assert "EventId" in entries[1]
+    assert entries[3] == {"ErrorCode": "MalformedDetail", "ErrorMessage": "Detail is malformed."}  # moto's own
+    assert entries[4]["ErrorCode"] == "InvalidArgument"  # no Source: moto's check comes first
+    assert [e["detail"] for _, e, _ in delivered] == [{"n": 1}]
