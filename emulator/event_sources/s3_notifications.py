@@ -18,7 +18,12 @@ function up in moto's own Lambda backend, which knows none of ours, so nothing a
   AWS.
 * In a versioned bucket moto sends nothing for a delete marker and reports a version delete
   only once the key's last version is gone; functions get ``ObjectRemoved:DeleteMarkerCreated``
-  and ``ObjectRemoved:Delete`` (with ``versionId``) as AWS sends them.
+  and ``ObjectRemoved:Delete`` (with ``versionId``) as AWS sends them. With versioning
+  suspended, a delete without a version id makes a delete marker whose version id is ``null``
+  on AWS ("Deleting objects from versioning-suspended buckets"): functions get
+  ``ObjectRemoved:DeleteMarkerCreated`` with ``versionId: "null"`` and DeleteObject answers
+  ``DeleteMarker: true`` (moto itself still removes the key and its versions). Queues and topics
+  keep moto's event for these deletes.
 * PutBucketNotificationConfiguration checks each function through the endpoint (GetFunction),
   unless ``SkipDestinationValidation`` is set: an unknown function is rejected with AWS's
   ``InvalidArgument`` "Unable to validate the following destination configurations". moto does
@@ -66,6 +71,7 @@ PUT = "s3:ObjectCreated:Put"
 TAGGING_PUT = "s3:ObjectTagging:Put"
 REMOVED = "s3:ObjectRemoved:Delete"
 DELETE_MARKER_CREATED = "s3:ObjectRemoved:DeleteMarkerCreated"
+NULL_VERSION = "null"  # the version id of objects and delete markers made while versioning is suspended
 
 VALIDATION_MESSAGE = "Unable to validate the following destination configurations"
 
@@ -267,6 +273,8 @@ def patch_moto() -> None:
         def patched(self: Any, bucket_name: str, key_name: str, version_id: str | None = None,
                     bypass: bool = False) -> Any:
             bucket = self.get_bucket(bucket_name)
+            if getattr(bucket, "versioning_status", None) == "Suspended" and version_id is None:
+                return suspended_delete(self, bucket, key_name, bypass)
             if not bucket.is_versioned:
                 return original(self, bucket_name, key_name, version_id=version_id, bypass=bypass)
             existed = version_id is not None and any(
@@ -280,6 +288,19 @@ def patch_moto() -> None:
                     notify_functions(REMOVED, bucket, key_name, version_id=version_id)
             except Exception:  # noqa: BLE001
                 log.exception("S3 notification for %s failed", bucket_name)
+            return success, meta
+
+        def suspended_delete(self: Any, bucket: Any, key_name: str, bypass: bool) -> Any:
+            # AWS puts a delete marker whose version id is "null"; moto removes the key. Functions get
+            # AWS's event, and the response says what AWS's says (x-amz-delete-marker, version "null").
+            with _withheld(REMOVED):
+                success, meta = original(self, bucket.name, key_name, version_id=None, bypass=bypass)
+            if success:
+                meta = {**meta, "delete-marker": "true", "version-id": NULL_VERSION}
+                try:
+                    notify_functions(DELETE_MARKER_CREATED, bucket, key_name, version_id=NULL_VERSION)
+                except Exception:  # noqa: BLE001
+                    log.exception("S3 notification for %s failed", bucket.name)
             return success, meta
         return patched
 

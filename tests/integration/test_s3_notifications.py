@@ -196,6 +196,24 @@ def test_versioned_bucket_puts_delete_markers_and_version_deletes(endpoint, s3, 
                                        "sequencer": removed["s3"]["object"]["sequencer"]}
 
 
+def test_a_delete_in_a_suspended_bucket_creates_a_null_delete_marker(endpoint, s3, tag):
+    """AWS: with versioning suspended, DeleteObject adds a delete marker whose version id is "null"."""
+    bucket = f"suspended-{tag}"
+    s3.create_bucket(Bucket=bucket)
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    s3.put_object(Bucket=bucket, Key="doc.txt", Body=b"v1")
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Suspended"})
+    s3.put_object(Bucket=bucket, Key="doc.txt", Body=b"v2")
+    notify(s3, bucket, events=["s3:ObjectRemoved:*"])
+
+    deleted = s3.delete_object(Bucket=bucket, Key="doc.txt")
+    assert deleted["DeleteMarker"] is True and deleted["VersionId"] == "null"
+    [record] = records(endpoint, tag, 1)
+    assert record["eventName"] == "ObjectRemoved:DeleteMarkerCreated"
+    obj = record["s3"]["object"]
+    assert obj.pop("sequencer") and obj == {"key": "doc.txt", "versionId": "null"}
+
+
 def test_prefix_and_suffix_filters(endpoint, s3, tag):
     bucket = f"filters-{tag}"
     s3.create_bucket(Bucket=bucket)
