@@ -50,7 +50,8 @@ def base_image_for(version: str, settings: Settings) -> str:
     return f"python:{version}-slim-bookworm"
 
 
-def _sdk_paths() -> list[Path]:
+def sdk_paths() -> list[Path]:
+    """Where this environment has the AWS SDK's modules (a package folder or a module file)."""
     paths = []
     for name in SDK_MODULES:
         spec = importlib.util.find_spec(name)
@@ -124,7 +125,7 @@ def _context() -> io.BytesIO:
     with tarfile.open(fileobj=buffer, mode="w") as tar:
         for name in _CONTEXT_FILES:
             tar.add(PYTHON_DIR / name, arcname=name)
-        for path in _sdk_paths():
+        for path in sdk_paths():
             tar.add(path, arcname=f"sdk/{path.name}", filter=no_bytecode)
     buffer.seek(0)
     return buffer

@@ -7,12 +7,21 @@ Every function runs on the control plane's own Python, whatever its Runtime, so 
 requirements.txt is installed by that interpreter's pip, for it. There is no ``/opt``: the
 runtime is told where the function's merged layers are and puts their ``python`` folders on
 ``sys.path`` as it would ``/opt``'s.
+
+A function sees what it would see on AWS: the standard library, the AWS SDK and its own code.
+The runtime runs with ``python -I -S`` from ``<state>/runtime/`` (:func:`runtime_folder`), a
+folder laid out as AWS's ``/var/runtime``: the bootstrap and links to this environment's
+boto3, botocore and their dependencies. The control plane's own packages (fastapi, moto,
+docker...) are not importable, so a function that forgets to list a package in its
+requirements.txt fails here as it would on AWS, not only in Docker.
 """
 
 from __future__ import annotations
 
 import asyncio
+import filecmp
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -25,6 +34,7 @@ from ..domain.functions import FunctionConfig
 from ..invocation.environment import Environment
 from .base import BOOTSTRAP, ExecutorError, exit_reason, runtime_environment
 from .dependencies import Dependencies, Target
+from .images import sdk_paths
 from .layers import opt_folder
 from .pip import Progress, pip_on_host
 
@@ -32,6 +42,26 @@ from .pip import Progress, pip_on_host
 HOST_TARGET = Target(
     "host", f"{sys.version_info[0]}.{sys.version_info[1]}", f"{sys.implementation.name}-{sysconfig.get_platform()}"
 )
+
+
+def runtime_folder(state_dir: Path) -> Path:
+    """``<state>/runtime``: the bootstrap (a copy: Python puts the real folder of a linked
+    script on ``sys.path``) and links to the AWS SDK's modules, like AWS's ``/var/runtime``."""
+    folder = state_dir.resolve() / "runtime"
+    folder.mkdir(parents=True, exist_ok=True)
+    bootstrap = folder / BOOTSTRAP.name
+    if not bootstrap.exists() or not filecmp.cmp(BOOTSTRAP, bootstrap, shallow=False):
+        scratch = folder / f".{BOOTSTRAP.name}.{os.getpid()}"
+        shutil.copyfile(BOOTSTRAP, scratch)
+        os.replace(scratch, bootstrap)
+    for source in sdk_paths():
+        link = folder / source.name
+        if not (link.is_symlink() and os.readlink(link) == str(source)):
+            scratch = folder / f".{source.name}.{os.getpid()}"
+            scratch.unlink(missing_ok=True)
+            scratch.symlink_to(source)
+            os.replace(scratch, link)
+    return folder
 
 
 class ProcessExecutor:
@@ -42,6 +72,7 @@ class ProcessExecutor:
         self._procs: dict[str, subprocess.Popen[bytes]] = {}
         self.dependencies = Dependencies(settings.dependencies_dir)
         self._pips: set[subprocess.Popen[str]] = set()
+        self._runtime: Path | None = None
 
     async def prepare(self, function: FunctionConfig) -> None:
         if function.is_custom_runtime and not os.access(function.code_dir / "bootstrap", os.X_OK):
@@ -50,13 +81,17 @@ class ProcessExecutor:
                 f"{function.code_dir / 'bootstrap'} is missing or not executable"
             )
 
-    def _command(self, function: FunctionConfig) -> list[str]:
+    def _command(self, function: FunctionConfig, pycache: str) -> list[str]:
         if function.is_custom_runtime:
             return [str(function.code_dir / "bootstrap")]
-        # -B: no __pycache__ in the function's folder. A .pyc written there could be taken for a
-        # file saved again within the same second at the same size (the check is mtime and size),
-        # and a hot-reloaded environment would then run the old code.
-        return [sys.executable, "-I", "-B", str(BOOTSTRAP)]
+        assert self._runtime is not None, "launch() makes the runtime folder first"
+        # -I -S: none of the control plane's packages, only the SDK next to the bootstrap (see the
+        # module doc). -B and a pycache folder of this environment's own: no .pyc is written in the
+        # function's folder, and none there is read. A stale one could be taken for a file saved
+        # again within the same second at the same size (the check is mtime and size), and a
+        # hot-reloaded environment would then run the old code. (-I ignores PYTHONPYCACHEPREFIX.)
+        return [sys.executable, "-I", "-S", "-B", "-X", f"pycache_prefix={pycache}",
+                str(self._runtime / BOOTSTRAP.name)]
 
     async def launch(self, env: Environment) -> None:
         function = env.function
@@ -65,6 +100,8 @@ class ProcessExecutor:
             pip_on_host(function.code_dir, folder, progress, self._pips)
 
         packages = await self.dependencies.ensure(function, HOST_TARGET, install)
+        if self._runtime is None and not function.is_custom_runtime:
+            self._runtime = await asyncio.to_thread(runtime_folder, self.settings.state_dir)
         opt = await asyncio.to_thread(opt_folder, function, self.settings.state_dir) if function.layers else None
         env.created_at = env.last_used = time.monotonic()  # Init Duration starts with the runtime, not the installs
         path = os.pathsep.join([str(Path(sys.executable).parent), "/usr/local/bin", "/usr/bin", "/bin"])
@@ -73,14 +110,15 @@ class ProcessExecutor:
             runtime_api=f"127.0.0.1:{env.port}", task_root=str(function.code_dir), path=path,
         )
         # .pyc files only from a folder of this environment's, never a stale one from the function's
-        # __pycache__ (for runtimes that honour the variable: ``python -I`` does not, see _command)
+        # __pycache__ (for custom runtimes; the Python runtime gets it as -X pycache_prefix)
         variables["PYTHONPYCACHEPREFIX"] = os.path.join(os.environ.get("TMPDIR") or "/tmp", "cloudmicro-pycache", env.id)
         if not function.is_custom_runtime:  # read (and removed) by runtimes/python/bootstrap.py
+            variables["LAMBDA_RUNTIME_DIR"] = str(self._runtime)
             variables["_CLOUDMICRO_PACKAGES"] = str(packages) if packages is not None else ""
             variables["_CLOUDMICRO_OPT"] = str(opt) if opt is not None else ""
         try:
             proc = subprocess.Popen(
-                self._command(function),
+                self._command(function, variables["PYTHONPYCACHEPREFIX"]),
                 cwd=function.code_dir,
                 env=variables,
                 stdin=subprocess.DEVNULL,

@@ -875,7 +875,11 @@ def set_default_sys_path() -> None:
     if opt and "PYTHONPATH" not in os.environ:
         version = "{}.{}".format(sys.version_info[0], sys.version_info[1])
         layers = [opt + "/python/lib/python" + version + "/site-packages", opt + "/python"]
-    sys.path[0:0] = [task_root] + packages + layers
+    # the runtime's own folder (the AWS SDK) follows, as /var/runtime does on AWS; python -I
+    # (the process executor) does not put the script's folder on sys.path by itself
+    runtime_dir = os.environ.get("LAMBDA_RUNTIME_DIR") or os.path.dirname(os.path.abspath(__file__))
+    runtime = [] if runtime_dir in sys.path else [runtime_dir]
+    sys.path[0:0] = [task_root] + packages + layers + runtime
     for folder in [task_root] + packages + layers:
         site.addsitedir(folder)
 

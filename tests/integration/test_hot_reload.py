@@ -382,8 +382,6 @@ def test_a_cold_start_that_read_a_half_saved_file_runs_again(start):
 
 
 def test_stale_bytecode_in_the_folder_never_shadows_a_save(start, executor, request):
-    if executor == "process":  # python -I ignores PYTHONPYCACHEPREFIX (emulator/executors/process.py)
-        request.applymarker(pytest.mark.xfail(strict=True, reason="the process executor runs python -I"))
     folder = start.functions / NAME
     helper = folder / "helper.py"
     helper.write_text("VALUE = 'old'\n")

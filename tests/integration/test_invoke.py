@@ -112,6 +112,42 @@ def test_cold_start_has_init_duration_and_init_output(executor, make_server, tmp
     assert "Init Duration" not in _log(second)
 
 
+IMPORTS = """
+import importlib, sys
+
+
+def probe_handler(event, context):
+    found = {}
+    for name in ("boto3", "botocore", "json", "sqlite3", "fastapi", "moto", "docker", "uvicorn", "pytest"):
+        try:
+            importlib.import_module(name)
+            found[name] = True
+        except ImportError:
+            found[name] = False
+    return {"found": found, "pycache": sys.pycache_prefix}
+"""
+
+
+@pytest.mark.parametrize("executor", ["docker", "process"])
+def test_a_function_can_import_the_sdk_and_the_standard_library_and_nothing_else(executor, make_server, tmp_path,
+                                                                               request):
+    """As on AWS: a package the function does not bundle (or list in requirements.txt) is
+    missing in both executors, even though the control plane itself has it."""
+    if executor == "docker":
+        request.getfixturevalue("docker_engine")
+    folder = tmp_path / "functions" / "probe"
+    folder.mkdir(parents=True)
+    (folder / "probe.py").write_text(IMPORTS)
+    client = lambda_client(make_server(tmp_path / "functions", executor, seed_on_start=False))
+    response, body = _invoke(client, "probe")
+    result = json.loads(body)
+    assert "FunctionError" not in response, result
+    assert result["found"] == {"boto3": True, "botocore": True, "json": True, "sqlite3": True, "fastapi": False,
+                               "moto": False, "docker": False, "uvicorn": False, "pytest": False}
+    assert "cloudmicro-pycache" in result["pycache"]  # never the function's own __pycache__
+    assert not (folder / "__pycache__").exists()
+
+
 def test_handler_error_is_unhandled_with_aws_body(client):
     response, body = _invoke(client, "raiser", {"card": "4242"}, LogType="Tail")
     assert response["StatusCode"] == 200
