@@ -345,3 +345,29 @@ def test_a_json_template_that_renders_invalid_json_fails_at_delivery(endpoint, t
     put(endpoint, {"tag": tag, "text": "plain"})
     [found] = wait_for(endpoint, tag)
     assert found.event == {"tag": tag, "text": "plain"}
+
+
+def test_delivery_is_asynchronous_and_retried_as_an_event_invoke(endpoint, tag):
+    """A slow function does not slow PutEvents; a failing attempt (a timeout) is retried with the
+    same request id, as an InvocationType Event invoke is."""
+    rule(endpoint, tag, {"detail": {"tag": [tag]}}, [{"Id": "f", "Arn": FUNCTION}])
+    started = time.monotonic()
+    [event_id] = put(endpoint, {"tag": tag, "then": "please-timeout"})  # the recorder sleeps past its 3 s
+    assert time.monotonic() - started < 1.5
+    first, second = wait_for(endpoint, tag, 2, timeout=40)[:2]
+    assert first.request_id == second.request_id and first.event["id"] == second.event["id"] == event_id
+    assert second.at - first.at >= 3
+
+
+def test_rules_on_a_custom_bus_given_by_arn(endpoint, tag):
+    events = aws(endpoint, "events")
+    bus_arn = events.create_event_bus(Name=f"arn-bus-{tag}")["EventBusArn"]
+    name = rule(endpoint, tag, {"detail": {"tag": [tag]}}, [{"Id": "f", "Arn": FUNCTION}], bus=bus_arn)
+    assert [r["Name"] for r in events.list_rules(EventBusName=bus_arn)["Rules"]] == [name]
+    assert events.describe_rule(Name=name, EventBusName=bus_arn)["EventBusName"] == f"arn-bus-{tag}"
+    assert [t["Id"] for t in events.list_targets_by_rule(Rule=name, EventBusName=bus_arn)["Targets"]] == ["f"]
+    put(endpoint, {"tag": tag, "via": "name"}, EventBusName=f"arn-bus-{tag}")
+    put(endpoint, {"tag": tag, "via": "arn"}, EventBusName=bus_arn)
+    put(endpoint, {"tag": tag, "via": "default"})
+    wait_for(endpoint, tag, 2)
+    assert sorted(r.event["detail"]["via"] for r in settle(endpoint, tag, 1.5)) == ["arn", "name"]

@@ -23,7 +23,7 @@ from botocore.exceptions import ClientError
 
 from emulator.event_sources.s3_events import encode_key
 from emulator.server import free_port
-from tests.conftest import ROOT, TEST_FUNCTIONS
+from tests.conftest import ROOT, TEST_FUNCTIONS, lambda_client
 from tests.integration.recorded import aws, ensure_table, recorded, settle, wait_for
 
 ACCOUNT = "123456789012"
@@ -569,3 +569,55 @@ def test_s3_requests_without_sigv4_still_notify_functions(fresh_endpoint, tag, s
     s3.put_object(Bucket=bucket, Key="k.txt", Body=b"x")
     [record] = records(fresh_endpoint, tag, 1)
     assert record["eventName"] == "ObjectCreated:Put" and record["s3"]["bucket"]["name"] == bucket
+
+
+def test_delivery_is_asynchronous_and_retried_as_an_event_invoke(endpoint, s3, tag):
+    """A slow function does not slow PutObject; it is invoked with InvocationType Event: a
+    failing attempt (here a timeout) is retried twice, with the same request id."""
+    bucket = f"async-{tag}"
+    s3.create_bucket(Bucket=bucket)
+    notify(s3, bucket, events=["s3:ObjectCreated:*"])
+    started = time.monotonic()
+    s3.put_object(Bucket=bucket, Key="please-timeout.txt", Body=b"x")  # the recorder then sleeps past its 3 s
+    assert time.monotonic() - started < 1.5
+    attempts = wait_for(endpoint, tag, 3, timeout=60)
+    assert len({a.request_id for a in attempts}) == 1
+    assert attempts[1].at - attempts[0].at >= 3  # the first attempt ran to its timeout before the retry
+    assert all(a.event == attempts[0].event for a in attempts)
+    assert len(settle(endpoint, tag, 3)) == 3
+
+
+def test_a_failing_function_reports_to_its_on_failure_destination(endpoint, s3, tag):
+    """S3 -> failing function -> OnFailure SQS: AWS's invocation record, with the S3 event as the
+    request payload after 3 attempts (MaximumRetryAttempts 2, the default)."""
+    lam = lambda_client(endpoint)
+    sqs = aws(endpoint, "sqs")
+    url = sqs.create_queue(QueueName=f"failures-{tag}")["QueueUrl"]
+    lam.put_function_event_invoke_config(FunctionName="recorder", DestinationConfig={
+        "OnFailure": {"Destination": f"arn:aws:sqs:us-east-1:{ACCOUNT}:failures-{tag}"}})
+    try:
+        bucket = f"failing-{tag}"
+        s3.create_bucket(Bucket=bucket)
+        notify(s3, bucket, events=["s3:ObjectCreated:*"])
+        s3.put_object(Bucket=bucket, Key="please-fail.json", Body=b"{}")
+
+        messages: list[dict] = []
+        deadline = time.monotonic() + 60
+        while not messages and time.monotonic() < deadline:
+            messages = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=1).get("Messages", [])
+        [message] = messages
+        record = json.loads(message["Body"])
+    finally:
+        lam.delete_function_event_invoke_config(FunctionName="recorder")
+    attempts = wait_for(endpoint, tag, 3)
+    assert {a.request_id for a in attempts} == {record["requestContext"]["requestId"]}
+    assert record["version"] == "1.0"
+    assert record["requestContext"] == {
+        "requestId": attempts[0].request_id, "functionArn": f"{RECORDER}:$LATEST",
+        "condition": "RetriesExhausted", "approximateInvokeCount": 3}
+    assert record["requestPayload"] == attempts[0].event
+    [s3_record] = record["requestPayload"]["Records"]
+    assert s3_record["eventSource"] == "aws:s3" and s3_record["eventName"] == "ObjectCreated:Put"
+    assert s3_record["s3"]["bucket"]["name"] == bucket and s3_record["s3"]["object"]["key"] == "please-fail.json"
+    assert record["responseContext"] == {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"}
+    assert record["responsePayload"]["errorMessage"] == "failing as asked"

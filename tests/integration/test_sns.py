@@ -266,3 +266,16 @@ def test_s3_notification_to_topic_reaches_the_function(endpoint, tag):
     [record] = records
     assert record["eventSource"] == "aws:s3" and record["eventName"].startswith("ObjectCreated:")
     assert record["s3"]["bucket"]["name"] == tag and record["s3"]["object"]["key"] == "file.txt"
+
+
+def test_delivery_is_asynchronous_and_retried_as_an_event_invoke(endpoint, tag):
+    """A slow function does not slow Publish; a failing attempt (a timeout) is retried with the
+    same request id, as an InvocationType Event invoke is."""
+    topic, _ = topic_with_lambda(endpoint, tag)
+    started = time.monotonic()
+    aws(endpoint, "sns").publish(TopicArn=topic, Message=f"{tag} please-timeout")  # sleeps past its 3 s
+    assert time.monotonic() - started < 1.5
+    first, second = wait_for(endpoint, tag, 2, timeout=40)[:2]
+    assert first.request_id == second.request_id
+    assert second.at - first.at >= 3
+    assert first.event == second.event
