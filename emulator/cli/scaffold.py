@@ -260,7 +260,8 @@ def project_files(directory: Path, function: str, install: Installation) -> dict
             "project/image-requirements.txt.tmpl", image_note=image_note, pip_spec=install.pip_spec),
         d / "requirements-dev.txt": render(
             "project/requirements-dev.txt.tmpl",
-            dev_spec=f"-e {install.checkout}" if install.checkout else install.pip_spec),
+            dev_spec=(f"# this machine's Cloudmicro checkout; on other machines name a git URL, a wheel or a version:\n"
+                      f"#   {install.pip_spec}\n-e {install.checkout}") if install.checkout else install.pip_spec),
         d / "pyproject.toml": render("project/pyproject.toml.tmpl"),
         d / "functions" / function / f"{names.module}.py": render("project/handler.py.tmpl", **values),
         d / "functions" / function / "function.json": _json(config),
