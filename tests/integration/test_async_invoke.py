@@ -456,3 +456,39 @@ def test_queued_events_resume_even_when_the_health_check_fails(tmp_path, tag, mo
             assert got.request_id == left_by_a_previous_run.request_id
     [error] = [r.getMessage() for r in caplog.records if r.name == "emulator.app"]
     assert "did not answer its health check" in error and "simulated" in error
+
+
+def test_a_function_json_event_invoke_config_is_the_one_the_api_reads_changes_and_deletes(tmp_path):
+    functions = tmp_path / "functions"
+    shutil.copytree(ROOT / "tests" / "functions" / "recorder", functions / "recorder")
+    declared = functions / "recorder" / "function.json"
+    declared.write_text(json.dumps({"Timeout": 3, "EventInvokeConfig": {"MaximumRetryAttempts": 1}}))
+    settings = replace(_settings(tmp_path, "process", functions), state_dir=tmp_path / "state", watch="off")
+
+    with BackgroundServer(settings) as endpoint:
+        lam = lambda_client(endpoint)
+        got = lam.get_function_event_invoke_config(FunctionName="recorder")
+        assert got["MaximumRetryAttempts"] == 1 and got["FunctionArn"] == f"{RECORDER}:$LATEST"
+        assert "MaximumEventAgeInSeconds" not in got
+        time.sleep(0.01)
+        again = lam.get_function_event_invoke_config(FunctionName="recorder")
+        assert again["LastModified"] == got["LastModified"]  # it did not change since
+        [listed] = lam.list_function_event_invoke_configs(FunctionName="recorder")["FunctionEventInvokeConfigs"]
+        assert listed["MaximumRetryAttempts"] == 1
+        updated = lam.update_function_event_invoke_config(FunctionName="recorder", MaximumEventAgeInSeconds=120)
+        assert (updated["MaximumRetryAttempts"], updated["MaximumEventAgeInSeconds"]) == (1, 120)
+        lam.delete_function_event_invoke_config(FunctionName="recorder")  # what Get returns, it removes
+        with pytest.raises(lam.exceptions.ResourceNotFoundException, match="doesn't have an EventInvokeConfig"):
+            lam.get_function_event_invoke_config(FunctionName="recorder")
+        assert lam.list_function_event_invoke_configs(FunctionName="recorder")["FunctionEventInvokeConfigs"] == []
+        with pytest.raises(lam.exceptions.ResourceNotFoundException):
+            lam.delete_function_event_invoke_config(FunctionName="recorder")
+
+    with BackgroundServer(settings) as endpoint:  # deleted it stays, across a restart ...
+        with pytest.raises(lam.exceptions.ResourceNotFoundException):
+            lambda_client(endpoint).get_function_event_invoke_config(FunctionName="recorder")
+
+    declared.write_text(json.dumps({"Timeout": 3, "EventInvokeConfig": {"MaximumRetryAttempts": 0}}))
+    with BackgroundServer(settings) as endpoint:  # ... until function.json's configuration changes
+        got = lambda_client(endpoint).get_function_event_invoke_config(FunctionName="recorder")
+        assert got["MaximumRetryAttempts"] == 0
