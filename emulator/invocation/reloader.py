@@ -319,9 +319,9 @@ class Reloader:
 
 def _roots(function: FunctionConfig) -> tuple[Path, ...]:
     """The folders a function's code comes from: its own (unless uploaded through the API) and
-    its layers'."""
+    its layers' (both resolved when the function was read)."""
     own = (function.code_dir,) if function.origin == "folder" or function.hot_reload else ()
-    return own + tuple(layer.resolve() for layer in function.layers)
+    return own + function.layers
 
 
 def _stamp(roots: Iterable[Path]) -> Stamps:
