@@ -274,3 +274,34 @@ def test_a_folder_of_many_files_is_stamped_in_a_thread_and_still_found(tmp_path)
             await reloader.close()
 
     asyncio.run(scenario())
+
+
+def test_a_control_plane_whose_file_events_never_arrive_polls_and_says_so(tmp_path):
+    from watchdog.observers.polling import PollingObserver
+
+    def silent_then_polling(mode: str, poll_interval: float) -> BaseObserver:
+        return SilentObserver() if mode == "events" else PollingObserver(timeout=poll_interval)
+
+    async def scenario() -> None:
+        notices: list[str] = []
+        write(tmp_path / "functions" / "fn" / "fn.py", "def fn_handler(e, c):\n    return 1\n")
+        registry = FunctionRegistry(tmp_path / "functions", tmp_path / "state", "us-east-1", "123456789012")
+        registry.load_folders()
+        reloader = Reloader(registry, Pool(), "events", notice=notices.append,  # type: ignore[arg-type]
+                            observer=silent_then_polling)
+        reloader.start()
+        try:
+            deadline = time.monotonic() + 5
+            while reloader.status()["mode"] != "poll":
+                assert time.monotonic() < deadline, "file events were not given up"
+                await asyncio.sleep(0.01)
+            assert "no file event arrived" in notices[-1] and "polling for changes every 0.25 s" in notices[-1]
+            assert reloader.status()["fallback"]
+            write(tmp_path / "functions" / "fn" / "fn.py", "def fn_handler(e, c):\n    return 2\n")
+            while reloader.reloads.get("fn") != 1:  # found by polling alone, with no invoke
+                assert time.monotonic() < deadline + 5, "the save was not found by polling"
+                await asyncio.sleep(0.01)
+        finally:
+            await reloader.close()
+
+    asyncio.run(scenario())
