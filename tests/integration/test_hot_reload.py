@@ -381,7 +381,7 @@ def test_a_cold_start_that_read_a_half_saved_file_runs_again(start):
     assert gate.calls == 2  # the invocation ran again, in a new environment
 
 
-def test_stale_bytecode_in_the_folder_never_shadows_a_save(start, executor, request):
+def test_stale_bytecode_in_the_folder_never_shadows_a_save(start):
     folder = start.functions / NAME
     helper = folder / "helper.py"
     helper.write_text("VALUE = 'old'\n")
