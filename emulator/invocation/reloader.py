@@ -153,16 +153,20 @@ class Reloader:
         return self._current(name)
 
     async def appeared(self, function_name: str) -> bool:
-        """Whether a function unknown to the registry exists after all: its folder (or a change
-        of it) is there and loading it made it."""
+        """Whether a function unknown to the registry exists after all: its folder is new (or
+        changed since it was last read) and loading it made it."""
         ref = parse_function_name(function_name)
         if ref is None:
             return False
         name = ref.name
         if not self.watcher.busy(name):
-            if name.startswith((".", "_")) or not (self._root / name).is_dir():
+            folder = self._root / name
+            if name.startswith((".", "_")) or not folder.is_dir():
                 return False
-            self.watcher.touch(name, [self._root / name])
+            read = self._stamps.get(name, {}).get(folder)
+            if read is not None and folder_stamp(folder) == read:
+                return name in self.registry  # not saved since it was read (deleted through the API: stays so)
+            self.watcher.touch(name, [folder])
         await self.watcher.settled(name)
         return name in self.registry
 

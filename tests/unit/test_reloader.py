@@ -305,3 +305,17 @@ def test_a_control_plane_whose_file_events_never_arrive_polls_and_says_so(tmp_pa
             await reloader.close()
 
     asyncio.run(scenario())
+
+
+def test_a_folder_function_deleted_through_the_api_stays_deleted_until_saved(tmp_path):
+    async def scenario() -> None:
+        registry, _, reloader = started(tmp_path)
+        try:
+            registry.delete("fn")
+            assert not await reloader.appeared("fn") and "fn" not in registry
+            write(tmp_path / "functions" / "fn" / "fn.py", "def fn_handler(e, c):\n    return 'saved'\n")
+            assert await reloader.appeared("fn") and "fn" in registry
+        finally:
+            await reloader.close()
+
+    asyncio.run(scenario())
