@@ -126,7 +126,7 @@ async def update_function_configuration(function_name: str, request: Request) ->
 async def delete_function(function_name: str, request: Request) -> Response:
     function = _registry(request).delete(function_name)
     request.app.state.pool.drop_function(function.name)
-    request.app.state.async_invoker.configs.delete(function.name)
+    request.app.state.async_invoker.configs.forget(function.name)
     request.app.state.policies.forget(function.name)
     return Response(status_code=204)
 

@@ -156,6 +156,13 @@ class EventInvokeConfigs:
         self._save()
         return True
 
+    def forget(self, name: str) -> None:
+        """The function was deleted: its configuration goes with it (a function made again under
+        the name starts afresh, from its function.json if it has one)."""
+        found = self._stored.pop(name, None) is not None
+        if self._file_seen.pop(name, None) is not None or found:
+            self._save()
+
     def clear(self) -> None:
         self._stored.clear()
         self._file_seen.clear()

@@ -123,3 +123,13 @@ def test_an_operation_not_emulated_says_so(process_endpoint):
         client.list_versions_by_function(FunctionName="echo")
     assert code_of(missing.value) == ("NotImplemented", 501)
     assert "Cloudmicro does not emulate GET /2015-03-31/functions/echo/versions" in str(missing.value)
+
+
+def test_a_deleted_function_takes_its_event_invoke_config_along(function):
+    client, name = function
+    client.put_function_event_invoke_config(FunctionName=name, MaximumRetryAttempts=0)
+    client.delete_function(FunctionName=name)
+    client.create_function(FunctionName=name, Runtime="python3.11", Handler="app.handler", Role="any",
+                           Code={"ZipFile": zip_of({"app.py": "def handler(e, c):\n    return e\n"})})
+    with pytest.raises(client.exceptions.ResourceNotFoundException):
+        client.get_function_event_invoke_config(FunctionName=name)
