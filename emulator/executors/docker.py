@@ -145,9 +145,6 @@ class DockerExecutor:
             function, self.settings, env=env, runtime_api=f"127.0.0.1:{env.port}",
             task_root="/var/task", path=CONTAINER_PATH,
         )
-        # .pyc files only from the container's own /tmp: never a stale one from /var/task/__pycache__
-        # (written by host tooling; valid for a save within the same second at the same size)
-        variables["PYTHONPYCACHEPREFIX"] = "/tmp/cloudmicro-pycache"
         binds = {
             str(function.code_dir): {"bind": "/var/task", "mode": "ro"},
             str(fifo): {"bind": LOG_PATH, "mode": "rw"},

@@ -81,17 +81,14 @@ class ProcessExecutor:
                 f"{function.code_dir / 'bootstrap'} is missing or not executable"
             )
 
-    def _command(self, function: FunctionConfig, pycache: str) -> list[str]:
+    def _command(self, function: FunctionConfig) -> list[str]:
         if function.is_custom_runtime:
             return [str(function.code_dir / "bootstrap")]
         assert self._runtime is not None, "launch() makes the runtime folder first"
         # -I -S: none of the control plane's packages, only the SDK next to the bootstrap (see the
-        # module doc). -B and a pycache folder of this environment's own: no .pyc is written in the
-        # function's folder, and none there is read. A stale one could be taken for a file saved
-        # again within the same second at the same size (the check is mtime and size), and a
-        # hot-reloaded environment would then run the old code. (-I ignores PYTHONPYCACHEPREFIX.)
-        return [sys.executable, "-I", "-S", "-B", "-X", f"pycache_prefix={pycache}",
-                str(self._runtime / BOOTSTRAP.name)]
+        # module doc). -B: no .pyc written in the function's folder (the runtime reads one there
+        # only when it is clearly newer than its source: see trust_fresh_bytecode_only).
+        return [sys.executable, "-I", "-S", "-B", str(self._runtime / BOOTSTRAP.name)]
 
     async def launch(self, env: Environment) -> None:
         function = env.function
@@ -109,16 +106,13 @@ class ProcessExecutor:
             function, self.settings, env=env,
             runtime_api=f"127.0.0.1:{env.port}", task_root=str(function.code_dir), path=path,
         )
-        # .pyc files only from a folder of this environment's, never a stale one from the function's
-        # __pycache__ (for custom runtimes; the Python runtime gets it as -X pycache_prefix)
-        variables["PYTHONPYCACHEPREFIX"] = os.path.join(os.environ.get("TMPDIR") or "/tmp", "cloudmicro-pycache", env.id)
         if not function.is_custom_runtime:  # read (and removed) by runtimes/python/bootstrap.py
             variables["LAMBDA_RUNTIME_DIR"] = str(self._runtime)
             variables["_CLOUDMICRO_PACKAGES"] = str(packages) if packages is not None else ""
             variables["_CLOUDMICRO_OPT"] = str(opt) if opt is not None else ""
         try:
             proc = subprocess.Popen(
-                self._command(function, variables["PYTHONPYCACHEPREFIX"]),
+                self._command(function),
                 cwd=function.code_dir,
                 env=variables,
                 stdin=subprocess.DEVNULL,

@@ -882,6 +882,49 @@ def set_default_sys_path() -> None:
     sys.path[0:0] = [task_root] + packages + layers + runtime
     for folder in [task_root] + packages + layers:
         site.addsitedir(folder)
+    trust_fresh_bytecode_only([task_root, opt] if opt else [task_root])
+
+
+def trust_fresh_bytecode_only(folders):
+    # type: (List[str]) -> None
+    """Cloudmicro's addition, for hot reload: modules under ``folders`` (the function's code and
+    its layers, which the developer edits) use a ``__pycache__`` .pyc only when it was written
+    more than a second after its source; otherwise they are compiled from source.
+
+    Python trusts a .pyc whose recorded source mtime (whole seconds) and size match the file.
+    One that host tooling (a unit test run, an IDE) compiled just before a save made within the
+    same second at the same size would run the old code. The standard library, the SDK and
+    installed requirements keep their .pyc files as usual (they are not edited), so cold starts
+    stay fast.
+    """
+    import importlib.machinery as machinery
+    import importlib.util
+
+    roots = tuple(os.path.realpath(f) + os.sep for f in folders if f)
+
+    class FreshBytecodeLoader(machinery.SourceFileLoader):
+        def get_code(self, fullname):  # type: ignore[no-untyped-def]
+            try:
+                cached = importlib.util.cache_from_source(self.path)
+                if os.stat(cached).st_mtime_ns > os.stat(self.path).st_mtime_ns + 1000000000:
+                    return super().get_code(fullname)
+            except (OSError, NotImplementedError, ValueError):
+                pass
+            return self.source_to_code(self.get_data(self.path), self.path)
+
+    default_hook = machinery.FileFinder.path_hook(
+        (machinery.ExtensionFileLoader, machinery.EXTENSION_SUFFIXES),
+        (FreshBytecodeLoader, machinery.SOURCE_SUFFIXES),
+        (machinery.SourcelessFileLoader, machinery.BYTECODE_SUFFIXES),
+    )
+
+    def hook(path):  # type: ignore[no-untyped-def]
+        if not (os.path.realpath(path or ".") + os.sep).startswith(roots):
+            raise ImportError("not a folder of the function's code")
+        return default_hook(path)
+
+    sys.path_hooks.insert(0, hook)
+    sys.path_importer_cache.clear()
 
 
 def run_loop(api: RuntimeApiClient, handler: Handler, json_format: bool) -> NoReturn:
