@@ -34,6 +34,7 @@ async def health(request: Request) -> Response:
                 "environments": len(state.pool.environments()),
                 "async_events": state.async_invoker.status(),
                 "config_errors": state.registry.load_errors,
+                "config_warnings": state.registry.warnings,
                 "hot_reload": state.reloader.status() if state.reloader is not None else {"mode": "off"},
             },
             "aws": aws,

@@ -46,7 +46,7 @@ from ..domain.registry import FunctionRegistry
 from .destinations import EVENT_AGE_EXCEEDED, RETRIES_EXHAUSTED, SUCCESS, AsyncOutcome, Destinations
 from .invocation import Invocation, InvocationResult
 from .service import InvokeService
-from .service import _checked_payload as checked_event_payload  # the Invoke API's own checks
+from .service import checked_payload as checked_event_payload  # the Invoke API's own checks
 
 log = logging.getLogger(__name__)
 

@@ -93,7 +93,7 @@ class InvokeService:
                 f"1 validation error detected: Value '{kind}' at 'invocationType' failed to satisfy "
                 "constraint: Member must satisfy enum value set: [Event, RequestResponse, DryRun]"
             )
-        payload = _checked_payload(request.payload, kind)
+        payload = checked_payload(request.payload, kind)
         client_context = _client_context(request.client_context)
         if kind == "DryRun":
             return InvokeOutcome(204, "")
@@ -216,7 +216,7 @@ class InvokeService:
                           cognito_identity=inv.cognito_identity, request_id=inv.request_id, trace_id=inv.trace_id)
 
 
-def _checked_payload(payload: bytes, kind: str) -> bytes:
+def checked_payload(payload: bytes, kind: str) -> bytes:
     limit = MAX_ASYNC_PAYLOAD if kind == "Event" else MAX_SYNC_PAYLOAD
     if len(payload) > limit:
         if kind == "Event":
