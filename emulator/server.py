@@ -4,8 +4,11 @@ thread for the length of one command or test session (:class:`BackgroundServer`)
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import socket
 import threading
+import time
 from types import TracebackType
 
 import uvicorn
@@ -29,8 +32,19 @@ def uvicorn_config(settings: Settings, *, echo_logs: bool = True) -> uvicorn.Con
 
 
 def serve(settings: Settings) -> None:
-    """Serve until interrupted."""
+    """Serve until interrupted (SIGINT, SIGTERM), or until the process named by
+    ``CLOUDMICRO_EXIT_WITH_PARENT`` is gone (a test session that started this one died)."""
+    parent = os.environ.get("CLOUDMICRO_EXIT_WITH_PARENT")
+    if parent and parent.isdigit():
+        threading.Thread(target=_exit_with_parent, args=(int(parent),), name="cloudmicro-parent",
+                         daemon=True).start()
     uvicorn.Server(uvicorn_config(settings)).run()
+
+
+def _exit_with_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os.kill(os.getpid(), signal.SIGTERM)  # uvicorn stops as on Ctrl-C: environments are removed
 
 
 def free_port(host: str = "127.0.0.1") -> int:

@@ -1,33 +1,24 @@
 """Shared fixtures: real control planes on ephemeral ports (started with the project's own pytest
-plugin, emulator/testing/pytest_plugin.py), boto3 clients bound to them."""
+plugin, emulator/testing/pytest_plugin.py, each in a child process), boto3 clients bound to them."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
 
-import boto3
 import pytest
-from botocore.config import Config
 
 from emulator.config import Settings
 from emulator.executors.docker import docker_client
-from emulator.server import BackgroundServer
+from emulator.testing.pytest_plugin import client as plugin_client
 
 ROOT = Path(__file__).resolve().parent.parent
 TEST_FUNCTIONS = ROOT / "tests" / "functions"
 
 
 def lambda_client(endpoint: str, timeout: float = 60):
-    return boto3.client(
-        "lambda",
-        endpoint_url=endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-        config=Config(retries={"max_attempts": 1, "mode": "standard"}, read_timeout=timeout,
-                      max_pool_connections=32),
-    )
+    """The plugin's boto3 client, never retrying (a test counts every invoke it sends)."""
+    return plugin_client(endpoint, "lambda", retries={"max_attempts": 1, "mode": "standard"}, read_timeout=timeout)
 
 
 def _settings(tmp: Path, executor: str, functions_dir: Path = TEST_FUNCTIONS) -> Settings:
@@ -79,15 +70,12 @@ def docker_lambda(docker_endpoint):
 
 
 @pytest.fixture
-def make_server(tmp_path):
-    """Start an extra control plane with its own functions folder: ``make_server(dir, executor)``."""
-    servers: list[BackgroundServer] = []
-
+def make_server(cloudmicro_test_server, tmp_path):
+    """Start an extra control plane (the plugin's, for this test) with its own functions folder:
+    ``make_server(dir, executor)``."""
     def start(functions_dir: Path, executor: str = "docker", **overrides) -> str:
-        server = BackgroundServer(replace(_settings(tmp_path, executor, functions_dir), **overrides))
-        servers.append(server)
-        return server.start()
+        # the test's own state folder (tests look at state/deps), not the project's cache
+        settings = {"state_dir": tmp_path / "state", "deps_dir": None, "idle_timeout": 600, **overrides}
+        return cloudmicro_test_server(functions_dir=functions_dir, executor=executor, **settings).endpoint
 
-    yield start
-    for server in servers:
-        server.stop()
+    return start

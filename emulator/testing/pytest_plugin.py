@@ -17,8 +17,19 @@ Fixtures
 ``cloudmicro_client``  a factory: ``cloudmicro_client("s3")`` is a boto3 client bound to it.
 ``cloudmicro_invoke``  ``cloudmicro_invoke(name, event)``: a RequestResponse invoke; returns
     the function's result, or raises :class:`FunctionError` when the function failed.
-``cloudmicro_server``  (session) a factory starting extra control planes:
+``cloudmicro_server``  (session) a factory starting more control planes for the session:
     ``cloudmicro_server(functions_dir=..., executor="process")`` returns an endpoint.
+``cloudmicro_test_server``  the same for one test: returns a :class:`LocalCloud` (``.endpoint``,
+    ``.stop()``, ``.start()``), stopped when the test ends.
+
+Each control plane runs in a child process (``python -m emulator serve``, see
+:mod:`emulator.testing.local_cloud`) with its own moto, so ``@mock_aws`` unit tests in the same
+session cannot disturb it; its log (every invocation's START/END/REPORT and output) is written
+to ``cloudmicro-<port>.log`` in the session's temporary folder. A failing test's report
+shows what the control planes logged while it ran ("Captured cloudmicro log"), a failing
+``cloudmicro_invoke`` names the log file, and ``pytest -s`` shows the log live.
+Installed requirements.txt packages are cached in the project's ``.cloudmicro/deps`` (as for
+``cloudmicro dev``), so they are installed once, not once per session.
 
 Options: ``--cloudmicro-project DIR`` (default: pytest's rootdir, or the folder pytest runs
 in, whichever has ``functions/``) and
@@ -31,22 +42,28 @@ from __future__ import annotations
 
 import json
 import os
-import time
-import urllib.request
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 import pytest
 
+if TYPE_CHECKING:
+    from emulator.config import Settings
+    from emulator.testing.local_cloud import LocalCloud
+
 TEST_ENDPOINT_VARIABLE = "CLOUDMICRO_TEST_ENDPOINT"
+_LOGS = pytest.StashKey[Path]()
+_CLOUDS = pytest.StashKey["_Clouds"]()
+_OFFSETS = pytest.StashKey[dict[Path, int]]()
 
 
 class FunctionError(AssertionError):
     """The invoked function failed; ``error`` is its error payload (errorType, errorMessage...)."""
 
-    def __init__(self, function: str, error: Any) -> None:
-        super().__init__(f"{function} failed: {json.dumps(error)}")
+    def __init__(self, function: str, error: Any, log: Path | None = None) -> None:
+        where = f" (the control plane's log: {log})" if log is not None else ""
+        super().__init__(f"{function} failed: {json.dumps(error)}{where}")
         self.function = function
         self.error = error
 
@@ -57,19 +74,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="the project folder (functions/, db_gen/); default: the rootdir")
     group.addoption("--cloudmicro-executor", default=None, choices=("auto", "docker", "process"),
                     help="how functions run (default: CLOUDMICRO_EXECUTOR or auto)")
-
-
-def _wait_for_seeding(endpoint: str, timeout: float = 300) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with urllib.request.urlopen(endpoint + "/_cloudmicro/health", timeout=5) as reply:
-            seed = json.load(reply)["seed"]
-        if seed["status"] not in ("idle", "seeding"):
-            if seed.get("errors"):
-                raise RuntimeError(f"db_gen seeding failed: {seed['errors']}")
-            return
-        time.sleep(0.05)
-    raise RuntimeError("db_gen seeding did not finish in time")
 
 
 def _project_dir(config: pytest.Config) -> Path:
@@ -83,32 +87,128 @@ def _project_dir(config: pytest.Config) -> Path:
     return config.rootpath.resolve()
 
 
-@pytest.fixture(scope="session")
-def cloudmicro_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-                      ) -> Iterator[Callable[..., str]]:
-    from emulator.config import Settings
-    from emulator.server import BackgroundServer
+def client(endpoint: str, service: str, **config: Any) -> Any:
+    """A boto3 client for ``service`` bound to a control plane (dummy credentials, its region).
 
-    project = _project_dir(request.config)
-    executor = request.config.getoption("cloudmicro_executor")
-    servers: list[BackgroundServer] = []
+    ``config`` goes to botocore's ``Config`` (e.g. ``read_timeout=900``)."""
+    import boto3
+    from botocore.config import Config
 
-    def start(**overrides: Any) -> str:
-        settings = Settings.from_env(executor=executor)
-        settings = replace(settings, port=0, project_dir=project, functions_dir=project / "functions",
-                           db_gen_dir=project / "db_gen",
-                           state_dir=tmp_path_factory.mktemp("cloudmicro"))
-        settings = replace(settings, **overrides)
-        server = BackgroundServer(settings)
-        servers.append(server)
-        endpoint = server.start()
+    options: dict[str, Any] = {"retries": {"max_attempts": 2, "mode": "standard"}, "read_timeout": 900,
+                               "max_pool_connections": 32}
+    options.update(config)
+    return boto3.client(
+        service, endpoint_url=endpoint, region_name=os.environ.get("CLOUDMICRO_REGION", "us-east-1"),
+        aws_access_key_id="test", aws_secret_access_key="test", config=Config(**options),
+    )
+
+
+class _Clouds:
+    """Starts control planes as child processes with the session's settings, and stops them."""
+
+    def __init__(self, config: pytest.Config, tmp: pytest.TempPathFactory) -> None:
+        self.project = _project_dir(config)
+        self.executor = config.getoption("cloudmicro_executor")
+        self.tmp = tmp
+        self.logs = tmp.mktemp("cloudmicro-logs", numbered=False)
+        self.echo = config.getoption("capture") == "no"  # pytest -s: the log live on the terminal
+        config.stash[_LOGS] = self.logs
+        config.stash[_CLOUDS] = self
+        self.started: list[LocalCloud] = []
+
+    def settings(self, **overrides: Any) -> Settings:
+        from emulator.config import Settings
+
+        settings = Settings.from_env(executor=self.executor)
+        settings = replace(settings, port=0, project_dir=self.project, functions_dir=self.project / "functions",
+                           db_gen_dir=self.project / "db_gen", state_dir=self.tmp.mktemp("cloudmicro"),
+                           deps_dir=settings.deps_dir or self.project / ".cloudmicro" / "deps")
+        return replace(settings, **overrides)
+
+    def start(self, **overrides: Any) -> LocalCloud:
+        from emulator.testing.local_cloud import LocalCloud
+
+        settings = self.settings(**overrides)
+        cloud = LocalCloud(settings, self.logs / "pending.log", echo=self.echo)
+        cloud.log_path = self.logs / f"cloudmicro-{cloud.settings.port}.log"
+        self.started.append(cloud)
+        cloud.start()
         if settings.seed_on_start:
-            _wait_for_seeding(endpoint)
-        return endpoint
+            cloud.wait_for_seeding()
+        return cloud
+
+    def log_of(self, endpoint: str) -> Path | None:
+        return next((c.log_path for c in self.started if c.endpoint == endpoint), None)
+
+    def stop_all(self) -> None:
+        for cloud in self.started:
+            cloud.stop()
+        self.started.clear()
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    if os.environ.get(TEST_ENDPOINT_VARIABLE):
+        return f"cloudmicro: using the control plane at {os.environ[TEST_ENDPOINT_VARIABLE]}"
+    return None
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    """Remember where each control plane's log was when the test started (see makereport)."""
+    clouds = item.config.stash.get(_CLOUDS, None)
+    item.stash[_OFFSETS] = {c.log_path: c.log_size() for c in clouds.started} if clouds else {}
+    yield
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """A failed test's report gets what the control planes logged while it ran."""
+    outcome = yield
+    report: pytest.TestReport = outcome.get_result()
+    clouds = item.config.stash.get(_CLOUDS, None)
+    if not report.failed or clouds is None:
+        return
+    offsets = item.stash.get(_OFFSETS, {})
+    for cloud in clouds.started:
+        text = cloud.log_since(offsets.get(cloud.log_path, 0))
+        if text.strip():
+            report.sections.append((f"Captured cloudmicro log ({cloud.endpoint})", text))
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    logs = config.stash.get(_LOGS, None)
+    if exitstatus != 0 and logs is not None and any(logs.glob("*.log")):
+        terminalreporter.write_line(f"cloudmicro: the control planes' logs are in {logs}")
+
+
+@pytest.fixture(scope="session")
+def _cloudmicro_clouds(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+                       ) -> Iterator[_Clouds]:
+    clouds = _Clouds(request.config, tmp_path_factory)
+    yield clouds
+    clouds.stop_all()
+
+
+@pytest.fixture(scope="session")
+def cloudmicro_server(_cloudmicro_clouds: _Clouds) -> Callable[..., str]:
+    def start(**overrides: Any) -> str:
+        return _cloudmicro_clouds.start(**overrides).endpoint
+
+    return start
+
+
+@pytest.fixture
+def cloudmicro_test_server(_cloudmicro_clouds: _Clouds) -> Iterator[Callable[..., LocalCloud]]:
+    mine: list[LocalCloud] = []
+
+    def start(**overrides: Any) -> LocalCloud:
+        cloud = _cloudmicro_clouds.start(**overrides)
+        mine.append(cloud)
+        return cloud
 
     yield start
-    for server in servers:
-        server.stop()
+    for cloud in mine:
+        cloud.stop()
 
 
 @pytest.fixture(scope="session")
@@ -119,32 +219,31 @@ def cloudmicro_endpoint(cloudmicro_server: Callable[..., str]) -> str:
 
 @pytest.fixture(scope="session")
 def cloudmicro_client(cloudmicro_endpoint: str) -> Callable[[str], Any]:
-    import boto3
-    from botocore.config import Config
-
     clients: dict[str, Any] = {}
-    region = os.environ.get("CLOUDMICRO_REGION", "us-east-1")
 
-    def client(service: str) -> Any:
+    def make(service: str) -> Any:
         if service not in clients:
-            clients[service] = boto3.client(
-                service, endpoint_url=cloudmicro_endpoint, region_name=region,
-                aws_access_key_id="test", aws_secret_access_key="test",
-                config=Config(retries={"max_attempts": 2, "mode": "standard"}, read_timeout=900),
-            )
+            clients[service] = client(cloudmicro_endpoint, service)
         return clients[service]
 
-    return client
+    return make
+
+
+_NO_EVENT: Any = object()
 
 
 @pytest.fixture(scope="session")
-def cloudmicro_invoke(cloudmicro_client: Callable[[str], Any]) -> Callable[[str, Any], Any]:
-    def invoke(function: str, event: Any = None) -> Any:
-        reply = cloudmicro_client("lambda").invoke(FunctionName=function, Payload=json.dumps(event or {}))
+def cloudmicro_invoke(cloudmicro_endpoint: str, _cloudmicro_clouds: _Clouds) -> Callable[..., Any]:
+    # never retried: a RequestResponse invoke that timed out on the client may still be running
+    lam = client(cloudmicro_endpoint, "lambda", retries={"max_attempts": 1, "mode": "standard"})
+
+    def invoke(function: str, event: Any = _NO_EVENT) -> Any:
+        payload = json.dumps({} if event is _NO_EVENT else event)
+        reply = lam.invoke(FunctionName=function, Payload=payload)
         body = reply["Payload"].read()
         result = json.loads(body) if body else None
         if reply.get("FunctionError"):
-            raise FunctionError(function, result)
+            raise FunctionError(function, result, _cloudmicro_clouds.log_of(cloudmicro_endpoint))
         return result
 
     return invoke
