@@ -10,6 +10,7 @@ import pytest
 
 from emulator.config import Settings
 from emulator.executors.docker import docker_client
+from emulator.testing.local_cloud import LocalCloud
 from emulator.testing.pytest_plugin import client as plugin_client
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -69,13 +70,40 @@ def docker_lambda(docker_endpoint):
     return lambda_client(docker_endpoint)
 
 
+class ServerOutput:
+    """What the control planes of one test wrote to their logs since the last :meth:`read`
+    (what ``capfd`` gave when they ran in the test's own process)."""
+
+    def __init__(self) -> None:
+        self._clouds: list[LocalCloud] = []
+        self._offsets: dict[Path, int] = {}
+
+    def add(self, cloud: LocalCloud) -> None:
+        self._clouds.append(cloud)
+        self._offsets[cloud.log_path] = 0
+
+    def read(self) -> str:
+        parts = []
+        for cloud in self._clouds:
+            text = cloud.log_since(self._offsets[cloud.log_path])
+            self._offsets[cloud.log_path] += len(text.encode())
+            parts.append(text)
+        return "".join(parts)
+
+
 @pytest.fixture
 def make_server(cloudmicro_test_server, tmp_path):
     """Start an extra control plane (the plugin's, for this test) with its own functions folder:
-    ``make_server(dir, executor)``."""
+    ``make_server(dir, executor)`` returns its endpoint; ``make_server.output.read()`` what the
+    control planes it started logged since the last read."""
+    output = ServerOutput()
+
     def start(functions_dir: Path, executor: str = "docker", **overrides) -> str:
         # the test's own state folder (tests look at state/deps), not the project's cache
         settings = {"state_dir": tmp_path / "state", "deps_dir": None, "idle_timeout": 600, **overrides}
-        return cloudmicro_test_server(functions_dir=functions_dir, executor=executor, **settings).endpoint
+        cloud = cloudmicro_test_server(functions_dir=functions_dir, executor=executor, **settings)
+        output.add(cloud)
+        return cloud.endpoint
 
+    start.output = output  # type: ignore[attr-defined]
     return start

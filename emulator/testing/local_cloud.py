@@ -128,6 +128,7 @@ class LocalCloud:
         process, self._process = self._process, None
         if process is None or process.poll() is not None:
             return
+        self.echo = False  # what it says while stopping goes to its log only, not to the next test
         process.send_signal(signal.SIGTERM)
         try:
             process.wait(timeout)

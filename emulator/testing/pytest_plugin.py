@@ -20,7 +20,8 @@ Fixtures
 ``cloudmicro_server``  (session) a factory starting more control planes for the session:
     ``cloudmicro_server(functions_dir=..., executor="process")`` returns an endpoint.
 ``cloudmicro_test_server``  the same for one test: returns a :class:`LocalCloud` (``.endpoint``,
-    ``.stop()``, ``.start()``), stopped when the test ends.
+    ``.stop()``, ``.start()``), stopped when the test ends. ``echo=True`` also copies its log
+    to the test's standard error as it comes (for ``capfd``).
 
 Each control plane runs in a child process (``python -m emulator serve``, see
 :mod:`emulator.testing.local_cloud`) with its own moto, so ``@mock_aws`` unit tests in the same
@@ -125,11 +126,11 @@ class _Clouds:
                            deps_dir=settings.deps_dir or self.project / ".cloudmicro" / "deps")
         return replace(settings, **overrides)
 
-    def start(self, **overrides: Any) -> LocalCloud:
+    def start(self, echo: bool | None = None, **overrides: Any) -> LocalCloud:
         from emulator.testing.local_cloud import LocalCloud
 
         settings = self.settings(**overrides)
-        cloud = LocalCloud(settings, self.logs / "pending.log", echo=self.echo)
+        cloud = LocalCloud(settings, self.logs / "pending.log", echo=self.echo if echo is None else echo)
         cloud.log_path = self.logs / f"cloudmicro-{cloud.settings.port}.log"
         self.started.append(cloud)
         cloud.start()

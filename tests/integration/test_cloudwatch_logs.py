@@ -145,10 +145,10 @@ def test_aws_logs_tail_prints_the_lines(endpoint, tag):
 
 
 def test_lines_still_pending_are_written_when_the_control_plane_stops(endpoint, tmp_path, tag):
-    """Stop right after the invoke (before a 200 ms flush): the shutdown writes the lines (the
-    embedded moto is shared with the session's control plane, which reads them back)."""
+    """Stop right after the invoke (before a 200 ms flush): the shutdown writes the lines (to the
+    session control plane's moto, which the extra control plane uses, and which reads them back)."""
     name = f"last{tag[1:]}"
-    settings = replace(Settings.from_env(), port=free_port(), executor="process",
+    settings = replace(Settings.from_env(), port=free_port(), executor="process", moto_url=endpoint,
                        functions_dir=quiet_function(tmp_path, name), state_dir=tmp_path / "state", seed_on_start=False)
     with BackgroundServer(settings) as extra:
         aws(extra, "logs").describe_log_groups()  # the Logs API is in use: lines are written from now on

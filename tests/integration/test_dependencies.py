@@ -96,20 +96,20 @@ def _installed(deps: Path) -> list[str]:
 
 
 @pytest.mark.parametrize("executor", ["docker", "process"])
-def test_requirements_are_installed_once_then_served_from_the_cache(executor, tmp_path, make_server, capfd):
+def test_requirements_are_installed_once_then_served_from_the_cache(executor, tmp_path, make_server):
     project = tmp_path / "project"
     _function(project, "tab", TAB_CODE, TABULATE, {"Layers": ["fakes"]})
     _function(project, "tabtoo", TAB_CODE, TABULATE)  # the same content: the same install
     # a layer's module of the same name loses to the function's own packages, as on AWS
     _write(project / "layers" / "fakes" / "python" / "tabulate.py", '__version__ = "from-a-layer"\n')
-    capfd.readouterr()
+    make_server.output.read()
     lam = lambda_client(make_server(project / "functions", executor))
 
     result = _call(lam, "tab")
     assert result["version"] == "0.9.0"
     assert result["table"] == "a  1"
     assert "/deps/" in result["file"]
-    progress = capfd.readouterr().err
+    progress = make_server.output.read()
     assert progress.count(f"tab: {INSTALLING}") == 1
     assert "Successfully installed tabulate-0.9.0" in progress  # pip's own output, as it ran
     deps = tmp_path / "state" / "deps"
@@ -123,19 +123,19 @@ def test_requirements_are_installed_once_then_served_from_the_cache(executor, tm
     started = time.monotonic()
     assert _call(again, "tab")["version"] == "0.9.0"
     cold_invoke = time.monotonic() - started
-    assert INSTALLING not in capfd.readouterr().err
+    assert INSTALLING not in make_server.output.read()
     assert _installed(deps) == installed
     assert (deps / installed[0]).stat().st_mtime_ns == stamp
     assert cold_invoke < 2.0, f"a cold start with cached requirements took {cold_invoke:.2f} s"
 
 
 @pytest.mark.parametrize("executor", ["docker", "process"])
-def test_a_changed_requirements_txt_installs_again(executor, tmp_path, make_server, capfd):
+def test_a_changed_requirements_txt_installs_again(executor, tmp_path, make_server):
     project = tmp_path / "project"
     folder = _function(project, "tab", TAB_CODE, TABULATE)
     lam = lambda_client(make_server(project / "functions", executor))
     assert _call(lam, "tab")["version"] == "0.9.0"
-    capfd.readouterr()
+    make_server.output.read()
 
     before = lam.get_function(FunctionName="tab")["Configuration"]["RevisionId"]
     (folder / "requirements.txt").write_text(OLD_TABULATE)
@@ -143,12 +143,12 @@ def test_a_changed_requirements_txt_installs_again(executor, tmp_path, make_serv
     # with the packages of the saved file (warm environments kept the old ones)
     assert _call(lam, "tab")["version"] == "0.8.10"
     assert lam.get_function(FunctionName="tab")["Configuration"]["RevisionId"] != before
-    assert f"tab: {INSTALLING}" in capfd.readouterr().err
+    assert f"tab: {INSTALLING}" in make_server.output.read()
     assert len(_installed(tmp_path / "state" / "deps")) == 2
 
 
 @pytest.mark.parametrize("executor", ["docker", "process"])
-def test_a_missing_package_is_named_and_fixing_the_file_recovers(executor, tmp_path, make_server, capfd):
+def test_a_missing_package_is_named_and_fixing_the_file_recovers(executor, tmp_path, make_server):
     missing = f"cloudmicro-missing-{uuid.uuid4().hex[:8]}"
     project = tmp_path / "project"
     folder = _function(project, "broken", TAB_CODE, f"{missing}==1.0\n")
@@ -165,11 +165,11 @@ def test_a_missing_package_is_named_and_fixing_the_file_recovers(executor, tmp_p
     assert str(folder / "requirements.txt") in message
     assert "following state: Failed" in message
     assert _call(lam, "plain") == {"plain": True}  # the emulator goes on
-    capfd.readouterr()
+    make_server.output.read()
     with pytest.raises(ClientError) as again:  # a retry is answered without running pip again
         lam.invoke(FunctionName="broken", Payload=b"{}")
     assert missing in again.value.response["Error"]["Message"]
-    assert INSTALLING not in capfd.readouterr().err
+    assert INSTALLING not in make_server.output.read()
 
     (folder / "requirements.txt").write_text(TABULATE)
     assert _call(lam, "broken")["version"] == "0.9.0"
@@ -238,13 +238,13 @@ def gated_wheel():
 
 
 @pytest.mark.parametrize("executor", ["docker", "process"])
-def test_one_install_per_content_and_other_functions_go_on(executor, tmp_path, make_server, capfd, gated_wheel):
+def test_one_install_per_content_and_other_functions_go_on(executor, tmp_path, make_server, gated_wheel):
     project = tmp_path / "project"
     requirements = f"slowmod @ {gated_wheel.url}\n"
     _function(project, "slow_a", SLOW_CODE, requirements)
     _function(project, "slow_b", SLOW_CODE, requirements)
     _function(project, "plain", PLAIN_CODE)
-    capfd.readouterr()
+    make_server.output.read()
     lam = lambda_client(make_server(project / "functions", executor), timeout=120)
 
     with ThreadPoolExecutor(2) as pool:
@@ -263,7 +263,7 @@ def test_one_install_per_content_and_other_functions_go_on(executor, tmp_path, m
         assert first.result(timeout=60) == {"value": "slow"}
         assert second.result(timeout=60) == {"value": "slow"}
     assert gated_wheel.requests == 1
-    assert capfd.readouterr().err.count(INSTALLING) == 1
+    assert make_server.output.read().count(INSTALLING) == 1
 
 
 # --- layers --------------------------------------------------------------------------------
