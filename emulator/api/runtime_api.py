@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from ..invocation.environment import Environment, RuntimeApiError
+from ..invocation.environment import Environment, RuntimeApiError, RuntimeRestart
 from ..invocation.runtime_ports import RuntimePorts
 from ..invocation.service import MAX_RESPONSE_PAYLOAD
 
@@ -28,8 +28,15 @@ def _accepted() -> Response:
     return Response(_ACCEPTED, status_code=202, media_type="application/json")
 
 
+#: Cloudmicro's own: asks the runtime (runtimes/python/bootstrap.py) to start afresh in place
+RESTART_HEADERS = {"Lambda-Runtime-Cloudmicro-Restart": "1"}
+
+
 async def next_invocation(request: Request) -> Response:
-    inv = await _environment(request).next_invocation()
+    try:
+        inv = await _environment(request).next_invocation()
+    except RuntimeRestart:
+        return Response(b"{}", headers=RESTART_HEADERS, media_type="application/json")
     return Response(inv.payload, headers=inv.runtime_headers(), media_type="application/json")
 
 

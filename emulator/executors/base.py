@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import time
 from pathlib import Path
@@ -35,8 +36,30 @@ class Executor(Protocol):
     def max_memory_mb(self, env: Environment) -> int | None:
         """Peak memory of the environment so far, read from the kernel; None if unknown."""
 
+    def renewable(self, env: Environment, function: FunctionConfig) -> bool:
+        """Whether ``env``'s container or process can run ``function`` (a new revision) once its
+        runtime starts afresh in place (hot reload): nothing it was made with has changed."""
+
     async def close(self) -> None:
         """Destroy everything this executor started."""
+
+
+RenewalKey = tuple[object, ...]
+
+
+def renewal_key(function: FunctionConfig, packages: Path | None) -> RenewalKey | None:
+    """What an environment was made with besides the function's code (its image, handler,
+    memory, variables, mounts, the very folder mounted): revisions with the same key can share a container or process,
+    whose runtime then restarts in place. None: never (custom runtimes and functions with
+    layers, whose /opt may be a merged copy, get new environments)."""
+    if function.is_custom_runtime or function.layers:
+        return None
+    try:  # the folder itself, not only its path: a bind mount (or a cwd) keeps one made again from view
+        folder = os.stat(function.code_dir)
+    except OSError:
+        return None
+    return (function.runtime, function.handler, function.memory_size, tuple(sorted(function.environment.items())),
+            str(function.code_dir), (folder.st_dev, folder.st_ino), str(packages) if packages is not None else None)
 
 
 def runtime_environment(

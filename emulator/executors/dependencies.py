@@ -98,6 +98,15 @@ class Dependencies:
     def pip_cache(self) -> Path:
         return self.root / ".pip-cache"
 
+    def installed(self, function: FunctionConfig, target: Target) -> Path | None | bool:
+        """The folder of the function's installed requirements, None when it has none, False when
+        they are not installed yet (no pip: a cheap check)."""
+        data = requirements(function)
+        if data is None:
+            return None
+        folder = self.root / cache_key(data, target)
+        return folder if folder.is_dir() else False
+
     async def ensure(self, function: FunctionConfig, target: Target, installer: Installer) -> Path | None:
         """The folder holding the function's requirements (installing them first if needed), or
         None when it has none; raises ResourceConflictException when pip fails."""

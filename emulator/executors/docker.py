@@ -27,7 +27,7 @@ import docker.errors
 from ..config import Settings
 from ..domain.functions import FunctionConfig
 from ..invocation.environment import Environment
-from .base import ExecutorError, exit_reason, runtime_environment
+from .base import ExecutorError, RenewalKey, exit_reason, renewal_key, runtime_environment
 from .dependencies import Dependencies, Target
 from .images import ensure_python_image, python_version
 from .layers import opt_folder
@@ -104,6 +104,7 @@ class DockerExecutor:
         self._containers: dict[str, str] = {}
         self._cgroup_files: dict[str, Path | None] = {}
         self._peaks: dict[str, int] = {}
+        self._renewal: dict[str, RenewalKey | None] = {}
         self.dependencies = Dependencies(settings.dependencies_dir)
 
     async def _call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -178,6 +179,7 @@ class DockerExecutor:
             cid = created["Id"]
             env.handle = cid
             self._containers[env.id] = cid
+            self._renewal[env.id] = renewal_key(function, packages)
             await self._call(self.api.start, cid)
             self._cgroup_files[env.id] = _cgroup_peak_file(cid)
         except docker.errors.APIError as exc:
@@ -222,7 +224,13 @@ class DockerExecutor:
 
         asyncio.get_running_loop().create_task(find_status())
 
+    def renewable(self, env: Environment, function: FunctionConfig) -> bool:
+        key = self._renewal.get(env.id)
+        packages = self.dependencies.installed(function, docker_target(function))
+        return key is not None and packages is not False and renewal_key(function, packages or None) == key
+
     async def destroy(self, env: Environment) -> None:
+        self._renewal.pop(env.id, None)
         cid = self._containers.pop(env.id, None)
         self._cgroup_files.pop(env.id, None)
         self._peaks.pop(env.id, None)

@@ -32,7 +32,7 @@ from pathlib import Path
 from ..config import Settings
 from ..domain.functions import FunctionConfig
 from ..invocation.environment import Environment
-from .base import BOOTSTRAP, ExecutorError, exit_reason, runtime_environment
+from .base import BOOTSTRAP, ExecutorError, RenewalKey, exit_reason, renewal_key, runtime_environment
 from .dependencies import Dependencies, Target
 from .images import sdk_paths
 from .layers import opt_folder
@@ -73,6 +73,7 @@ class ProcessExecutor:
         self.dependencies = Dependencies(settings.dependencies_dir)
         self._pips: set[subprocess.Popen[str]] = set()
         self._runtime: Path | None = None
+        self._renewal: dict[str, RenewalKey | None] = {}
 
     async def prepare(self, function: FunctionConfig) -> None:
         if function.is_custom_runtime and not os.access(function.code_dir / "bootstrap", os.X_OK):
@@ -127,6 +128,7 @@ class ProcessExecutor:
         proc.stdout.close()
         env.handle = proc
         self._procs[env.id] = proc
+        self._renewal[env.id] = renewal_key(function, packages)
         env.on_eof = self._on_eof
         env.read_output_from(fd)
 
@@ -146,7 +148,13 @@ class ProcessExecutor:
 
         asyncio.get_running_loop().create_task(wait())
 
+    def renewable(self, env: Environment, function: FunctionConfig) -> bool:
+        key = self._renewal.get(env.id)
+        packages = self.dependencies.installed(function, HOST_TARGET)
+        return key is not None and packages is not False and renewal_key(function, packages or None) == key
+
     async def destroy(self, env: Environment) -> None:
+        self._renewal.pop(env.id, None)
         await self._kill(self._procs.pop(env.id, None))
 
     @staticmethod

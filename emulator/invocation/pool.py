@@ -82,7 +82,7 @@ class EnvironmentPool:
             while pool.idle:
                 env = pool.idle.pop()
                 if env.alive and env.function.revision_id == function.revision_id:
-                    return env, False
+                    return env, env.invocations == 0  # a renewed environment starts cold
                 self.discard(env)
             below_limit = len(pool.envs) < limit
             if below_limit and len(self._starting) < self.settings.max_starting:
@@ -164,6 +164,26 @@ class EnvironmentPool:
                 env.retired = True
             for env in list(pool.idle):
                 self.discard(env)
+
+    def renew(self, function: FunctionConfig) -> int:
+        """The function has a new revision (hot reload): idle environments that need nothing but
+        the new code have their runtime start afresh in place (a container start saved), up to
+        ``max_starting`` of them; the others are retired as by :meth:`drop_function`. Returns
+        how many were renewed."""
+        pool = self._pools.get(function.name)
+        if not pool:
+            return 0
+        renewable = [env for env in pool.idle if env.alive and self.executor.renewable(env, function)]
+        keep = renewable[-self.settings.max_starting:]  # the most recently used
+        for env in pool.envs:
+            if env not in keep:
+                env.retired = True
+        for env in list(pool.idle):
+            if env not in keep:
+                self.discard(env)
+        for env in keep:
+            env.renew(function)
+        return len(keep)
 
     def discard_all(self) -> None:
         for pool in self._pools.values():

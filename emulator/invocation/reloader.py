@@ -274,7 +274,9 @@ class Reloader:
 
     def _put(self, function: FunctionConfig, what: str, paths: frozenset[Path]) -> None:
         self.registry.replace(function)
-        self.pool.drop_function(function.name)  # busy ones finish, then go (stale revision)
+        # idle environments restart their runtime in place when only the code changed; the
+        # others (and busy ones, once their invocation ends) go
+        self.pool.renew(function)
         self._count(function.name, what, paths)
         self._say(f"{what} {function.name}" + _which(function, paths))
         self._warn(function.name)

@@ -76,6 +76,12 @@ if TYPE_CHECKING:  # typing costs import time; type checkers still see these nam
 
 RUNTIME_PATH = "/2018-06-01/runtime"
 ERROR_TYPE_HEADER = "Lambda-Runtime-Function-Error-Type"
+#: Cloudmicro's hot reload: a /next answered with this header asks the runtime to start afresh
+#: (the same process image, the environment it started with) to load the function's new code
+RESTART_HEADER = "lambda-runtime-cloudmicro-restart"
+#: the environment the runtime started with (set_default_sys_path removes Cloudmicro's variables,
+#: and a handler may change others): a restart runs with this one
+START_ENVIRON = dict(os.environ)
 XRAY_ERROR_CAUSE_HEADER = "Lambda-Runtime-Function-XRay-Error-Cause"
 XRAY_ERROR_CAUSE_MAX_BYTES = 1024 * 1024  # awslambdaric drops larger X-Ray causes
 ERROR_LOG_LINE_TERMINATE = "\r"
@@ -138,6 +144,10 @@ class FaultException(Exception):
         self.exception_type = exception_type
         self.msg = msg
         self.trace = trace
+
+
+class RestartRequested(Exception):
+    """The platform asked for a fresh start (hot reload), in answer to /next."""
 
 
 class RuntimeApiError(Exception):
@@ -625,6 +635,8 @@ class RuntimeApiClient:
         status, headers, body = self.request("GET", RUNTIME_PATH + "/invocation/next")
         if status != 200:
             raise RuntimeApiError("GET /invocation/next answered HTTP {}: {!r}".format(status, body[:300]))
+        if headers.get(RESTART_HEADER):
+            raise RestartRequested()
         if not headers.get("lambda-runtime-aws-request-id"):
             raise RuntimeApiError("GET /invocation/next answered without Lambda-Runtime-Aws-Request-Id")
         return Invocation(headers, body)
@@ -927,6 +939,15 @@ def trust_fresh_bytecode_only(folders):
     sys.path_importer_cache.clear()
 
 
+def restart() -> NoReturn:
+    """Start this runtime again in this process (hot reload: the function's code changed, and
+    nothing else its container or process was made for): the interpreter with its original
+    arguments, and the environment the runtime started with."""
+    flush_output()
+    args = list(getattr(sys, "orig_argv", [sys.executable] + sys.argv))[1:]
+    os.execve(sys.executable, [sys.executable] + args, START_ENVIRON)
+
+
 def run_loop(api: RuntimeApiClient, handler: Handler, json_format: bool) -> NoReturn:
     global _current_request_id, _current_tenant_id
     while True:
@@ -950,6 +971,8 @@ def main() -> None:
         api = RuntimeApiClient(address)
         handler = initialize(handler_name, api, json_format)
         run_loop(api, handler, json_format)
+    except RestartRequested:
+        restart()
     except RuntimeApiError as exc:
         flush_output()
         sys.stderr.write("cloudmicro runtime: {}\n".format(exc))

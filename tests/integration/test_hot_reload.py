@@ -6,6 +6,7 @@ Every test invokes right after writing, with no retry: the invoke itself must fi
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import py_compile
@@ -393,3 +394,34 @@ def test_stale_bytecode_in_the_folder_never_shadows_a_save(start):
                                        "    return helper.VALUE\n")
     _, client, _ = start()
     assert invoke(client) == ("new", None)
+
+
+ENV_PROBE = '''import os
+STARTED = os.environ.get("STARTED_BY", "")
+os.environ["STARTED_BY"] = "an earlier start"  # a restart must not see this
+def hot_handler(event, context):
+    return {"version": VERSION, "stream": context.log_stream_name, "pid": os.getpid(),
+            "started_by": STARTED, "stage": os.environ.get("STAGE")}
+'''
+
+
+def test_a_save_restarts_the_runtime_in_its_environment_and_a_new_setting_gets_a_new_one(start):
+    """Only the code changed: the runtime starts afresh in the same container or process (a
+    cold start with Init Duration, the environment it started with, no container start). A
+    changed setting (here a variable) needs a new environment."""
+    folder = start.functions / NAME
+    (folder / f"{NAME}.py").write_text(ENV_PROBE.replace("VERSION", "1"))
+    endpoint, client, _ = start()
+    first, _ = invoke(client)
+    (folder / f"{NAME}.py").write_text(ENV_PROBE.replace("VERSION", "2"))
+    response = client.invoke(FunctionName=NAME, Payload=b"{}", LogType="Tail")
+    second = json.loads(response["Payload"].read())
+    assert second["version"] == 2 and "FunctionError" not in response
+    assert second["stream"] == first["stream"] and second["pid"] == first["pid"]  # the same environment ...
+    assert second["started_by"] == ""  # ... started afresh, with the variables it was made with
+    assert "Init Duration: " in base64.b64decode(response["LogResult"]).decode()
+    assert health(endpoint)["environments"] == 1
+
+    (folder / "function.json").write_text(json.dumps({"Environment": {"Variables": {"STAGE": "two"}}}))
+    third, _ = invoke(client)
+    assert third["stage"] == "two" and third["stream"] != first["stream"]  # a new environment

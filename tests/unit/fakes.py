@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Awaitable, Callable
 
 from emulator.domain.functions import FunctionConfig
-from emulator.invocation.environment import Environment
+from emulator.invocation.environment import Environment, RuntimeRestart
 
 Handler = Callable[[Environment, bytes], Awaitable[bytes]]
 
@@ -32,6 +32,9 @@ class FakeExecutor:
     def __init__(self, handler: Handler | None = None, init_seconds: float = 0.0) -> None:
         self.handler = handler or (lambda env, payload: asyncio.sleep(0, result=payload))
         self.init_seconds = init_seconds
+        #: what renewable() answers; restarts: environments whose runtime restarted in place
+        self.renew = False
+        self.restarts: list[Environment] = []
         self.launched: list[Environment] = []
         self.destroyed: list[Environment] = []
         self._tasks: list[asyncio.Task] = []
@@ -49,6 +52,9 @@ class FakeExecutor:
         while env.alive:
             try:
                 inv = await env.next_invocation()
+            except RuntimeRestart:
+                await self.restart(env)
+                return
             except Exception:
                 return
             result = await self.handler(env, inv.payload)
@@ -63,6 +69,14 @@ class FakeExecutor:
 
     def max_memory_mb(self, env: Environment) -> int | None:
         return 42
+
+    def renewable(self, env: Environment, function: FunctionConfig) -> bool:
+        return self.renew
+
+    async def restart(self, env: Environment) -> None:
+        """The fake runtime's answer to a restart: it runs again, as a new process would."""
+        self.restarts.append(env)
+        self._tasks.append(asyncio.get_running_loop().create_task(self._runtime(env)))
 
     async def close(self) -> None:
         for task in self._tasks:

@@ -306,3 +306,42 @@ def test_every_invoke_asks_for_the_function_as_its_files_are_now(tmp_path):
         await pool.close()
 
     asyncio.run(scenario())
+
+
+def test_a_new_revision_restarts_idle_runtimes_in_place_when_only_the_code_changed(tmp_path):
+    async def scenario():
+        executor = FakeExecutor()
+        executor.renew = True
+        service, registry, pool = make_service(tmp_path, executor)
+        first = await service.invoke(InvokeRequest("fn", b"{}", log_type="Tail"))
+        [env] = pool.environments("fn")
+        new = registry.get("fn").changed()
+        registry.replace(new)
+        assert pool.renew(new) == 1
+        again = await service.invoke(InvokeRequest("fn", b'{"n": 2}', log_type="Tail"))
+        assert again.payload == b'{"n": 2}'
+        assert executor.launched == [env] and executor.restarts == [env]  # no new environment
+        assert env.function.revision_id == new.revision_id
+        assert "Init Duration" in base64.b64decode(again.log_result).decode()  # it started afresh
+        third = await service.invoke(InvokeRequest("fn", b"{}", log_type="Tail"))
+        assert "Init Duration" not in base64.b64decode(third.log_result).decode()
+        assert "Init Duration" in base64.b64decode(first.log_result).decode()
+        await pool.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_new_revision_that_needs_a_new_environment_gets_one(tmp_path):
+    async def scenario():
+        executor = FakeExecutor()  # renewable() says no (e.g. its variables changed)
+        service, registry, pool = make_service(tmp_path, executor)
+        await service.invoke(InvokeRequest("fn", b"{}"))
+        [old] = pool.environments("fn")
+        new = registry.get("fn").changed()
+        registry.replace(new)
+        assert pool.renew(new) == 0
+        await service.invoke(InvokeRequest("fn", b"{}"))
+        assert old in executor.destroyed and len(executor.launched) == 2 and executor.restarts == []
+        await pool.close()
+
+    asyncio.run(scenario())
