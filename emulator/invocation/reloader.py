@@ -20,7 +20,7 @@ Functions whose code was uploaded through the API are never replaced by a folder
 The very next invoke after a save runs the new code: :meth:`Reloader.current` (called by the
 invoke service before it borrows an environment) waits for a change being gathered or applied,
 and catches a save whose file event has not arrived yet (or that polling has not seen yet) by
-comparing a cheap fingerprint of the function's folders (:func:`.watcher.folder_stamp`: one
+comparing a cheap fingerprint of the function's folders (:func:`.folders.folder_stamp`: one
 ``stat`` per file) with the one taken when its revision was read.
 """
 
@@ -37,7 +37,8 @@ from ..domain.errors import InvalidParameterValueException, ResourceNotFoundExce
 from ..domain.functions import FunctionConfig, folder_digest, parse_function_name
 from ..domain.registry import FunctionRegistry
 from .pool import EnvironmentPool
-from .watcher import FolderWatcher, ObserverFactory, Stamp, WatchMode, default_observer, folder_stamp
+from .folders import Stamp, folder_stamp
+from .watcher import FolderWatcher, ObserverFactory, WatchMode, default_observer
 
 log = logging.getLogger(__name__)
 

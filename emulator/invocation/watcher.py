@@ -25,12 +25,11 @@ import asyncio
 import logging
 import os
 import platform
-import stat
 import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Awaitable, Callable, Iterable, Literal, NamedTuple
+from typing import Awaitable, Callable, Iterable, Literal
 
 from watchdog.events import (
     DirCreatedEvent,
@@ -47,6 +46,8 @@ from watchdog.events import (
 from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver, ObservedWatch
 from watchdog.observers.polling import PollingObserver
+
+from .folders import Stamp, folder_identity, folder_stamp, is_scratch
 
 log = logging.getLogger(__name__)
 
@@ -70,19 +71,6 @@ CANARY_PREFIX = ".cloudmicro-canary-"
 #: what counts as a change (directory modifications only echo their entries' events)
 EVENTS = [FileCreatedEvent, FileModifiedEvent, FileDeletedEvent, FileMovedEvent, FileClosedEvent,
           DirCreatedEvent, DirDeletedEvent, DirMovedEvent]
-_SCRATCH_SUFFIXES = ("~", ".swp", ".swx", ".swo", ".tmp", ".pyc", ".pyo", "___jb_tmp___", "___jb_old___")
-
-
-def is_scratch(relative: Path) -> bool:
-    """An editor's or Python's by-product rather than a saved file (``relative`` to the watched
-    root): in a hidden folder or ``__pycache__``, or a hidden, backup, swap or lock file."""
-    if any(part.startswith(".") or part == "__pycache__" for part in relative.parts[:-1]):
-        return True
-    name = relative.name
-    return (name.startswith((".", "#")) or name.endswith(_SCRATCH_SUFFIXES)
-            or name in ("4913", "__pycache__"))
-
-
 def resolve_mode(setting: str, folder: Path) -> WatchMode:
     """``events`` or ``poll`` for CLOUDMICRO_WATCH (``auto``: events, except where file events
     from the host are known not to arrive: inside Docker Desktop's VM, or a Windows drive under
@@ -99,51 +87,6 @@ def resolve_mode(setting: str, folder: Path) -> WatchMode:
 
 def default_observer(mode: WatchMode, poll_interval: float) -> BaseObserver:
     return Observer() if mode == "events" else PollingObserver(timeout=poll_interval)
-
-
-class Stamp(NamedTuple):
-    """A folder's fingerprint (see :func:`folder_stamp`) and how many files it covers."""
-
-    value: int
-    files: int
-
-
-def folder_stamp(root: Path) -> Stamp | None:
-    """A cheap fingerprint of the files under ``root`` (names, inodes, sizes, modification and
-    change times; the entries :func:`is_scratch` skips are left out), or None when ``root`` is
-    not a folder. Any save changes it, even one that puts an old modification time back (the
-    change time cannot be set); reading no file, it costs one ``stat`` per file."""
-    try:
-        top = os.stat(root)
-    except OSError:
-        return None
-    total = hash((top.st_dev, top.st_ino))
-    files = 0
-    stack = [str(root)]
-    while stack:
-        folder = stack.pop()
-        try:
-            entries = os.scandir(folder)
-        except OSError:  # deleted while we looked: the stamp differs either way
-            total += 1
-            continue
-        with entries:
-            for entry in entries:
-                name = entry.name
-                if name.startswith((".", "#")) or name == "__pycache__":
-                    continue
-                try:
-                    if entry.is_dir(follow_symlinks=False):
-                        stack.append(entry.path)
-                        continue
-                    if name.endswith(_SCRATCH_SUFFIXES) or name == "4913":
-                        continue
-                    info = entry.stat()
-                except OSError:
-                    continue
-                files += 1
-                total += hash((entry.path, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns))
-    return Stamp(total & 0xFFFFFFFFFFFFFFFF, files)
 
 
 @dataclass
@@ -252,7 +195,7 @@ class FolderWatcher:
         """Schedule the observer on ``root`` if it is a folder; whether it is now watched."""
         entry = self._roots[root]
         assert self._observer is not None
-        entry.identity = _identity(root)
+        entry.identity = folder_identity(root)
         if entry.identity is None:
             return False
         try:
@@ -319,7 +262,7 @@ class FolderWatcher:
     def _check_roots(self) -> None:
         """Re-watch roots that were deleted, replaced or created since the last look."""
         for root, entry in list(self._roots.items()):
-            identity = _identity(root)
+            identity = folder_identity(root)
             if identity == entry.identity:
                 continue
             was_watched = entry.watch is not None
@@ -498,15 +441,6 @@ class FolderWatcher:
         for waiter in self._settle_waiters.pop(name, []):
             if not waiter.done():
                 waiter.set_result(None)
-
-
-def _identity(root: Path) -> tuple[int, int] | None:
-    """(device, inode) of a folder; None when ``root`` is not one."""
-    try:
-        info = os.stat(root)
-    except OSError:
-        return None
-    return (info.st_dev, info.st_ino) if stat.S_ISDIR(info.st_mode) else None
 
 
 def _empty_file(path: Path) -> bool:

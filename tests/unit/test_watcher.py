@@ -12,7 +12,8 @@ import pytest
 from watchdog.observers.api import BaseObserver, ObservedWatch
 from watchdog.observers.polling import PollingEmitter, PollingObserver
 
-from emulator.invocation.watcher import FolderWatcher, folder_stamp, is_scratch
+from emulator.invocation.folders import folder_stamp, is_scratch
+from emulator.invocation.watcher import FolderWatcher
 
 
 def run(coro):
