@@ -49,11 +49,11 @@ class EmbeddedMoto:
             moto_patches.apply()
 
         self._dispatcher = DomainDispatcherApplication(create_backend_app)
-        self._app = WSGIMiddleware(self._dispatcher, workers=64)  # long polls hold a worker each  # type: ignore[arg-type]
+        self._app = WSGIMiddleware(self._dispatcher, workers=64)  # type: ignore[arg-type]  # long polls hold a worker each
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         moto_integrations.prepare(signed_service(scope))
-        await self._app(scope, receive, send)
+        await self._app(scope, receive, send)  # type: ignore[arg-type]
 
     async def health(self) -> dict[str, Any]:
         return {"mode": self.mode, "status": "running", "services_loaded": sorted(self._dispatcher.app_instances)}

@@ -237,7 +237,8 @@ def _start_sync_execution_action(self: StepFunctionResponse) -> ActionResult:
     if "output" not in output:
         output.pop("outputDetails", None)
     # Express workflows are billed in 64 MB steps of memory and 100 ms steps of duration
-    elapsed_ms = (execution.stop_date - execution.start_date).total_seconds() * 1000
+    ended = execution.stop_date or execution.start_date
+    elapsed_ms = (ended - execution.start_date).total_seconds() * 1000
     output["billingDetails"] = {"billedMemoryUsedInMB": 64,
                                 "billedDurationInMilliseconds": max(100, math.ceil(elapsed_ms / 100) * 100)}
     return ActionResult(output)

@@ -10,6 +10,8 @@ or removes a declaration (or the function) adds, restarts or removes its mapping
 from __future__ import annotations
 
 import asyncio
+import builtins
+import functools
 import json
 import logging
 import uuid
@@ -150,7 +152,7 @@ class EventSourceManager:
             return
         task = asyncio.get_running_loop().create_task(self._poller(mapping, stats).run())
         self._tasks[mapping.uuid] = task
-        task.add_done_callback(lambda t, key=mapping.uuid: self._finished(key, t))
+        task.add_done_callback(functools.partial(self._finished, mapping.uuid))
 
     def _finished(self, key: str, task: asyncio.Task[None]) -> None:
         if self._tasks.get(key) is task:
@@ -261,7 +263,7 @@ class EventSourceManager:
                 f"Stream not found: {mapping.event_source_arn} ({exc.response['Error'].get('Message', exc)})"
             ) from None
 
-    def status(self) -> list[dict[str, Any]]:
+    def status(self) -> builtins.list[dict[str, Any]]:
         """Each mapping with its state and processing statistics (for the CLI)."""
         return [
             {

@@ -399,4 +399,4 @@ def patch_moto() -> None:
         lambda self, value, scope: _validate_filter_policy(value, scope))
     models.SNSBackend.set_subscription_attributes = _checked_set_attributes(  # type: ignore[method-assign]
         models.SNSBackend.set_subscription_attributes)
-    responses.SNSResponse.subscribe = _checked_subscribe(responses.SNSResponse.subscribe)  # type: ignore[method-assign]
+    responses.SNSResponse.subscribe = _checked_subscribe(responses.SNSResponse.subscribe)  # type: ignore[method-assign,assignment]

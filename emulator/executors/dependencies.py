@@ -27,7 +27,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Literal
 
 from ..domain.errors import ResourceConflictException
 from ..domain.functions import FunctionConfig
@@ -98,7 +98,7 @@ class Dependencies:
     def pip_cache(self) -> Path:
         return self.root / ".pip-cache"
 
-    def installed(self, function: FunctionConfig, target: Target) -> Path | None | bool:
+    def installed(self, function: FunctionConfig, target: Target) -> Path | None | Literal[False]:
         """The folder of the function's installed requirements, None when it has none, False when
         they are not installed yet (no pip: a cheap check)."""
         data = requirements(function)

@@ -151,7 +151,9 @@ class ProcessExecutor:
     def renewable(self, env: Environment, function: FunctionConfig) -> bool:
         key = self._renewal.get(env.id)
         packages = self.dependencies.installed(function, HOST_TARGET)
-        return key is not None and packages is not False and renewal_key(function, packages or None) == key
+        if key is None or packages is False:  # never renewable, or its requirements are not installed yet
+            return False
+        return renewal_key(function, packages) == key
 
     async def destroy(self, env: Environment) -> None:
         self._renewal.pop(env.id, None)

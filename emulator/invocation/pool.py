@@ -20,6 +20,7 @@ import logging
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from typing import Any, Coroutine
 
 from ..config import Settings
 from ..domain.functions import FunctionConfig
@@ -150,8 +151,8 @@ class EnvironmentPool:
         self._spawn(self.executor.destroy(env))
         pool.wake_one()
 
-    def _spawn(self, coro: object) -> None:
-        task = asyncio.get_running_loop().create_task(coro)  # type: ignore[arg-type]
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 

@@ -27,6 +27,7 @@ comparing a cheap fingerprint of the function's folders (:func:`.folders.folder_
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from dataclasses import replace
@@ -131,8 +132,14 @@ class Reloader:
             self.watcher.unwatch(root)
         self._extra = wanted
         for root in wanted:
-            self.watcher.watch(root, lambda _path, root=root: tuple(self._extra.get(root, ())),
-                               lambda root=root: tuple(self._extra.get(root, ())))
+            self.watcher.watch(root, functools.partial(self._names_of_path, root), functools.partial(self._names, root))
+
+    def _names(self, root: Path) -> tuple[str, ...]:
+        """The functions whose folder or layer ``root`` is."""
+        return tuple(self._extra.get(root, ()))
+
+    def _names_of_path(self, root: Path, _path: Path) -> tuple[str, ...]:
+        return self._names(root)
 
     # --- the next invoke ----------------------------------------------------------------
 
