@@ -7,6 +7,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from botocore.exceptions import ClientError
 
 from emulator.config import Settings
 from emulator.executors.docker import docker_client
@@ -15,6 +16,15 @@ from emulator.testing.pytest_plugin import client as plugin_client
 
 ROOT = Path(__file__).resolve().parent.parent
 TEST_FUNCTIONS = ROOT / "tests" / "functions"
+
+
+def aws_error(call, **kwargs) -> dict:
+    """The AWS error of a call that must fail with HTTP 400."""
+    with pytest.raises(ClientError) as caught:
+        call(**kwargs)
+    response = caught.value.response
+    assert response["ResponseMetadata"]["HTTPStatusCode"] == 400, response
+    return response["Error"]
 
 
 def lambda_client(endpoint: str, timeout: float = 60):

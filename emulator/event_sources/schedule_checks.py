@@ -76,8 +76,8 @@ def schedule_problem(*, expression: str | None, timezone: str | None, window: di
     return None
 
 
-def _checked(method: Callable[..., Any], check: Callable[[dict[str, Any]], str | None],
-             error: Callable[[str], Exception]) -> Callable[..., Any]:
+def _checked(method: Callable[..., Any], check: Callable[[dict[str, Any]], Exception | None]) -> Callable[..., Any]:
+    """``method`` raising what ``check`` finds wrong with its keyword arguments (wrapped once)."""
     if getattr(method, "_cloudmicro_checked", False):
         return method
 
@@ -85,7 +85,7 @@ def _checked(method: Callable[..., Any], check: Callable[[dict[str, Any]], str |
     def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
         problem = check(kwargs)
         if problem is not None:
-            raise error(problem)
+            raise problem
         return method(self, *args, **kwargs)
 
     wrapper._cloudmicro_checked = True  # type: ignore[attr-defined]
@@ -97,14 +97,15 @@ def patch_moto() -> None:
     from moto.scheduler.exceptions import ScheduleGroupNotFound, ValidationException
     from moto.scheduler.models import EventBridgeSchedulerBackend as Backend
 
-    def check(kwargs: dict[str, Any]) -> str | None:
-        return schedule_problem(
+    def check(kwargs: dict[str, Any]) -> Exception | None:
+        problem = schedule_problem(
             expression=kwargs.get("schedule_expression"), timezone=kwargs.get("schedule_expression_timezone"),
             window=kwargs.get("flexible_time_window"), target=kwargs.get("target"),
             action=kwargs.get("action_after_completion"))
+        return None if problem is None else ValidationException(problem)
 
-    Backend.create_schedule = _checked(Backend.create_schedule, check, ValidationException)  # type: ignore[method-assign]
-    Backend.update_schedule = _checked(Backend.update_schedule, check, ValidationException)  # type: ignore[method-assign]
+    Backend.create_schedule = _checked(Backend.create_schedule, check)  # type: ignore[method-assign]
+    Backend.update_schedule = _checked(Backend.update_schedule, check)  # type: ignore[method-assign]
 
     create = Backend.create_schedule
     if not getattr(create, "_cloudmicro_group_checked", False):
@@ -130,20 +131,12 @@ def patch_moto_rules() -> None:
 
     from .eventbridge import event_pattern_problem
 
-    put_rule = EventsBackend.put_rule
-    if getattr(put_rule, "_cloudmicro_put_rule", False):
-        return
-
-    @functools.wraps(put_rule)
-    def checked_put_rule(self: Any, *args: Any, **kwargs: Any) -> Any:
+    def check(kwargs: dict[str, Any]) -> Exception | None:
         expression = kwargs.get("scheduled_expression")
         problem = rule_expression_problem(expression) if expression else None
         if problem is not None:
-            raise ValidationException(f"Parameter ScheduleExpression is not valid. {problem}")
+            return ValidationException(f"Parameter ScheduleExpression is not valid. {problem}")
         reason = event_pattern_problem(kwargs.get("event_pattern"))
-        if reason is not None:
-            raise InvalidEventPatternException(reason=reason)
-        return put_rule(self, *args, **kwargs)
+        return None if reason is None else InvalidEventPatternException(reason=reason)
 
-    checked_put_rule._cloudmicro_put_rule = True  # type: ignore[attr-defined]
-    EventsBackend.put_rule = checked_put_rule  # type: ignore[method-assign]
+    EventsBackend.put_rule = _checked(EventsBackend.put_rule, check)  # type: ignore[method-assign]

@@ -11,7 +11,8 @@ The pytest plugin runs its control planes this way rather than in the test proce
 
 The child is ``python -m emulator serve`` with the settings passed as ``CLOUDMICRO_*``
 variables (:meth:`Settings.to_env`). Its output (the live invocation log: START/END/REPORT
-and what functions print) goes to a file, :attr:`LocalCloud.log_path`, and with ``echo`` to
+and what functions print) goes to ``cloudmicro-<port>.log`` in a folder of the caller's
+(:attr:`LocalCloud.log_path`), and with ``echo`` to
 this process's standard error as well, as it comes. It is ready when ``/_cloudmicro/health``
 answers, and it stops on SIGTERM, as ``cloudmicro serve`` does, or by itself when the test
 process dies (``CLOUDMICRO_EXIT_WITH_PARENT``).
@@ -46,13 +47,13 @@ class LocalCloudError(RuntimeError):
 
 
 class LocalCloud:
-    """One control plane in a child process: ``with LocalCloud(settings, log) as endpoint:``."""
+    """One control plane in a child process: ``with LocalCloud(settings, log_dir) as endpoint:``."""
 
-    def __init__(self, settings: Settings, log_path: Path, *, echo: bool = False) -> None:
+    def __init__(self, settings: Settings, log_dir: Path, *, echo: bool = False) -> None:
         if settings.port == 0:
             settings = replace(settings, port=free_port(settings.host))
         self.settings = settings
-        self.log_path = log_path
+        self.log_path = log_dir / f"cloudmicro-{settings.port}.log"
         self.echo = echo
         self._process: subprocess.Popen[bytes] | None = None
         self._relay: threading.Thread | None = None

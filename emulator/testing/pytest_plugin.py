@@ -130,8 +130,7 @@ class _Clouds:
         from emulator.testing.local_cloud import LocalCloud
 
         settings = self.settings(**overrides)
-        cloud = LocalCloud(settings, self.logs / "pending.log", echo=self.echo if echo is None else echo)
-        cloud.log_path = self.logs / f"cloudmicro-{cloud.settings.port}.log"
+        cloud = LocalCloud(settings, self.logs, echo=self.echo if echo is None else echo)
         self.started.append(cloud)
         cloud.start()
         if settings.seed_on_start:

@@ -14,9 +14,8 @@ from datetime import datetime, timezone
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
 
-from tests.conftest import lambda_client
+from tests.conftest import aws_error, lambda_client
 from tests.integration.recorded import aws, ensure_table, recorded, settle, wait_for
 
 FUNCTION = "arn:aws:lambda:us-east-1:123456789012:function:recorder"
@@ -208,15 +207,6 @@ def test_s3_events_sent_to_eventbridge_reach_the_function(endpoint, tag):
     assert found.event["resources"] == [f"arn:aws:s3:::{tag}"]
     assert found.event["detail"]["object"]["key"] == "file.txt"
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", found.event["time"]) and "ingestion-time" not in found.event
-
-
-def aws_error(call, **kwargs) -> dict:
-    """The AWS error of a call that must fail with HTTP 400."""
-    with pytest.raises(ClientError) as caught:
-        call(**kwargs)
-    response = caught.value.response
-    assert response["ResponseMetadata"]["HTTPStatusCode"] == 400, response
-    return response["Error"]
 
 
 @pytest.mark.parametrize("pattern", [

@@ -14,9 +14,8 @@ import re
 import time
 
 import pytest
-from botocore.exceptions import ClientError
 
-from tests.conftest import lambda_client
+from tests.conftest import aws_error, lambda_client
 from tests.integration.recorded import aws, ensure_table, recorded, settle, wait_for
 
 FUNCTION = "arn:aws:lambda:us-east-1:123456789012:function:recorder"
@@ -160,15 +159,6 @@ def test_message_structure_json_and_publish_batch(endpoint, tag):
     assert batch_b["MessageAttributes"] == {"n": {"Type": "Number", "Value": "7"}}
 
 
-def refused(call, **kwargs) -> dict:
-    """The AWS error of a call that must fail with HTTP 400."""
-    with pytest.raises(ClientError) as caught:
-        call(**kwargs)
-    response = caught.value.response
-    assert response["ResponseMetadata"]["HTTPStatusCode"] == 400, response
-    return response["Error"]
-
-
 @pytest.mark.parametrize(("attributes", "message"), [
     ({"FilterPolicy": json.dumps({"kind": [{"prefix": 5}]})},
      "Invalid parameter: Attributes Reason: FilterPolicy: "),
@@ -184,7 +174,7 @@ def refused(call, **kwargs) -> dict:
 def test_an_invalid_filter_is_refused_and_no_subscription_is_left(endpoint, tag, attributes, message):
     sns = aws(endpoint, "sns")
     topic = sns.create_topic(Name=f"t-{tag}")["TopicArn"]
-    error = refused(sns.subscribe, TopicArn=topic, Protocol="lambda", Endpoint=FUNCTION, Attributes=attributes)
+    error = aws_error(sns.subscribe, TopicArn=topic, Protocol="lambda", Endpoint=FUNCTION, Attributes=attributes)
     assert error["Code"] == "InvalidParameter"
     assert error["Message"].startswith(message), error["Message"]
     assert sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"] == []
@@ -205,7 +195,7 @@ def test_a_lambda_subscription_needs_a_function_arn(endpoint, tag):
     sns = aws(endpoint, "sns")
     topic = sns.create_topic(Name=f"t-{tag}")["TopicArn"]
     for wrong in ("recorder", "arn:aws:sqs:us-east-1:123456789012:queue"):
-        error = refused(sns.subscribe, TopicArn=topic, Protocol="lambda", Endpoint=wrong)
+        error = aws_error(sns.subscribe, TopicArn=topic, Protocol="lambda", Endpoint=wrong)
         assert (error["Code"], error["Message"]) == ("InvalidParameter", "Invalid parameter: Lambda endpoint ARN")
     assert sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"] == []
 
@@ -217,7 +207,7 @@ def test_subscribing_again_with_other_attributes_is_refused(endpoint, tag):
     again = sns.subscribe(TopicArn=topic, Protocol="lambda", Endpoint=FUNCTION, Attributes={"FilterPolicy": policy},
                           ReturnSubscriptionArn=True)
     assert again["SubscriptionArn"] == subscription
-    error = refused(sns.subscribe, TopicArn=topic, Protocol="lambda", Endpoint=FUNCTION,
+    error = aws_error(sns.subscribe, TopicArn=topic, Protocol="lambda", Endpoint=FUNCTION,
                     Attributes={"FilterPolicy": json.dumps({"kind": ["refund"]})})
     assert error["Message"] == "Invalid parameter: Attributes Reason: Subscription already exists with different attributes"
     attributes = sns.get_subscription_attributes(SubscriptionArn=subscription)["Attributes"]
@@ -228,15 +218,15 @@ def test_set_subscription_attributes_checks_the_scope(endpoint, tag):
     topic, subscription = topic_with_lambda(endpoint, tag, FilterPolicyScope="MessageBody",
                                             FilterPolicy=json.dumps({"order": {"kind": ["x"]}}))
     sns = aws(endpoint, "sns")
-    error = refused(sns.set_subscription_attributes, SubscriptionArn=subscription,
+    error = aws_error(sns.set_subscription_attributes, SubscriptionArn=subscription,
                     AttributeName="FilterPolicyScope", AttributeValue="Attributes")
     assert error["Message"] == ("Invalid parameter: FilterPolicyScope: Invalid value [Attributes]. "
                                 "Please use either MessageBody or MessageAttributes")
-    error = refused(sns.set_subscription_attributes, SubscriptionArn=subscription,
+    error = aws_error(sns.set_subscription_attributes, SubscriptionArn=subscription,
                     AttributeName="FilterPolicyScope", AttributeValue="MessageAttributes")
     assert error["Message"] == ("Invalid parameter: FilterPolicy: Filter policy scope MessageAttributes does not "
                                 "support nested filter policy")
-    error = refused(sns.set_subscription_attributes, SubscriptionArn=subscription,
+    error = aws_error(sns.set_subscription_attributes, SubscriptionArn=subscription,
                     AttributeName="FilterPolicy", AttributeValue="{not json")
     assert error["Message"] == "Invalid parameter: FilterPolicy: failed to parse JSON."
     attributes = sns.get_subscription_attributes(SubscriptionArn=subscription)["Attributes"]

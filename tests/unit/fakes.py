@@ -1,10 +1,14 @@
-"""A fake executor for unit tests of the control-plane logic (never proof a feature works)."""
+"""Fakes for unit tests of the control-plane logic (never proof a feature works): an executor,
+ports, a watchdog observer that sees nothing."""
 
 from __future__ import annotations
 
 import asyncio
 from pathlib import Path
 from typing import Awaitable, Callable
+
+from watchdog.observers.api import BaseObserver, ObservedWatch
+from watchdog.observers.polling import PollingEmitter, PollingObserver
 
 from emulator.domain.functions import FunctionConfig
 from emulator.invocation.environment import Environment, RuntimeRestart
@@ -93,3 +97,22 @@ class FakePorts:
 
     def close(self, env: Environment) -> None:
         pass
+
+
+class SilentObserver(BaseObserver):
+    """A watchdog observer that watches nothing: file events that never arrive (some network
+    or VM shares), so every change must be found some other way."""
+
+    def __init__(self) -> None:
+        super().__init__(PollingEmitter)
+
+    def schedule(self, event_handler, path, *, recursive=False, event_filter=None, follow_symlink=False):
+        return ObservedWatch(path, recursive=recursive, event_filter=event_filter)
+
+    def unschedule(self, watch) -> None:
+        pass
+
+
+def silent_then_polling(mode: str, poll_interval: float) -> BaseObserver:
+    """File events never arrive; polling (after the fallback) works."""
+    return SilentObserver() if mode == "events" else PollingObserver(timeout=poll_interval)

@@ -9,12 +9,13 @@ import time
 from pathlib import Path
 
 import pytest
-from watchdog.observers.api import BaseObserver, ObservedWatch
-from watchdog.observers.polling import PollingEmitter
+from watchdog.observers.api import BaseObserver
 
 from emulator.domain.errors import InvalidParameterValueException
 from emulator.domain.registry import FunctionRegistry
 from emulator.invocation.reloader import Reloader
+
+from .fakes import SilentObserver, silent_then_polling
 
 
 class Pool:
@@ -131,19 +132,6 @@ def test_a_changed_layer_is_a_new_revision(tmp_path):
 
 
 # --- the very next invoke: saves whose file events have not arrived -----------------------
-
-
-class SilentObserver(BaseObserver):
-    """Watches nothing: every change must be found by the reloader itself."""
-
-    def __init__(self) -> None:
-        super().__init__(PollingEmitter)
-
-    def schedule(self, event_handler, path, *, recursive=False, event_filter=None, follow_symlink=False):
-        return ObservedWatch(path, recursive=recursive, event_filter=event_filter)
-
-    def unschedule(self, watch) -> None:
-        pass
 
 
 def silent(mode: str, poll_interval: float) -> BaseObserver:
@@ -281,11 +269,6 @@ def test_a_folder_of_many_files_is_stamped_in_a_thread_and_still_found(tmp_path)
 
 
 def test_a_control_plane_whose_file_events_never_arrive_polls_and_says_so(tmp_path):
-    from watchdog.observers.polling import PollingObserver
-
-    def silent_then_polling(mode: str, poll_interval: float) -> BaseObserver:
-        return SilentObserver() if mode == "events" else PollingObserver(timeout=poll_interval)
-
     async def scenario() -> None:
         notices: list[str] = []
         write(tmp_path / "functions" / "fn" / "fn.py", "def fn_handler(e, c):\n    return 1\n")

@@ -9,11 +9,11 @@ import time
 from pathlib import Path
 
 import pytest
-from watchdog.observers.api import BaseObserver, ObservedWatch
-from watchdog.observers.polling import PollingEmitter, PollingObserver
 
 from emulator.invocation.folders import folder_stamp, is_scratch
 from emulator.invocation.watcher import FolderWatcher
+
+from .fakes import silent_then_polling
 
 
 def run(coro):
@@ -55,12 +55,14 @@ def test_several_saves_in_a_burst_make_one_call(tmp_path, mode):
     assert {p.name for p in calls[0][1]} == {"a.py", "b.py", "function.json"}
 
 
-def test_write_temporary_then_rename_is_one_change_of_the_real_file(tmp_path):
+@pytest.mark.parametrize("temporary_name", [".fn.py.tmp", "sedAb12Cd"], ids=["editor", "sed -i"])
+def test_write_temporary_then_rename_is_one_change_of_the_real_file(tmp_path, temporary_name):
+    """An editor's hidden temporary file, or one sed -i makes: neither is listed."""
     (tmp_path / "fn").mkdir()
     (tmp_path / "fn" / "fn.py").write_text("old\n")
 
     async def save() -> None:
-        temporary = tmp_path / "fn" / ".fn.py.tmp"
+        temporary = tmp_path / "fn" / temporary_name
         temporary.write_text("new\n")
         os.replace(temporary, tmp_path / "fn" / "fn.py")
 
@@ -175,24 +177,6 @@ def test_a_root_that_does_not_exist_yet_is_watched_once_it_does(tmp_path, mode):
 # --- the canary: file events that never arrive ------------------------------------------
 
 
-class SilentObserver(BaseObserver):
-    """An observer that watches nothing (file events that never arrive: some network or VM
-    shares)."""
-
-    def __init__(self) -> None:
-        super().__init__(PollingEmitter)
-
-    def schedule(self, event_handler, path, *, recursive=False, event_filter=None, follow_symlink=False):
-        return ObservedWatch(path, recursive=recursive, event_filter=event_filter)
-
-    def unschedule(self, watch) -> None:
-        pass
-
-
-def silent_then_polling(mode: str, poll_interval: float) -> BaseObserver:
-    return SilentObserver() if mode == "events" else PollingObserver(timeout=poll_interval)
-
-
 def test_when_no_file_event_arrives_the_watcher_polls_and_says_so(tmp_path):
     (tmp_path / "fn").mkdir()
 
@@ -239,20 +223,7 @@ def test_when_file_events_arrive_the_canary_keeps_them(tmp_path):
     run(scenario())
 
 
-# --- what a change is -------------------------------------------------------------------
-
-
-def test_a_temporary_file_renamed_over_the_real_one_is_not_listed(tmp_path):
-    (tmp_path / "fn").mkdir()
-    (tmp_path / "fn" / "fn.py").write_text("old\n")
-
-    async def save() -> None:  # what sed -i does
-        temporary = tmp_path / "fn" / "sedAb12Cd"
-        temporary.write_text("new\n")
-        os.replace(temporary, tmp_path / "fn" / "fn.py")
-
-    calls = run(watching(tmp_path, "events", save, wait_for=1))
-    assert [(name, {p.name for p in paths}) for name, paths in calls] == [("fn", {"fn.py"})]
+# --- folder stamps ----------------------------------------------------------------------
 
 
 def test_folder_stamp_changes_with_every_save_and_only_then(tmp_path):
