@@ -198,7 +198,7 @@ def test_disabled_rule_does_not_fire(plane, rules, tag):
     aws(plane, "events").enable_rule(Name=f"off-{tag}")
     next_at = epoch(listing(plane)[f"off-{tag}"]["NextFiring"])
     jump_to(plane, next_at)
-    assert len(wait_for(plane, tag, 1, timeout=10)) == 1  # the enabled one, and only once
+    assert len(wait_for(plane, tag, 1)) == 1  # the enabled one, and only once
 
 
 def test_invalid_schedule_expressions_are_refused(plane, tag):
@@ -240,14 +240,14 @@ def test_extreme_schedules_are_refused_or_never_fire_and_never_stop_the_others(p
     # accepted: their next firing is past year 9999, so they never fire (again)
     rules(f"huge-{tag}", "rate(999999999 days)", [{"Id": "1", "Arn": RECORDER, "Input": json.dumps({"tag": tag})}])
     schedules(f"vast-{tag}", "rate(5000000 days)", {"Input": json.dumps({"tag": f"{tag}-vast"})})
-    wait_for(plane, f"{tag}-vast", 1, timeout=5)  # a Scheduler rate fires at creation, then never
+    wait_for(plane, f"{tag}-vast", 1)  # a Scheduler rate fires at creation, then never
     rows = listing(plane)  # the listing (a refresh) works with them
     for name in (f"huge-{tag}", f"vast-{tag}"):
         assert rows[name]["NextFiring"] is None and "past year 9999" in rows[name]["Problem"], rows[name]
         assert rows[name]["Completed"] is False
     # and the other schedules still fire
     schedules(f"after-{tag}", "rate(1 minute)", {"Input": json.dumps({"tag": f"{tag}-after"})})
-    wait_for(plane, f"{tag}-after", 1, timeout=5)
+    wait_for(plane, f"{tag}-after", 1)
     assert [r for r in recorded(plane, tag) if r.event.get("tag") == tag] == []  # the huge rate: never
     assert len(recorded(plane, f"{tag}-vast")) == 1
 
@@ -261,7 +261,7 @@ def test_scheduler_schedules_fire(plane, schedules, tag):
         "tag": tag, "arn": "<aws.scheduler.schedule-arn>", "at": "<aws.scheduler.scheduled-time>",
         "attempt": "<aws.scheduler.attempt-number>", "execution": "<aws.scheduler.execution-id>"})})
     # no StartDate: "your schedule starts invoking the target immediately"
-    [first] = wait_for(plane, tag, 1, timeout=5)
+    [first] = wait_for(plane, tag, 1)
     assert first.event["arn"] == arn and first.event["attempt"] == "1"
     assert re.fullmatch(r"[0-9a-f]{16}", first.event["execution"])
     assert abs(epoch(first.event["at"]) - created_at) <= 2
@@ -270,7 +270,7 @@ def test_scheduler_schedules_fire(plane, schedules, tag):
     when = datetime.now(timezone.utc) + timedelta(seconds=3)
     schedules(f"at-{tag}", f"at({when:%Y-%m-%dT%H:%M:%S})", {"Input": json.dumps({"tag": once})},
               ActionAfterCompletion="DELETE")
-    [fired] = wait_for(plane, once, 1, timeout=10)
+    [fired] = wait_for(plane, once, 1)
     assert fired.at >= when.replace(microsecond=0).timestamp() - 0.2
     scheduler = aws(plane, "scheduler")
     deadline = time.monotonic() + 5
