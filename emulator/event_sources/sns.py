@@ -30,6 +30,12 @@ delivery on a ``lambda`` subscription, "Subscription already exists with differe
 attributes") and a ``lambda`` endpoint must be a function ARN ("Invalid parameter: Lambda
 endpoint ARN"). SetSubscriptionAttributes gets the same checks (prefix "Invalid parameter: "),
 and changing ``FilterPolicyScope`` re-checks the policy in force against the new scope.
+
+A ``lambda`` subscription's ``RedrivePolicy`` (``{"deadLetterTargetArn": <queue ARN>}``) is
+honoured: a message the async Invoke refuses (the function was deleted: a "client-side error",
+https://docs.aws.amazon.com/sns/latest/dg/sns-dead-letter-queues.html) goes to that queue as the
+JSON notification an SQS subscriber gets (:func:`notification`). AWS retries server-side errors
+for days before that; here a refusal is final, so the queue gets it at once.
 """
 
 from __future__ import annotations
@@ -48,7 +54,8 @@ from .filtering import PatternError, compile_pattern, sns_filter_matches, valida
 log = logging.getLogger(__name__)
 
 __all__ = ["sns_event", "select_message", "string_to_sign", "timestamp", "filter_policy_complexity",
-           "attributes_problem", "filter_policy_problem", "lambda_endpoint_problem", "SUBSCRIBE_PREFIX",
+           "attributes_problem", "filter_policy_problem", "lambda_endpoint_problem", "redrive_policy_problem",
+           "notification", "dead_letter", "SUBSCRIBE_PREFIX",
            "SET_PREFIX", "patch_moto"]
 
 _MAX_POLICY_KEYS = 5
@@ -62,6 +69,7 @@ ATTRIBUTE_NAMES = frozenset({"RawMessageDelivery", "DeliveryPolicy", "FilterPoli
 SCOPES = ("MessageAttributes", "MessageBody")
 _LAMBDA_FUNCTION_ARN = re.compile(
     r"arn:aws[a-zA-Z-]*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]{1,64}(:[A-Za-z0-9_$-]{1,128})?")
+_SQS_QUEUE_ARN = re.compile(r"arn:aws[a-zA-Z-]*:sqs:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,75}(\.fifo)?")
 
 
 # --------------------------------------------------------------------------- the event (pure)
@@ -92,10 +100,7 @@ def sns_event(*, subscription_arn: str, topic_arn: str, message_id: str, message
     already base64-encodes Binary values); every Value is passed on as a string.
     """
     region = topic_arn.split(":")[3] if topic_arn.count(":") >= 5 else "us-east-1"
-    attributes = {
-        name: {"Type": str(attribute.get("Type", "String")), "Value": _text(attribute.get("Value"))}
-        for name, attribute in (message_attributes or {}).items()
-    }
+    attributes = _attributes(message_attributes)
     return {"Records": [{
         "EventVersion": "1.0",
         "EventSubscriptionArn": subscription_arn,
@@ -115,6 +120,33 @@ def sns_event(*, subscription_arn: str, topic_arn: str, message_id: str, message
             "MessageAttributes": attributes,
         },
     }]}
+
+
+def notification(*, topic_arn: str, subscription_arn: str, message_id: str, message: str, subject: str | None,
+                 message_attributes: Mapping[str, Mapping[str, Any]] | None, timestamp: str, signature: str,
+                 signing_cert_url: str) -> dict[str, Any]:
+    """The JSON notification SNS sends to SQS and HTTP subscribers (and to a dead-letter queue):
+    ``Subject`` and ``MessageAttributes`` only when there are some, ``...URL`` spelled in capitals."""
+    region = topic_arn.split(":")[3] if topic_arn.count(":") >= 5 else "us-east-1"
+    body: dict[str, Any] = {"Type": "Notification", "MessageId": message_id, "TopicArn": topic_arn}
+    if subject is not None:
+        body["Subject"] = subject
+    body.update({
+        "Message": message,
+        "Timestamp": timestamp,
+        "SignatureVersion": "1",
+        "Signature": signature,
+        "SigningCertURL": signing_cert_url,
+        "UnsubscribeURL": f"https://sns.{region}.amazonaws.com/?Action=Unsubscribe&SubscriptionArn={subscription_arn}",
+    })
+    if message_attributes:
+        body["MessageAttributes"] = _attributes(message_attributes)
+    return body
+
+
+def _attributes(message_attributes: Mapping[str, Mapping[str, Any]] | None) -> dict[str, dict[str, str]]:
+    return {name: {"Type": str(attribute.get("Type", "String")), "Value": _text(attribute.get("Value"))}
+            for name, attribute in (message_attributes or {}).items()}
 
 
 def _text(value: Any) -> str:
@@ -207,12 +239,30 @@ def attributes_problem(changes: Mapping[str, Any], protocol: str,
                 return f"RawMessageDelivery: Invalid value [{value}]. Must be true or false."
             if protocol == "lambda" and _is_true(value):
                 return "Delivery protocol [lambda] does not support raw message delivery."
+        if name == "RedrivePolicy" and value:
+            problem = redrive_policy_problem(value)
+            if problem is not None:
+                return problem
     if "FilterPolicy" not in changes and "FilterPolicyScope" not in changes:
         return None
     policy = changes.get("FilterPolicy", current.get("FilterPolicy"))
     if not policy:
         return None
     return filter_policy_problem(policy, changes.get("FilterPolicyScope", current.get("FilterPolicyScope")))
+
+
+def redrive_policy_problem(value: Any) -> str | None:
+    """What is wrong with a RedrivePolicy (after SNS's prefix), or None."""
+    try:
+        policy = json.loads(value) if isinstance(value, str) else value
+    except ValueError:
+        policy = None
+    if not isinstance(policy, dict):
+        return "RedrivePolicy: failed to parse JSON."
+    target = policy.get("deadLetterTargetArn")
+    if not isinstance(target, str) or not _SQS_QUEUE_ARN.fullmatch(target):
+        return "RedrivePolicy: deadLetterTargetArn is an invalid arn"
+    return None
 
 
 def _same_value(name: str, old: Any, new: Any) -> bool:
@@ -309,12 +359,35 @@ def deliver_to_lambda(subscription: Any, message: str, message_id: str, subject:
     now = timestamp(datetime.now(timezone.utc))
     signature = _signer.sign(string_to_sign(message=message, message_id=message_id, subject=subject,
                                             timestamp=now, topic_arn=topic_arn))
-    event = sns_event(
+    fields: dict[str, Any] = dict(
         subscription_arn=subscription.arn, topic_arn=topic_arn, message_id=message_id, message=message,
         subject=subject, message_attributes=message_attributes, timestamp=now, signature=signature,
         signing_cert_url=f"https://sns.{region}.amazonaws.com/{_signer.cert_name}")
-    moto_integrations.deliver(subscription.endpoint, json.dumps(event).encode("utf-8"),
-                              source=f"SNS topic {topic_arn}")
+    refusal = moto_integrations.invoke_async(subscription.endpoint, json.dumps(sns_event(**fields)).encode("utf-8"),
+                                             source=f"SNS topic {topic_arn}")
+    if refusal is not None:
+        dead_letter(subscription, notification(**fields))
+
+
+def dead_letter(subscription: Any, body: Mapping[str, Any]) -> bool:
+    """Send an undelivered notification to the subscription's RedrivePolicy queue; False when it
+    has none or the queue cannot take it (logged: AWS counts NumberOfNotificationsFailedToRedriveToDlq)."""
+    policy = subscription.attributes.get("RedrivePolicy")
+    if not policy or redrive_policy_problem(policy) is not None:
+        return False
+    from moto.sqs.models import sqs_backends
+
+    queue_arn = str((json.loads(policy) if isinstance(policy, str) else policy)["deadLetterTargetArn"])
+    parts = queue_arn.split(":")
+    try:
+        sqs_backends[parts[4]][parts[3]].send_message(parts[5], json.dumps(body))
+    except Exception as exc:  # noqa: BLE001 - the message is dropped, as AWS drops it
+        log.warning("SNS subscription %s: could not send to the dead-letter queue %s: %s",
+                    subscription.arn, queue_arn, exc)
+        return False
+    log.info("SNS subscription %s: undelivered message %s sent to %s", subscription.arn, body.get("MessageId"),
+             queue_arn)
+    return True
 
 
 def _validate_filter_policy(value: Any, scope: str | None) -> None:

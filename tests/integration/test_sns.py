@@ -269,3 +269,31 @@ def test_delivery_is_asynchronous_and_retried_as_an_event_invoke(endpoint, tag):
     assert first.request_id == second.request_id
     assert second.at - first.at >= 3
     assert first.event == second.event
+
+
+def test_a_message_for_a_missing_function_goes_to_the_redrive_policy_queue(endpoint, tag):
+    sns, sqs = aws(endpoint, "sns"), aws(endpoint, "sqs")
+    queue = sqs.create_queue(QueueName=f"dlq-{tag}")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    topic = sns.create_topic(Name=f"t-{tag}")["TopicArn"]
+    missing = f"arn:aws:lambda:us-east-1:123456789012:function:gone-{tag}"
+    error = aws_error(sns.subscribe, TopicArn=topic, Protocol="lambda", Endpoint=missing,
+                      Attributes={"RedrivePolicy": json.dumps({"deadLetterTargetArn": "dlq"})})
+    assert (error["Code"], error["Message"]) == (
+        "InvalidParameter", "Invalid parameter: Attributes Reason: RedrivePolicy: deadLetterTargetArn is an invalid arn")
+    subscription = sns.subscribe(TopicArn=topic, Protocol="lambda", Endpoint=missing, ReturnSubscriptionArn=True,
+                                 Attributes={"RedrivePolicy": json.dumps({"deadLetterTargetArn": queue_arn})})
+    message_id = sns.publish(TopicArn=topic, Message=f"for nobody {tag}", Subject="orphan",
+                             MessageAttributes={"kind": {"DataType": "String", "StringValue": "x"}})["MessageId"]
+
+    got = sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=10).get("Messages", [])
+    assert len(got) == 1
+    body = json.loads(got[0]["Body"])
+    assert body["Type"] == "Notification" and body["MessageId"] == message_id and body["TopicArn"] == topic
+    assert (body["Message"], body["Subject"]) == (f"for nobody {tag}", "orphan")
+    assert body["MessageAttributes"] == {"kind": {"Type": "String", "Value": "x"}}
+    assert body["UnsubscribeURL"].endswith(subscription["SubscriptionArn"])
+
+    error = aws_error(sns.set_subscription_attributes, SubscriptionArn=subscription["SubscriptionArn"],
+                      AttributeName="RedrivePolicy", AttributeValue="{not json")
+    assert error["Message"] == "Invalid parameter: RedrivePolicy: failed to parse JSON."

@@ -1,5 +1,5 @@
 """SNS -> Lambda: the event builder, MessageStructure, filter policy checks, and the moto patch
-driven in-process (moto's SNS backend, ``deliver`` replaced by a recorder).
+driven in-process (moto's SNS backend, ``invoke_async`` replaced by a recorder).
 
 The event shape is AWS's sample in "Using Lambda with Amazon SNS",
 https://docs.aws.amazon.com/lambda/latest/dg/with-sns.html.
@@ -118,8 +118,8 @@ def delivered(monkeypatch) -> list[tuple[str, dict, str]]:
 
     sns.patch_moto()
     got: list[tuple[str, dict, str]] = []
-    monkeypatch.setattr(moto_integrations, "deliver",
-                        lambda arn, payload, source: got.append((arn, json.loads(payload), source)) or True)
+    monkeypatch.setattr(moto_integrations, "invoke_async",
+                        lambda arn, payload, source: got.append((arn, json.loads(payload), source)))
     return got
 
 
@@ -303,3 +303,58 @@ def test_set_subscription_attributes_checks_scope_values_and_scope_changes(backe
     with pytest.raises(SNSInvalidParameter, match="does not support nested filter policy"):
         backend.set_subscription_attributes(subscription.arn, "FilterPolicyScope", "MessageAttributes")
     assert subscription.attributes["FilterPolicyScope"] == "MessageBody"
+
+
+# --------------------------------------------------------------------------- RedrivePolicy
+
+
+def test_the_notification_is_what_an_sqs_subscriber_gets():
+    fields: dict[str, Any] = dict(
+        subscription_arn=SUBSCRIPTION, topic_arn=TOPIC, message_id="m-1", message="hi", subject=None,
+        message_attributes=None, timestamp="2019-01-02T12:45:07.000Z", signature="c2ln",
+        signing_cert_url="https://sns.us-east-2.amazonaws.com/SimpleNotificationService-ac56.pem")
+    body = sns.notification(**fields)
+    assert list(body) == ["Type", "MessageId", "TopicArn", "Message", "Timestamp", "SignatureVersion", "Signature",
+                          "SigningCertURL", "UnsubscribeURL"]  # no Subject, no MessageAttributes when none
+    assert body["UnsubscribeURL"] == (
+        f"https://sns.us-east-2.amazonaws.com/?Action=Unsubscribe&SubscriptionArn={SUBSCRIPTION}")
+    fields.update(subject="s", message_attributes={"n": {"Type": "Number", "Value": 5}})
+    body = sns.notification(**fields)
+    assert body["Subject"] == "s" and body["MessageAttributes"] == {"n": {"Type": "Number", "Value": "5"}}
+
+
+def test_redrive_policy_problems():
+    queue = "arn:aws:sqs:us-east-1:123456789012:dlq"
+    assert sns.redrive_policy_problem(json.dumps({"deadLetterTargetArn": queue})) is None
+    assert sns.redrive_policy_problem(json.dumps({"deadLetterTargetArn": queue + ".fifo"})) is None
+    assert sns.redrive_policy_problem("{nope") == "RedrivePolicy: failed to parse JSON."
+    assert sns.redrive_policy_problem("[]") == "RedrivePolicy: failed to parse JSON."
+    for wrong in ({}, {"deadLetterTargetArn": "dlq"}, {"deadLetterTargetArn": FUNCTION}):
+        assert sns.redrive_policy_problem(json.dumps(wrong)) == "RedrivePolicy: deadLetterTargetArn is an invalid arn"
+    assert sns.attributes_problem({"RedrivePolicy": "{nope"}, "lambda") == "RedrivePolicy: failed to parse JSON."
+    assert sns.attributes_problem({"RedrivePolicy": ""}, "lambda") is None  # clears it
+
+
+def test_a_refused_delivery_goes_to_the_redrive_queue(backend, monkeypatch):
+    from moto.sqs.models import sqs_backends
+
+    from emulator.aws import moto_integrations
+
+    sns.patch_moto()
+    refused = moto_integrations.Refusal(404, "ResourceNotFoundException", "Function not found")
+    outcome: list[Any] = [refused]
+    monkeypatch.setattr(moto_integrations, "invoke_async", lambda arn, payload, source: outcome[0])
+    queues = sqs_backends["123456789012"]["us-east-1"]
+    name = f"dlq-{uuid.uuid4().hex[:8]}"
+    queue_arn = queues.create_queue(name).queue_arn
+    arn = topic(backend)
+    subscription = backend.subscribe(arn, FUNCTION, "lambda")
+    backend.publish("lost", arn=arn)  # no RedrivePolicy yet: dropped
+    backend.set_subscription_attributes(subscription.arn, "RedrivePolicy", json.dumps({"deadLetterTargetArn": queue_arn}))
+    message_id = backend.publish("kept", arn=arn, subject="s")
+    outcome[0] = None
+    backend.publish("delivered", arn=arn)  # accepted by Invoke: not dead-lettered
+    [message] = queues.receive_message(name, 10, wait_seconds_timeout=0, visibility_timeout=30)
+    body = json.loads(message.body)
+    assert (body["Type"], body["MessageId"], body["TopicArn"], body["Message"], body["Subject"]) == (
+        "Notification", message_id, arn, "kept", "s")
