@@ -27,6 +27,7 @@ import subprocess
 import sys
 import sysconfig
 import time
+import uuid
 from pathlib import Path
 
 from ..config import Settings
@@ -51,17 +52,22 @@ def runtime_folder(state_dir: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     bootstrap = folder / BOOTSTRAP.name
     if not bootstrap.exists() or not filecmp.cmp(BOOTSTRAP, bootstrap, shallow=False):
-        scratch = folder / f".{BOOTSTRAP.name}.{os.getpid()}"
+        scratch = _scratch(folder, BOOTSTRAP.name)
         shutil.copyfile(BOOTSTRAP, scratch)
         os.replace(scratch, bootstrap)
     for source in sdk_paths():
         link = folder / source.name
         if not (link.is_symlink() and os.readlink(link) == str(source)):
-            scratch = folder / f".{source.name}.{os.getpid()}"
-            scratch.unlink(missing_ok=True)
+            scratch = _scratch(folder, source.name)
             scratch.symlink_to(source)
             os.replace(scratch, link)
     return folder
+
+
+def _scratch(folder: Path, name: str) -> Path:
+    """A name of its own for one writer: environments starting at once (threads of one process,
+    or several control planes sharing a state folder) each write theirs, then rename it."""
+    return folder / f".{name}.{os.getpid()}.{uuid.uuid4().hex[:12]}"
 
 
 class ProcessExecutor:

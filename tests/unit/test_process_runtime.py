@@ -1,0 +1,42 @@
+"""The process executor's ``<state>/runtime`` folder, made by environments that start at once."""
+
+from __future__ import annotations
+
+import filecmp
+import os
+import threading
+from pathlib import Path
+
+from emulator.executors.base import BOOTSTRAP
+from emulator.executors.images import sdk_paths
+from emulator.executors.process import runtime_folder
+
+
+def test_environments_starting_at_once_all_get_the_runtime_folder(tmp_path):
+    """Two environments of a function started together (an SQS mapping's first batches) each made
+    the folder; they wrote the same scratch file and one failed with FileNotFoundError."""
+    for round_ in range(20):
+        state = tmp_path / f"state-{round_}"
+        barrier = threading.Barrier(8)
+        failures: list[BaseException] = []
+        made: list[Path] = []
+
+        def start() -> None:
+            barrier.wait()
+            try:
+                made.append(runtime_folder(state))
+            except BaseException as exc:  # noqa: BLE001 - collected for the assertion
+                failures.append(exc)
+
+        threads = [threading.Thread(target=start) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert failures == []
+        folder = state.resolve() / "runtime"
+        assert made == [folder] * 8
+        assert filecmp.cmp(BOOTSTRAP, folder / BOOTSTRAP.name, shallow=False)
+        for source in sdk_paths():
+            assert os.readlink(folder / source.name) == str(source)
+        assert [p.name for p in folder.iterdir() if p.name.startswith(".")] == []  # no scratch left behind
