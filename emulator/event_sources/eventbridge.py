@@ -57,7 +57,8 @@ from .target_input import TargetInputError, iso_time, target_payload, validate_t
 log = logging.getLogger(__name__)
 
 __all__ = ["envelope", "target_payload", "TargetInputError", "deliver_to_target", "dispatch_to_targets",
-           "event_pattern_problem", "EventNotValid", "pattern_result", "patch_moto"]
+           "event_pattern_problem", "EventNotValid", "pattern_result", "patch_moto", "error_code", "dead_letter",
+           "dead_letter_attributes"]
 
 #: the fields TestEventPattern requires of its Event (AWS: "Parameter Event is not valid.")
 TEST_EVENT_FIELDS = ("id", "account", "source", "time", "region", "detail-type")
@@ -144,7 +145,7 @@ def deliver_to_target(rule: Any, target: Mapping[str, Any], event: Mapping[str, 
         refusal = moto_integrations.invoke_async(arn, payload, source=f"EventBridge rule {rule.name}")
         if refusal is None:
             return True
-        dead_letter(rule, target, event, _error_code(refusal.status, refusal.error_type), refusal.message)
+        dead_letter(rule, target, event, error_code(refusal.status, refusal.error_type), refusal.message)
         return False
     problem = _publish_to_topic(rule, arn, payload)
     if problem is None:
@@ -153,7 +154,7 @@ def deliver_to_target(rule: Any, target: Mapping[str, Any], event: Mapping[str, 
     return False
 
 
-def _error_code(status: int | None, error_type: str) -> str:
+def error_code(status: int | None, error_type: str) -> str:
     """EventBridge's DLQ ERROR_CODE for a refused Invoke."""
     if status is None:
         return "CONNECTION_FAILURE"
@@ -186,6 +187,13 @@ def _publish_to_topic(rule: Any, topic_arn: str, payload: bytes) -> tuple[str, s
     return None
 
 
+def dead_letter_attributes(rule_arn: str, target_arn: str, code: str, message: str) -> dict[str, dict[str, str]]:
+    """The message attributes of an event EventBridge sends to a target's dead-letter queue."""
+    return {name: {"DataType": "String", "StringValue": value} for name, value in (
+        ("RULE_ARN", rule_arn), ("TARGET_ARN", target_arn), ("ERROR_CODE", code),
+        ("ERROR_MESSAGE", message[:1000] or code))}
+
+
 def dead_letter(rule: Any, target: Mapping[str, Any], event: Mapping[str, Any], code: str, message: str) -> bool:
     """Send an undelivered ``event`` to the target's dead-letter queue, as EventBridge does.
 
@@ -199,9 +207,7 @@ def dead_letter(rule: Any, target: Mapping[str, Any], event: Mapping[str, Any], 
         return False
     from moto.sqs.models import sqs_backends
 
-    attributes = {name: {"DataType": "String", "StringValue": value} for name, value in (
-        ("RULE_ARN", str(rule.arn)), ("TARGET_ARN", str(target.get("Arn", ""))), ("ERROR_CODE", code),
-        ("ERROR_MESSAGE", message[:1000] or code))}
+    attributes = dead_letter_attributes(str(rule.arn), str(target.get("Arn", "")), code, message)
     try:
         sqs_backends[parts[4]][parts[3]].send_message(parts[5], json.dumps(event), message_attributes=attributes)
     except Exception as exc:  # noqa: BLE001 - InvocationsFailedToBeSentToDLQ on AWS

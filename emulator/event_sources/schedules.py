@@ -10,7 +10,10 @@ EndDate has passed).
 
 Events go to the function's asynchronous queue (``submit``: ``AsyncInvoker.submit``), as AWS
 invokes these targets asynchronously (retries, destinations and dead-letter queues apply).
-Targets other than Lambda functions are not delivered (the listing shows them).
+Targets other than Lambda functions are not delivered (the listing shows them). A rule's event
+that cannot be sent (the function does not exist, the input template renders invalid JSON) goes
+to the target's ``DeadLetterConfig`` queue as EventBridge sends it (the event, with RULE_ARN,
+TARGET_ARN, ERROR_CODE and ERROR_MESSAGE attributes: :func:`.eventbridge.dead_letter_attributes`).
 
 Several control planes in one process share the embedded moto; only the one ``active()`` names
 (the newest, like :func:`emulator.aws.moto_integrations.deliver`) fires, so nothing fires twice.
@@ -21,12 +24,14 @@ daily schedule without waiting a day, and for tests.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import sys
 import time
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Coroutine
 
+from .eventbridge import dead_letter_attributes, error_code
 from .poller import Blocking
 from .schedule_events import is_function, iso, payload_preview, scheduled_event, scheduler_payload
 from .schedule_reader import pages, read_rules, read_schedules
@@ -53,6 +58,7 @@ class Delivery:
     request_id: str | None = None
     error: str | None = None
     payload: str | None = None  # what was sent (shortened)
+    error_code: str | None = None  # EventBridge's, for a dead-letter queue
 
     def as_dict(self) -> dict[str, Any]:
         return {"Target": self.target, "RequestId": self.request_id, "Error": self.error, "Payload": self.payload}
@@ -250,10 +256,33 @@ class Schedules:
             try:
                 payload = target_payload(event, target, spec.name, rule_arn=spec.arn)
             except TargetInputError as exc:
-                deliveries.append(Delivery(arn, error=str(exc)))
-                continue
-            deliveries.append(await self._send(arn, payload, f"EventBridge rule {spec.name}"))
+                delivery = Delivery(arn, error=str(exc), error_code=exc.code)
+            else:
+                delivery = await self._send(arn, payload, f"EventBridge rule {spec.name}")
+            if delivery.error is not None:
+                await self._dead_letter(spec, target, event, delivery)
+            deliveries.append(delivery)
         return deliveries
+
+    async def _dead_letter(self, spec: ScheduleSpec, target: dict[str, Any], event: dict[str, Any],
+                           delivery: Delivery) -> None:
+        """Send a rule's undelivered ``event`` to the target's dead-letter queue, if it has one."""
+        parts = str((target.get("DeadLetterConfig") or {}).get("Arn") or "").split(":")
+        if len(parts) != 6 or parts[2] != "sqs":
+            return
+        code = delivery.error_code or "SDK_CLIENT_ERROR"
+        attributes = dead_letter_attributes(spec.arn, delivery.target, code, delivery.error or code)
+
+        def send() -> None:
+            sqs = self._client("sqs")
+            url = sqs.get_queue_url(QueueName=parts[5], QueueOwnerAWSAccountId=parts[4])["QueueUrl"]
+            sqs.send_message(QueueUrl=url, MessageBody=json.dumps(event), MessageAttributes=attributes)
+
+        try:
+            await self.blocking(send)
+        except Exception as exc:  # noqa: BLE001 - InvocationsFailedToBeSentToDLQ on AWS
+            log.warning("EventBridge rule %s: could not send to the dead-letter queue %s: %s",
+                        spec.name, ":".join(parts), exc)
 
     async def _fire_schedule(self, spec: ScheduleSpec, scheduled: float) -> list[Delivery]:
         arn = str((spec.target or {}).get("Arn", ""))
@@ -267,7 +296,8 @@ class Schedules:
         except Exception as exc:  # noqa: BLE001 - one target's failure must not stop the others
             message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
             log.warning("%s: could not invoke %s: %s", source, arn, message)
-            return Delivery(arn, error=message, payload=payload_preview(payload))
+            return Delivery(arn, error=message, payload=payload_preview(payload),
+                            error_code=error_code(getattr(exc, "status", None), type(exc).__name__))
         return Delivery(arn, request_id=request_id, payload=payload_preview(payload))
 
     async def _rule_targets(self, spec: ScheduleSpec) -> list[dict[str, Any]]:

@@ -334,6 +334,30 @@ def test_schedule_run_and_list_with_the_cli(plane, rules, schedules, tag):
     assert done.returncode != 0 and f"no Scheduler schedule named 'yearly-{tag}'" in done.stderr
 
 
+def test_a_rule_event_no_function_takes_goes_to_the_target_dead_letter_queue(plane, rules, tag):
+    sqs = aws(plane, "sqs")
+    queue = sqs.create_queue(QueueName=f"rule-dlq-{tag}")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    missing = f"arn:aws:lambda:us-east-1:123456789012:function:gone-{tag}"
+    arn = rules(f"dlq-{tag}", "cron(0 0 1 1 ? 2199)", [
+        {"Id": "gone", "Arn": missing, "DeadLetterConfig": {"Arn": queue_arn}},
+        {"Id": "here", "Arn": RECORDER, "Input": json.dumps({"tag": tag}), "DeadLetterConfig": {"Arn": queue_arn}}])
+
+    done = cloudmicro("schedule", "run", f"dlq-{tag}", endpoint=plane)
+    assert done.returncode == 1, done.stderr  # a target was not invoked
+    assert f"gone-{tag}: not invoked: Function not found" in done.stdout
+    wait_for(plane, tag, 1)  # the other target still gets its event
+    got = sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=10, MessageAttributeNames=["All"]).get("Messages", [])
+    assert len(got) == 1
+    event = json.loads(got[0]["Body"])
+    assert event["detail-type"] == "Scheduled Event" and event["resources"] == [arn]
+    attributes = {name: value["StringValue"] for name, value in got[0]["MessageAttributes"].items()}
+    assert {k: v for k, v in attributes.items() if k != "ERROR_MESSAGE"} == {
+        "RULE_ARN": arn, "TARGET_ARN": missing, "ERROR_CODE": "NO_RESOURCE"}
+    assert f"gone-{tag}" in attributes["ERROR_MESSAGE"]
+    assert sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=1).get("Messages", []) == []  # only that one
+
+
 # --------------------------------------------------------------------------- shutdown
 
 

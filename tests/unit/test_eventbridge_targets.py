@@ -402,11 +402,11 @@ def test_a_template_that_renders_invalid_json_is_dead_lettered(backend, delivere
 
 
 def test_error_codes_for_refused_invokes():
-    assert eventbridge._error_code(404, "ResourceNotFoundException") == "NO_RESOURCE"
-    assert eventbridge._error_code(400, "InvalidRequestContentException") == "INVALID_JSON"
-    assert eventbridge._error_code(429, "TooManyRequestsException") == "THROTTLING"
-    assert eventbridge._error_code(None, "ConnectError") == "CONNECTION_FAILURE"
-    assert eventbridge._error_code(500, "ServiceException") == "SDK_CLIENT_ERROR"
+    assert eventbridge.error_code(404, "ResourceNotFoundException") == "NO_RESOURCE"
+    assert eventbridge.error_code(400, "InvalidRequestContentException") == "INVALID_JSON"
+    assert eventbridge.error_code(429, "TooManyRequestsException") == "THROTTLING"
+    assert eventbridge.error_code(None, "ConnectError") == "CONNECTION_FAILURE"
+    assert eventbridge.error_code(500, "ServiceException") == "SDK_CLIENT_ERROR"
 
 
 def test_put_events_refuses_a_detail_that_is_not_an_object(backend, delivered):
