@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 from emulator.domain.registry import FunctionRegistry  # noqa: E402
 from emulator.executors.dependencies import Dependencies  # noqa: E402
 from emulator.executors.docker import docker_target  # noqa: E402
-from emulator.executors.process import HOST_TARGET  # noqa: E402
+from emulator.executors.process import HOST_PYTHON, Interpreter, find_python  # noqa: E402
 
 RESTARTS = 5
 REQUIREMENTS = "tabulate==0.9.0\n"
@@ -61,7 +61,9 @@ def cache_check_us(executor: str, functions: Path, state: Path, checks: int = 20
     """Microseconds per cache check of an installed requirements.txt (no pip: it raises)."""
     function = FunctionRegistry(functions, state, "us-east-1", "123456789012").load_folder(functions / "tab")
     assert function is not None
-    target = docker_target(function) if executor == "docker" else HOST_TARGET
+    python = find_python(function.runtime)  # the process executor's choice
+    target = docker_target(function) if executor == "docker" else (
+        python if isinstance(python, Interpreter) else HOST_PYTHON).target
     dependencies = Dependencies(state / "deps")
 
     def no_pip(folder: Path, progress: object) -> None:

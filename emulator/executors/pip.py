@@ -10,8 +10,9 @@
   ``SSL_CERT_FILE``), so it reaches the registries this machine reaches. pip's download cache
   is kept in the state directory, so a changed requirements.txt does not download again what
   it already had.
-* Process executor: functions run on the control plane's own Python, so packages are installed
-  by that interpreter's pip (with the host's pip configuration), for it.
+* Process executor: packages are installed by the pip of the interpreter the function runs on
+  (the ``python3.X`` on PATH its Runtime names, else the control plane's own), with the host's
+  pip configuration, for it.
 
 pip's output goes line by line to ``progress``; a failure raises :class:`PipFailed` with pip's
 ``ERROR:`` lines, which name the requirement that could not be met.
@@ -63,10 +64,10 @@ def failure_reason(lines: Iterable[str]) -> str:
 
 
 def pip_on_host(code_dir: Path, target: Path, progress: Progress,
-                running: set[subprocess.Popen[str]] | None = None) -> None:
-    """Install ``code_dir/requirements.txt`` into ``target`` with this interpreter's pip (the
+                running: set[subprocess.Popen[str]] | None = None, interpreter: str = sys.executable) -> None:
+    """Install ``code_dir/requirements.txt`` into ``target`` with ``interpreter``'s pip (the
     process is in ``running`` while it runs, so a control plane that stops can end it)."""
-    command = [sys.executable, "-m", "pip", "install", "--target", str(target),
+    command = [interpreter, "-m", "pip", "install", "--target", str(target),
                "-r", str(code_dir / REQUIREMENTS), *_PIP_ARGS]
     environment = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
     proc = subprocess.Popen(command, cwd=code_dir, env=environment, stdin=subprocess.DEVNULL,
@@ -84,7 +85,14 @@ def pip_on_host(code_dir: Path, target: Path, progress: Progress,
         if running is not None:
             running.discard(proc)
     if status != 0:
+        _no_pip(lines, interpreter, f"run `{Path(interpreter).name} -m ensurepip`, or use the Docker executor")
         raise PipFailed(failure_reason(lines))
+
+
+def _no_pip(lines: list[str], python: str, fix: str) -> None:
+    """Raise :class:`PipFailed` saying how to get pip when pip said ``python`` has none."""
+    if any("No module named pip" in line for line in lines):
+        raise PipFailed(f"{python} has no pip; {fix}")
 
 
 def pip_in_container(
@@ -141,11 +149,8 @@ def pip_in_container(
         except docker.errors.APIError:
             pass
     if status != 0:
-        if any("No module named pip" in line for line in lines):
-            raise PipFailed(
-                f"the runtime image {image} has no pip; use a base image that has it "
-                "(python:3.X-slim-bookworm, public.ecr.aws/lambda/python:3.X)"
-            )
+        _no_pip(lines, f"the runtime image {image}",
+                "use a base image that has it (python:3.X-slim-bookworm, public.ecr.aws/lambda/python:3.X)")
         raise PipFailed(failure_reason(lines))
 
 

@@ -3,23 +3,26 @@
 Used where no Docker engine answers, or when asked (``--executor process``). There is no
 memory limit here; Max Memory Used is the process's peak RSS (VmHWM).
 
-Every function runs on the control plane's own Python, whatever its Runtime, so its
-requirements.txt is installed by that interpreter's pip, for it. There is no ``/opt``: the
-runtime is told where the function's merged layers are and puts their ``python`` folders on
-``sys.path`` as it would ``/opt``'s.
+A function runs on the Python its Runtime names when that interpreter is on PATH and runs
+(``python3.12`` for Runtime ``python3.12``), else on the control plane's own Python, with one
+warning per runtime. Its requirements.txt is installed by the pip of the interpreter it runs on, for it.
+There is no ``/opt``: the runtime is told where the function's merged layers are and puts
+their ``python`` folders on ``sys.path`` as it would ``/opt``'s.
 
 A function sees what it would see on AWS: the standard library, the AWS SDK and its own code.
 The runtime runs with ``python -I -S`` from ``<state>/runtime/`` (:func:`runtime_folder`), a
 folder laid out as AWS's ``/var/runtime``: the bootstrap and links to this environment's
-boto3, botocore and their dependencies. The control plane's own packages (fastapi, moto,
-docker...) are not importable, so a function that forgets to list a package in its
-requirements.txt fails here as it would on AWS, not only in Docker.
+boto3, botocore and their dependencies (pure Python, so other 3.x interpreters import them too).
+The control plane's own packages (fastapi, moto, docker...) are not importable, so a function
+that forgets to list a package in its requirements.txt fails here as it would on AWS, not only
+in Docker.
 """
 
 from __future__ import annotations
 
 import asyncio
 import filecmp
+import logging
 import os
 import shutil
 import signal
@@ -28,6 +31,7 @@ import sys
 import sysconfig
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..config import Settings
@@ -35,14 +39,50 @@ from ..domain.functions import FunctionConfig
 from ..invocation.environment import Environment
 from .base import BOOTSTRAP, ExecutorError, RenewalKey, exit_reason, renewal_key, runtime_environment
 from .dependencies import Dependencies, Target
-from .images import sdk_paths
+from .images import python_version, sdk_paths
 from .layers import opt_folder
 from .pip import Progress, pip_on_host
 
-#: what packages are installed for: this interpreter
-HOST_TARGET = Target(
-    "host", f"{sys.version_info[0]}.{sys.version_info[1]}", f"{sys.implementation.name}-{sysconfig.get_platform()}"
-)
+log = logging.getLogger(__name__)
+
+HOST_VERSION = f"{sys.version_info[0]}.{sys.version_info[1]}"
+
+
+def host_target(version: str) -> Target:
+    """What packages are installed for: a Python ``version`` on this machine."""
+    return Target("host", version, f"{sys.implementation.name}-{sysconfig.get_platform()}")
+
+
+@dataclass(frozen=True)
+class Interpreter:
+    """The Python a function runs on, and what its requirements are installed for."""
+
+    executable: str
+    target: Target
+
+
+#: the control plane's own interpreter
+HOST_PYTHON = Interpreter(sys.executable, host_target(HOST_VERSION))
+
+
+def find_python(runtime: str) -> Interpreter | str:
+    """The interpreter of a ``python3.X`` Runtime: the ``python3.X`` on PATH (an absolute path:
+    processes start in the function's folder), or this one for its own version; else why there
+    is none. A ``python3.X`` that does not run (a pyenv shim of a version not selected) is none."""
+    version = python_version(runtime)
+    if version == HOST_VERSION:
+        return HOST_PYTHON
+    found = shutil.which(f"python{version}")
+    if found is None:
+        return f"python{version} is not on PATH"
+    try:
+        probe = subprocess.run([found, "-I", "-S", "-c", ""], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"{found} does not run ({exc})"
+    if probe.returncode != 0:
+        said = next((line.strip() for line in probe.stderr.splitlines() if line.strip()), "no output")[:200]
+        return f"{found} does not run (exit status {probe.returncode}: {said})"
+    return Interpreter(os.path.abspath(found), host_target(version))
 
 
 def runtime_folder(state_dir: Path) -> Path:
@@ -80,6 +120,23 @@ class ProcessExecutor:
         self._pips: set[subprocess.Popen[str]] = set()
         self._runtime: Path | None = None
         self._renewal: dict[str, RenewalKey | None] = {}
+        self._pythons: dict[str, Interpreter] = {}
+
+    def python(self, function: FunctionConfig) -> Interpreter:
+        """The interpreter the function runs on (looked up once per runtime, see the module doc)."""
+        if function.is_custom_runtime:
+            return HOST_PYTHON
+        python = self._pythons.get(function.runtime)
+        if python is None:
+            found = find_python(function.runtime)  # blocks (a probe), once per runtime
+            if isinstance(found, str):
+                log.warning(
+                    "%s: functions with Runtime %s run on this Python %s (the control plane's); "
+                    "install %s or use the Docker executor",
+                    found, function.runtime, HOST_VERSION, function.runtime,
+                )
+            python = self._pythons[function.runtime] = HOST_PYTHON if isinstance(found, str) else found
+        return python
 
     async def prepare(self, function: FunctionConfig) -> None:
         if function.is_custom_runtime and not os.access(function.code_dir / "bootstrap", os.X_OK):
@@ -95,20 +152,21 @@ class ProcessExecutor:
         # -I -S: none of the control plane's packages, only the SDK next to the bootstrap (see the
         # module doc). -B: no .pyc written in the function's folder (the runtime reads one there
         # only when it is clearly newer than its source: see trust_fresh_bytecode_only).
-        return [sys.executable, "-I", "-S", "-B", str(self._runtime / BOOTSTRAP.name)]
+        return [self.python(function).executable, "-I", "-S", "-B", str(self._runtime / BOOTSTRAP.name)]
 
     async def launch(self, env: Environment) -> None:
         function = env.function
+        python = self.python(function)
 
         def install(folder: Path, progress: Progress) -> None:
-            pip_on_host(function.code_dir, folder, progress, self._pips)
+            pip_on_host(function.code_dir, folder, progress, self._pips, python.executable)
 
-        packages = await self.dependencies.ensure(function, HOST_TARGET, install)
+        packages = await self.dependencies.ensure(function, python.target, install)
         if self._runtime is None and not function.is_custom_runtime:
             self._runtime = await asyncio.to_thread(runtime_folder, self.settings.state_dir)
         opt = await asyncio.to_thread(opt_folder, function, self.settings.state_dir) if function.layers else None
         env.created_at = env.last_used = time.monotonic()  # Init Duration starts with the runtime, not the installs
-        path = os.pathsep.join([str(Path(sys.executable).parent), "/usr/local/bin", "/usr/bin", "/bin"])
+        path = os.pathsep.join([str(Path(python.executable).parent), "/usr/local/bin", "/usr/bin", "/bin"])
         variables = runtime_environment(
             function, self.settings, env=env,
             runtime_api=f"127.0.0.1:{env.port}", task_root=str(function.code_dir), path=path,
@@ -156,7 +214,7 @@ class ProcessExecutor:
 
     def renewable(self, env: Environment, function: FunctionConfig) -> bool:
         key = self._renewal.get(env.id)
-        packages = self.dependencies.installed(function, HOST_TARGET)
+        packages = self.dependencies.installed(function, self.python(function).target)
         if key is None or packages is False:  # never renewable, or its requirements are not installed yet
             return False
         return renewal_key(function, packages) == key

@@ -1,14 +1,19 @@
-"""The process executor's ``<state>/runtime`` folder, made by environments that start at once."""
+"""The process executor's ``<state>/runtime`` folder, made by environments that start at once, and
+pip on an interpreter that has none."""
 
 from __future__ import annotations
 
 import filecmp
 import os
+import sys
 import threading
 from pathlib import Path
 
+import pytest
+
 from emulator.executors.base import BOOTSTRAP
 from emulator.executors.images import sdk_paths
+from emulator.executors.pip import PipFailed, pip_on_host
 from emulator.executors.process import runtime_folder
 
 
@@ -40,3 +45,17 @@ def test_environments_starting_at_once_all_get_the_runtime_folder(tmp_path):
         for source in sdk_paths():
             assert os.readlink(folder / source.name) == str(source)
         assert [p.name for p in folder.iterdir() if p.name.startswith(".")] == []  # no scratch left behind
+
+
+def test_an_interpreter_without_pip_is_named_with_the_fix(tmp_path):
+    """A python3.X on PATH with no pip: the reason says which interpreter and how to get pip."""
+    python = tmp_path / "bin" / "python3.12"
+    python.parent.mkdir()
+    python.write_text(f'#!/bin/sh\nexec {sys.executable} -S "$@"\n')  # -S: no site-packages, so no pip
+    python.chmod(0o755)
+    code = tmp_path / "code"
+    code.mkdir()
+    (code / "requirements.txt").write_text("tabulate\n")
+    with pytest.raises(PipFailed) as failed:
+        pip_on_host(code, tmp_path / "target", lambda line: None, interpreter=str(python))
+    assert failed.value.reason == f"{python} has no pip; run `python3.12 -m ensurepip`, or use the Docker executor"
