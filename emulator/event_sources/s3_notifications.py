@@ -5,7 +5,9 @@ object event through ``moto.s3.notifications.send_event``, but its Lambda delive
 function up in moto's own Lambda backend, which knows none of ours, so nothing arrives.
 :func:`patch_moto` changes that, pinned to moto 5.2.5:
 
-* ``send_event`` still runs moto's queue, topic and EventBridge deliveries unchanged; moto's own
+* ``send_event`` still runs moto's queue, topic and EventBridge deliveries, but queues and topics
+  get the event AWS sends (:func:`queue_and_topic_event` replaces moto's thinner record, whose
+  keys also had ``/`` encoded); moto's own
   Lambda call is made inert, and for each Lambda configuration the event matches (event type
   with wildcards, prefix/suffix on the encoded key: :mod:`.s3_events`) the event AWS would send
   is built and handed to :func:`emulator.aws.moto_integrations.deliver`, an asynchronous Invoke
@@ -23,7 +25,7 @@ function up in moto's own Lambda backend, which knows none of ours, so nothing a
   on AWS ("Deleting objects from versioning-suspended buckets"): functions get
   ``ObjectRemoved:DeleteMarkerCreated`` with ``versionId: "null"`` and DeleteObject answers
   ``DeleteMarker: true`` (moto itself still removes the key and its versions). Queues and topics
-  keep moto's event for these deletes.
+  get what moto sends for these deletes (in AWS's shape).
 * PutBucketNotificationConfiguration checks each function through the endpoint (GetFunction),
   unless ``SkipDestinationValidation`` is set: an unknown function is rejected with AWS's
   ``InvalidArgument`` "Unable to validate the following destination configurations". moto does
@@ -141,6 +143,38 @@ def _version_id(bucket: Any, version_id: Any) -> str | None:
     return str(version_id)
 
 
+def _object_event(event_name: str, bucket: Any, key_name: str, *, size: int | None = None,
+                  etag: str | None = None, version_id: Any = None, key: Any = None) -> ObjectEvent:
+    """What the bucket saw, with this request's facts. One operation's event has one sequencer,
+    whichever destinations (functions, queues, topics) it goes to."""
+    source_ip, request_id, host_id = _request_facts()
+    sequencers: dict[tuple[str, str], str] = _local.__dict__.setdefault("sequencers", {})
+    sequencer = sequencers.get((event_name, key_name))
+    if sequencer is None:
+        sequencer = sequencers[(event_name, key_name)] = _sequencer.next()
+    return ObjectEvent(
+        name=event_name, region=bucket.region_name, bucket=bucket.name, bucket_arn=bucket.arn,
+        key=key_name, time=datetime.now(timezone.utc), sequencer=sequencer,
+        request_id=request_id, host_id=host_id, source_ip=source_ip, size=size, etag=etag,
+        version_id=_version_id(bucket, version_id),
+        restore_expiry=getattr(key, "_expiry", None), storage_class=getattr(key, "storage_class", None),
+    )
+
+
+def _key_facts(key: Any) -> dict[str, Any]:
+    etag = getattr(key, "etag", None)
+    return {"size": getattr(key, "size", None), "etag": etag.replace('"', "") if isinstance(etag, str) else None,
+            "version_id": getattr(key, "version_id", None), "key": key}
+
+
+def queue_and_topic_event(event_name: Any, bucket: Any, key: Any, notification_id: str) -> dict[str, Any]:
+    """Stands in for moto's ``_get_s3_event``, which builds what queues and topics get: the
+    event AWS sends, as functions get it (moto's lacks the identities, request facts, sequencer
+    and version, and encodes ``/`` in keys)."""
+    name = str(getattr(event_name, "value", event_name))
+    return build_event(_object_event(name, bucket, key.name, **_key_facts(key)), notification_id)
+
+
 def notify_functions(event_name: str, bucket: Any, key_name: str, *, size: int | None = None,
                      etag: str | None = None, version_id: Any = None, key: Any = None) -> int:
     """Deliver ``event_name`` for ``key_name`` to every matching Lambda configuration of
@@ -151,14 +185,7 @@ def notify_functions(event_name: str, bucket: Any, key_name: str, *, size: int |
     matching = [n for n in config.cloud_function if configuration_matches(n.events, n.filters, event_name, key_name)]
     if not matching:
         return 0
-    source_ip, request_id, host_id = _request_facts()
-    event = ObjectEvent(
-        name=event_name, region=bucket.region_name, bucket=bucket.name, bucket_arn=bucket.arn,
-        key=key_name, time=datetime.now(timezone.utc), sequencer=_sequencer.next(),
-        request_id=request_id, host_id=host_id, source_ip=source_ip, size=size, etag=etag,
-        version_id=_version_id(bucket, version_id),
-        restore_expiry=getattr(key, "_expiry", None), storage_class=getattr(key, "storage_class", None),
-    )
+    event = _object_event(event_name, bucket, key_name, size=size, etag=etag, version_id=version_id, key=key)
     delivered = 0
     for notification in matching:
         payload = json.dumps(build_event(event, notification.id)).encode()
@@ -170,12 +197,7 @@ def _notify_key(event_name: str, bucket: Any, key: Any) -> None:
     """``send_event``'s view: ``key`` is a moto FakeKey (or a delete marker)."""
     if key is None or event_name in getattr(_local, "withheld", ()):
         return
-    etag = getattr(key, "etag", None)
-    notify_functions(
-        event_name, bucket, key.name,
-        size=getattr(key, "size", None), etag=etag.replace('"', "") if isinstance(etag, str) else None,
-        version_id=getattr(key, "version_id", None), key=key,
-    )
+    notify_functions(event_name, bucket, key.name, **_key_facts(key))
 
 
 # --- destination validation -------------------------------------------------------------------
@@ -256,6 +278,7 @@ def patch_moto() -> None:
     from moto.s3.responses import S3Response
 
     notifications._invoke_awslambda = lambda *args, **kwargs: None  # moto's Lambda backend: not ours
+    notifications._get_s3_event = queue_and_topic_event  # type: ignore[assignment]
 
     def send_event(original: Callable[..., None]) -> Callable[..., None]:
         def patched(account_id: str, event_name: Any, bucket: Any, key: Any) -> None:
@@ -317,6 +340,7 @@ def patch_moto() -> None:
             original(self, request, full_url, headers)
             _local.source_ip = getattr(request, "remote_addr", None) or "127.0.0.1"
             _local.request_id = None
+            _local.sequencers = {}
         return patched
 
     def config_from_body(original: Callable[[Any], dict[str, Any]]) -> Callable[[Any], dict[str, Any]]:

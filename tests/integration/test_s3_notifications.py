@@ -284,12 +284,19 @@ def test_queue_configurations_keep_working_and_the_test_event_skips_functions(en
     assert test_event["Event"] == "s3:TestEvent" and test_event["Bucket"] == bucket
     assert settle(endpoint, tag, 1.5) == []  # the function never sees it
 
-    s3.put_object(Bucket=bucket, Key="for-queue.csv", Body=b"x")
+    s3.put_object(Bucket=bucket, Key="in/a folder/for-queue.csv", Body=b"x")
     s3.put_object(Bucket=bucket, Key="for-function.txt", Body=b"x")
     [queued] = messages(1)
-    assert queued["Records"][0]["eventName"] == "ObjectCreated:Put"
-    assert queued["Records"][0]["s3"]["configurationId"] == "to-queue"
-    assert queued["Records"][0]["s3"]["object"]["key"] == "for-queue.csv"
+    # the event AWS sends, as a function gets it (moto's record lacked these, and encoded "/")
+    [entry] = queued["Records"]
+    assert (entry["eventVersion"], entry["eventName"], entry["s3"]["configurationId"]) == (
+        "2.1", "ObjectCreated:Put", "to-queue")
+    assert entry["userIdentity"]["principalId"] and entry["requestParameters"]["sourceIPAddress"]
+    assert set(entry["responseElements"]) == {"x-amz-request-id", "x-amz-id-2"}
+    assert entry["s3"]["bucket"]["ownerIdentity"]["principalId"]
+    assert entry["s3"]["object"].pop("sequencer")
+    assert entry["s3"]["object"] == {"key": "in/a+folder/for-queue.csv", "size": 1,
+                                     "eTag": "9dd4e461268c8034f5c8564e155c67a6"}
     [record] = records(endpoint, tag, 1)
     assert record["s3"]["configurationId"] == "to-recorder"
     assert record["s3"]["object"]["key"] == "for-function.txt"
@@ -351,7 +358,9 @@ def test_a_lambda_and_a_topic_configuration_together(endpoint, s3, tag):
     [topic_record] = object_records
     assert topic_record["s3"]["configurationId"] == "to-topic"
     assert topic_record["eventName"] == "ObjectCreated:Put"
-    assert unquote_plus(topic_record["s3"]["object"]["key"]) == "fanout/b.txt"  # moto's record for topics
+    assert topic_record["s3"]["object"]["key"] == "fanout/b.txt"  # "/" kept, as AWS writes it
+    assert topic_record["s3"]["bucket"]["ownerIdentity"] and topic_record["s3"]["object"]["sequencer"]
+    assert topic_record["responseElements"]["x-amz-request-id"]
     assert len(recorded(endpoint, bucket)) == len(found)  # nothing else: one event per operation
 
 
