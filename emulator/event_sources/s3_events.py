@@ -9,6 +9,8 @@ Sources (AWS S3 User Guide):
   https://docs.aws.amazon.com/AmazonS3/latest/userguide/notification-how-to-event-types-and-destinations.html
 * Key name filtering:
   https://docs.aws.amazon.com/AmazonS3/latest/userguide/notification-how-to-filtering.html
+* EventBridge event message structure (:func:`eventbridge_detail`):
+  https://docs.aws.amazon.com/AmazonS3/latest/userguide/ev-events.html
 
 What those pages say, and what AWS does where they are silent:
 
@@ -209,6 +211,36 @@ def build_event(event: ObjectEvent, configuration_id: str) -> dict[str, Any]:
             "lifecycleRestoreStorageClass": event.storage_class or "STANDARD",
         }}
     return {"Records": [record]}
+
+
+#: EventBridge's ``reason``: the API that created or deleted the object
+_REASONS = {"ObjectCreated:Put": "PutObject", "ObjectCreated:Post": "POST Object", "ObjectCreated:Copy": "CopyObject",
+            "ObjectCreated:CompleteMultipartUpload": "CompleteMultipartUpload",
+            "ObjectRemoved:Delete": "DeleteObject", "ObjectRemoved:DeleteMarkerCreated": "DeleteObject"}
+_DELETION_TYPES = {"ObjectRemoved:Delete": "Permanently Deleted",
+                   "ObjectRemoved:DeleteMarkerCreated": "Delete Marker Created"}
+
+
+def eventbridge_detail(event: ObjectEvent, requester: str) -> dict[str, Any]:
+    """The ``detail`` of the event S3 sends to EventBridge for ``event`` (the key is not encoded;
+    ``version-id`` only in a versioned bucket; deleted objects have no ``size``)."""
+    short_name = re.sub(r"^s3:", "", event.name)
+    obj: dict[str, Any] = {"key": event.key}
+    if event.size is not None and not short_name.startswith("ObjectRemoved"):
+        obj["size"] = event.size
+    if event.etag:
+        obj["etag"] = event.etag
+    if event.version_id is not None:
+        obj["version-id"] = event.version_id
+    obj["sequencer"] = event.sequencer
+    detail: dict[str, Any] = {"version": "0", "bucket": {"name": event.bucket}, "object": obj,
+                              "request-id": event.request_id, "requester": requester,
+                              "source-ip-address": event.source_ip}
+    if short_name in _REASONS:
+        detail["reason"] = _REASONS[short_name]
+    if short_name in _DELETION_TYPES:
+        detail["deletion-type"] = _DELETION_TYPES[short_name]
+    return detail
 
 
 # --- PutBucketNotificationConfiguration checks ------------------------------------------------

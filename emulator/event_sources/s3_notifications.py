@@ -7,7 +7,7 @@ function up in moto's own Lambda backend, which knows none of ours, so nothing a
 
 * ``send_event`` still runs moto's queue, topic and EventBridge deliveries, but queues and topics
   get the event AWS sends (:func:`queue_and_topic_event` replaces moto's thinner record, whose
-  keys also had ``/`` encoded); moto's own
+  keys also had ``/`` encoded), and so does the default event bus (:func:`to_eventbridge`); moto's own
   Lambda call is made inert, and for each Lambda configuration the event matches (event type
   with wildcards, prefix/suffix on the encoded key: :mod:`.s3_events`) the event AWS would send
   is built and handed to :func:`emulator.aws.moto_integrations.deliver`, an asynchronous Invoke
@@ -49,6 +49,7 @@ import os
 import re
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime, timezone
@@ -63,6 +64,7 @@ from .s3_events import (
     NotificationConfigurationError,
     ObjectEvent,
     build_event,
+    eventbridge_detail,
     check_notification_configuration,
     configuration_matches,
 )
@@ -175,6 +177,40 @@ def queue_and_topic_event(event_name: Any, bucket: Any, key: Any, notification_i
     return build_event(_object_event(name, bucket, key.name, **_key_facts(key)), notification_id)
 
 
+def to_eventbridge(account_id: str, bucket: Any, event_name: Any, key: Any) -> None:
+    """Stands in for moto's ``_send_event_bridge_message``: the event S3 sends to the default
+    bus, with this request's facts (moto's had one fixed id for every event, the documentation's
+    sample request id, sequencer and address, a ``reason`` of "ObjectCreated", and went to
+    every bus)."""
+    from moto.events.models import events_backends
+    from moto.events.utils import EventMessageType
+    from moto.s3.notifications import _detail_type
+
+    name = str(getattr(event_name, "value", event_name))
+    try:
+        detail_type = _detail_type(name)
+    except ValueError:
+        return
+    event = _object_event(name, bucket, key.name, **_key_facts(key))
+    message: EventMessageType = {"version": "0", "id": str(uuid.uuid4()), "detail-type": detail_type, "source": "aws.s3",
+               "account": account_id, "time": event.time.timestamp(), "region": bucket.region_name,
+               "resources": [bucket.arn], "detail": eventbridge_detail(event, account_id)}
+    bus = events_backends[account_id][bucket.region_name].event_buses.get("default")
+    for rule in list(bus.rules.values()) if bus is not None else []:
+        rule.send_to_targets(message, transform_input=False)
+
+
+def _never_failing(send: Callable[..., None]) -> Callable[..., None]:
+    """A delivery that logs what goes wrong: S3's notifications are asynchronous, never the S3 call's failure."""
+    @functools.wraps(send)
+    def sending(*args: Any) -> None:
+        try:
+            send(*args)
+        except Exception:  # noqa: BLE001
+            log.exception("S3 notification: %s failed", send.__name__)
+    return sending
+
+
 def notify_functions(event_name: str, bucket: Any, key_name: str, *, size: int | None = None,
                      etag: str | None = None, version_id: Any = None, key: Any = None) -> int:
     """Deliver ``event_name`` for ``key_name`` to every matching Lambda configuration of
@@ -279,6 +315,7 @@ def patch_moto() -> None:
 
     notifications._invoke_awslambda = lambda *args, **kwargs: None  # moto's Lambda backend: not ours
     notifications._get_s3_event = queue_and_topic_event  # type: ignore[assignment]
+    notifications._send_event_bridge_message = _never_failing(to_eventbridge)  # type: ignore[assignment]
 
     def send_event(original: Callable[..., None]) -> Callable[..., None]:
         def patched(account_id: str, event_name: Any, bucket: Any, key: Any) -> None:

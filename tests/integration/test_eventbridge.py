@@ -205,8 +205,17 @@ def test_s3_events_sent_to_eventbridge_reach_the_function(endpoint, tag):
     [found] = wait_for(endpoint, tag)
     assert found.event["source"] == "aws.s3" and found.event["detail-type"] == "Object Created"
     assert found.event["resources"] == [f"arn:aws:s3:::{tag}"]
-    assert found.event["detail"]["object"]["key"] == "file.txt"
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", found.event["time"]) and "ingestion-time" not in found.event
+    # the documented detail, with this request's facts (moto's had the documentation's sample values)
+    detail = found.event["detail"]
+    assert detail.pop("request-id") != "N4N7GDK58NMKJ12R" and detail["object"].pop("sequencer") != "617f08299329d189"
+    assert detail == {"version": "0", "bucket": {"name": tag},
+                      "object": {"key": "file.txt", "size": 4, "etag": "8d777f385d3dfec8815d20f7496026dc"},
+                      "requester": "123456789012", "source-ip-address": "127.0.0.1", "reason": "PutObject"}
+
+    s3.put_object(Bucket=tag, Key="other.txt", Body=b"data")
+    second = [r.event for r in wait_for(endpoint, tag, 2)]
+    assert len({e["id"] for e in second}) == 2  # moto gave every S3 event the same id
 
 
 @pytest.mark.parametrize("pattern", [

@@ -17,6 +17,7 @@ from emulator.event_sources.s3_events import (
     configuration_matches,
     encode_key,
     event_type_matches,
+    eventbridge_detail,
     event_types_overlap,
     filter_rules,
     format_time,
@@ -281,3 +282,35 @@ def test_configurations_apart_by_event_or_key_are_accepted():
     })
     check_notification_configuration(None)
     check_notification_configuration({})
+
+
+# --------------------------------------------------------------------------- EventBridge
+
+
+def test_eventbridge_detail_of_a_put_follows_the_documented_example():
+    """https://docs.aws.amazon.com/AmazonS3/latest/userguide/ev-events.html, "Object created"."""
+    detail = eventbridge_detail(event(), "123456789012")
+    assert detail == {
+        "version": "0", "bucket": {"name": "my-bucket"},
+        "object": {"key": "photos/red flower.jpg", "size": 1024, "etag": "0123456789abcdef0123456789abcdef",
+                   "sequencer": "0018EAAE7D1DFE0E47"},
+        "request-id": "C3D13FE58DE4C810", "requester": "123456789012", "source-ip-address": "10.0.0.7",
+        "reason": "PutObject"}
+    assert list(detail["object"]) == ["key", "size", "etag", "sequencer"]  # the key as it is, not encoded
+
+
+@pytest.mark.parametrize("name, reason", [("s3:ObjectCreated:Post", "POST Object"),
+                                          ("s3:ObjectCreated:Copy", "CopyObject"),
+                                          ("s3:ObjectCreated:CompleteMultipartUpload", "CompleteMultipartUpload")])
+def test_eventbridge_reason_names_the_api(name, reason):
+    assert eventbridge_detail(event(name), "123456789012")["reason"] == reason
+
+
+def test_eventbridge_detail_of_deletes():
+    gone = eventbridge_detail(event("s3:ObjectRemoved:Delete", etag=None), "123456789012")
+    assert (gone["reason"], gone["deletion-type"]) == ("DeleteObject", "Permanently Deleted")
+    assert gone["object"] == {"key": "photos/red flower.jpg", "sequencer": "0018EAAE7D1DFE0E47"}  # no size
+    marker = eventbridge_detail(event("s3:ObjectRemoved:DeleteMarkerCreated", etag=None, version_id="v1"), "1")
+    assert marker["deletion-type"] == "Delete Marker Created" and marker["object"]["version-id"] == "v1"
+    tags = eventbridge_detail(event("s3:ObjectTagging:Put"), "1")
+    assert "reason" not in tags and "deletion-type" not in tags
