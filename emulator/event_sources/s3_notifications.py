@@ -19,13 +19,13 @@ function up in moto's own Lambda backend, which knows none of ours, so nothing a
   every PutObject and CopyObject. moto's ``s3:TestEvent`` goes to queues and topics only, as on
   AWS.
 * In a versioned bucket moto sends nothing for a delete marker and reports a version delete
-  only once the key's last version is gone; functions get ``ObjectRemoved:DeleteMarkerCreated``
-  and ``ObjectRemoved:Delete`` (with ``versionId``) as AWS sends them. With versioning
-  suspended, a delete without a version id makes a delete marker whose version id is ``null``
-  on AWS ("Deleting objects from versioning-suspended buckets"): functions get
+  only once the key's last version is gone; every destination gets
+  ``ObjectRemoved:DeleteMarkerCreated`` and ``ObjectRemoved:Delete`` (with ``versionId``) as AWS
+  sends them instead (:func:`notify_every_destination`). With versioning suspended, a delete
+  without a version id makes a delete marker whose version id is ``null`` on AWS ("Deleting
+  objects from versioning-suspended buckets"): every destination gets
   ``ObjectRemoved:DeleteMarkerCreated`` with ``versionId: "null"`` and DeleteObject answers
-  ``DeleteMarker: true`` (moto itself still removes the key and its versions). Queues and topics
-  get what moto sends for these deletes (in AWS's shape).
+  ``DeleteMarker: true`` (moto itself still removes the key and its versions).
 * PutBucketNotificationConfiguration checks each function through the endpoint (GetFunction),
   unless ``SkipDestinationValidation`` is set: an unknown function is rejected with AWS's
   ``InvalidArgument`` "Unable to validate the following destination configurations". moto does
@@ -51,7 +51,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import quote
@@ -112,24 +112,15 @@ def _request_facts() -> tuple[str, str, str]:
 
 
 @contextmanager
-def _held_back(kind: str, names: tuple[str, ...]) -> Iterator[None]:
-    before: frozenset[str] = getattr(_local, kind, frozenset())
-    setattr(_local, kind, before | set(names))
+def _dropped(*names: str) -> Iterator[None]:
+    """While inside, moto's events named ``names`` go nowhere (this thread): AWS sends none, or
+    Cloudmicro sends its own."""
+    before: frozenset[str] = getattr(_local, "dropped", frozenset())
+    _local.dropped = before | set(names)
     try:
         yield
     finally:
-        setattr(_local, kind, before)
-
-
-def _withheld(*names: str) -> AbstractContextManager[None]:
-    """While inside, moto's events named ``names`` are not passed to functions (this thread);
-    functions get the event AWS sends instead, queues and topics keep moto's."""
-    return _held_back("withheld", names)
-
-
-def _dropped(*names: str) -> AbstractContextManager[None]:
-    """While inside, moto's events named ``names`` go nowhere (this thread): AWS sends none."""
-    return _held_back("dropped", names)
+        _local.dropped = before
 
 
 def _is_dropped(event_name: str) -> bool:
@@ -182,22 +173,48 @@ def to_eventbridge(account_id: str, bucket: Any, event_name: Any, key: Any) -> N
     bus, with this request's facts (moto's had one fixed id for every event, the documentation's
     sample request id, sequencer and address, a ``reason`` of "ObjectCreated", and went to
     every bus)."""
+    name = str(getattr(event_name, "value", event_name))
+    _to_default_bus(account_id, bucket, _object_event(name, bucket, key.name, **_key_facts(key)))
+
+
+def _to_default_bus(account_id: str, bucket: Any, event: ObjectEvent) -> None:
     from moto.events.models import events_backends
     from moto.events.utils import EventMessageType
     from moto.s3.notifications import _detail_type
 
-    name = str(getattr(event_name, "value", event_name))
     try:
-        detail_type = _detail_type(name)
+        detail_type = _detail_type(event.name)
     except ValueError:
         return
-    event = _object_event(name, bucket, key.name, **_key_facts(key))
-    message: EventMessageType = {"version": "0", "id": str(uuid.uuid4()), "detail-type": detail_type, "source": "aws.s3",
-               "account": account_id, "time": event.time.timestamp(), "region": bucket.region_name,
-               "resources": [bucket.arn], "detail": eventbridge_detail(event, account_id)}
+    message: EventMessageType = {
+        "version": "0", "id": str(uuid.uuid4()), "detail-type": detail_type, "source": "aws.s3",
+        "account": account_id, "time": event.time.timestamp(), "region": bucket.region_name,
+        "resources": [bucket.arn], "detail": eventbridge_detail(event, account_id)}
     bus = events_backends[account_id][bucket.region_name].event_buses.get("default")
     for rule in list(bus.rules.values()) if bus is not None else []:
         rule.send_to_targets(message, transform_input=False)
+
+
+def notify_every_destination(event_name: str, bucket: Any, key_name: str, version_id: str | None) -> None:
+    """An event moto does not send (the deletes of a versioned bucket): to the functions, queues,
+    topics and EventBridge the configuration names, as :func:`notify_functions` and moto would."""
+    from moto.s3 import notifications
+
+    notify_functions(event_name, bucket, key_name, version_id=version_id)
+    config = bucket.notification_configuration
+    if config is None:
+        return
+    event = _object_event(event_name, bucket, key_name, version_id=version_id)
+    for queue in config.queue:
+        if configuration_matches(queue.events, queue.filters, event_name, key_name):
+            notifications._send_sqs_message(bucket.account_id, build_event(event, queue.id),
+                                            queue.arn.split(":")[-1], queue.arn.split(":")[3])
+    for topic in config.topic:
+        if configuration_matches(topic.events, topic.filters, event_name, key_name):
+            notifications._send_sns_message(bucket.account_id, build_event(event, topic.id),
+                                            topic.arn, topic.arn.split(":")[3])
+    if config.event_bridge is not None:
+        _to_default_bus(bucket.account_id, bucket, event)
 
 
 def _never_failing(send: Callable[..., None]) -> Callable[..., None]:
@@ -231,7 +248,7 @@ def notify_functions(event_name: str, bucket: Any, key_name: str, *, size: int |
 
 def _notify_key(event_name: str, bucket: Any, key: Any) -> None:
     """``send_event``'s view: ``key`` is a moto FakeKey (or a delete marker)."""
-    if key is None or event_name in getattr(_local, "withheld", ()):
+    if key is None:
         return
     notify_functions(event_name, bucket, key.name, **_key_facts(key))
 
@@ -339,13 +356,13 @@ def patch_moto() -> None:
                 return original(self, bucket_name, key_name, version_id=version_id, bypass=bypass)
             existed = version_id is not None and any(
                 str(v.version_id) == str(version_id) for v in bucket.keys.getlist(key_name, []))
-            with _withheld(REMOVED):
+            with _dropped(REMOVED):
                 success, meta = original(self, bucket_name, key_name, version_id=version_id, bypass=bypass)
             try:
                 if success and version_id is None and meta.get("delete-marker") == "true":
-                    notify_functions(DELETE_MARKER_CREATED, bucket, key_name, version_id=meta.get("version-id"))
+                    notify_every_destination(DELETE_MARKER_CREATED, bucket, key_name, meta.get("version-id"))
                 elif success and existed:
-                    notify_functions(REMOVED, bucket, key_name, version_id=version_id)
+                    notify_every_destination(REMOVED, bucket, key_name, version_id)
             except Exception:  # noqa: BLE001
                 log.exception("S3 notification for %s failed", bucket_name)
             return success, meta
@@ -353,12 +370,12 @@ def patch_moto() -> None:
         def suspended_delete(self: Any, bucket: Any, key_name: str, bypass: bool) -> Any:
             # AWS puts a delete marker whose version id is "null"; moto removes the key. Functions get
             # AWS's event, and the response says what AWS's says (x-amz-delete-marker, version "null").
-            with _withheld(REMOVED):
+            with _dropped(REMOVED):
                 success, meta = original(self, bucket.name, key_name, version_id=None, bypass=bypass)
             if success:
                 meta = {**meta, "delete-marker": "true", "version-id": NULL_VERSION}
                 try:
-                    notify_functions(DELETE_MARKER_CREATED, bucket, key_name, version_id=NULL_VERSION)
+                    notify_every_destination(DELETE_MARKER_CREATED, bucket, key_name, NULL_VERSION)
                 except Exception:  # noqa: BLE001
                     log.exception("S3 notification for %s failed", bucket.name)
             return success, meta

@@ -196,6 +196,44 @@ def test_versioned_bucket_puts_delete_markers_and_version_deletes(endpoint, s3, 
                                        "sequencer": removed["s3"]["object"]["sequencer"]}
 
 
+def test_versioned_deletes_reach_queues_and_eventbridge_too(endpoint, s3, tag):
+    """moto sent queues, topics and EventBridge nothing for a delete marker, and a version delete
+    only once the key's last version was gone."""
+    bucket = f"vq-{tag}"
+    s3.create_bucket(Bucket=bucket)
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    sqs = aws(endpoint, "sqs")
+    url = sqs.create_queue(QueueName=f"vq-{tag}")["QueueUrl"]
+    events = aws(endpoint, "events")
+    events.put_rule(Name=f"vq-{tag}", EventPattern=json.dumps({"source": ["aws.s3"], "detail-type": ["Object Deleted"],
+                                                                "detail": {"bucket": {"name": [bucket]}}}))
+    events.put_targets(Rule=f"vq-{tag}", Targets=[{"Id": "f", "Arn": RECORDER}])
+    s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration={
+        "QueueConfigurations": [{"Id": "gone", "QueueArn": f"arn:aws:sqs:us-east-1:{ACCOUNT}:vq-{tag}",
+                                 "Events": ["s3:ObjectRemoved:*"]}],
+        "EventBridgeConfiguration": {}})
+    first = s3.put_object(Bucket=bucket, Key="doc.txt", Body=b"v1")
+    s3.put_object(Bucket=bucket, Key="doc.txt", Body=b"v2")
+    marker = s3.delete_object(Bucket=bucket, Key="doc.txt")
+    s3.delete_object(Bucket=bucket, Key="doc.txt", VersionId=first["VersionId"])  # other versions remain
+
+    queued: list[dict] = []
+    deadline = time.monotonic() + 20
+    while len(queued) < 2 and time.monotonic() < deadline:
+        reply = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
+        queued += [r for m in reply.get("Messages", []) for r in json.loads(m["Body"]).get("Records", [])]
+    queued.sort(key=lambda r: r["s3"]["object"]["sequencer"])
+    assert [(r["eventName"], r["s3"]["object"]["versionId"]) for r in queued] == [
+        ("ObjectRemoved:DeleteMarkerCreated", marker["VersionId"]), ("ObjectRemoved:Delete", first["VersionId"])]
+    assert all(r["s3"]["configurationId"] == "gone" for r in queued)
+
+    found = sorted((r.event["detail"]["object"]["sequencer"], r.event["detail"]) for r in wait_for(endpoint, bucket, 2))
+    assert [(d["reason"], d["deletion-type"], d["object"]["version-id"]) for _, d in found] == [
+        ("DeleteObject", "Delete Marker Created", marker["VersionId"]),
+        ("DeleteObject", "Permanently Deleted", first["VersionId"])]
+    assert [s for s, _ in found] == [r["s3"]["object"]["sequencer"] for r in queued]  # one event, one sequencer
+
+
 def test_a_delete_in_a_suspended_bucket_creates_a_null_delete_marker(endpoint, s3, tag):
     """AWS: with versioning suspended, DeleteObject adds a delete marker whose version id is "null"."""
     bucket = f"suspended-{tag}"
