@@ -52,6 +52,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import quote
@@ -173,19 +174,16 @@ def to_eventbridge(account_id: str, bucket: Any, event_name: Any, key: Any) -> N
     bus, with this request's facts (moto's had one fixed id for every event, the documentation's
     sample request id, sequencer and address, a ``reason`` of "ObjectCreated", and went to
     every bus)."""
-    name = str(getattr(event_name, "value", event_name))
-    _to_default_bus(account_id, bucket, _object_event(name, bucket, key.name, **_key_facts(key)))
-
-
-def _to_default_bus(account_id: str, bucket: Any, event: ObjectEvent) -> None:
     from moto.events.models import events_backends
     from moto.events.utils import EventMessageType
     from moto.s3.notifications import _detail_type
 
+    name = str(getattr(event_name, "value", event_name))
     try:
-        detail_type = _detail_type(event.name)
+        detail_type = _detail_type(name)
     except ValueError:
         return
+    event = _object_event(name, bucket, key.name, **_key_facts(key))
     message: EventMessageType = {
         "version": "0", "id": str(uuid.uuid4()), "detail-type": detail_type, "source": "aws.s3",
         "account": account_id, "time": event.time.timestamp(), "region": bucket.region_name,
@@ -195,26 +193,21 @@ def _to_default_bus(account_id: str, bucket: Any, event: ObjectEvent) -> None:
         rule.send_to_targets(message, transform_input=False)
 
 
+@dataclass(frozen=True)
+class _RemovedKey:
+    """What ``send_event`` reads of a key, for a delete moto reports no event for."""
+
+    name: str
+    version_id: str | None
+
+
 def notify_every_destination(event_name: str, bucket: Any, key_name: str, version_id: str | None) -> None:
-    """An event moto does not send (the deletes of a versioned bucket): to the functions, queues,
-    topics and EventBridge the configuration names, as :func:`notify_functions` and moto would."""
+    """An event moto does not send (the deletes of a versioned bucket), sent the way moto's are:
+    to the functions, queues, topics and EventBridge the configuration names."""
     from moto.s3 import notifications
 
-    notify_functions(event_name, bucket, key_name, version_id=version_id)
-    config = bucket.notification_configuration
-    if config is None:
-        return
-    event = _object_event(event_name, bucket, key_name, version_id=version_id)
-    for queue in config.queue:
-        if configuration_matches(queue.events, queue.filters, event_name, key_name):
-            notifications._send_sqs_message(bucket.account_id, build_event(event, queue.id),
-                                            queue.arn.split(":")[-1], queue.arn.split(":")[3])
-    for topic in config.topic:
-        if configuration_matches(topic.events, topic.filters, event_name, key_name):
-            notifications._send_sns_message(bucket.account_id, build_event(event, topic.id),
-                                            topic.arn, topic.arn.split(":")[3])
-    if config.event_bridge is not None:
-        _to_default_bus(bucket.account_id, bucket, event)
+    notifications.send_event(bucket.account_id, notifications.S3NotificationEvent(event_name), bucket,
+                             _RemovedKey(key_name, version_id))
 
 
 def _never_failing(send: Callable[..., None]) -> Callable[..., None]:

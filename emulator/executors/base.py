@@ -6,7 +6,7 @@ import os
 import signal
 import time
 from pathlib import Path
-from typing import Protocol
+from typing import Literal, Protocol
 
 from ..config import Settings
 from ..domain.functions import FunctionConfig
@@ -60,6 +60,14 @@ def renewal_key(function: FunctionConfig, packages: Path | None) -> RenewalKey |
         return None
     return (function.runtime, function.handler, function.memory_size, tuple(sorted(function.environment.items())),
             str(function.code_dir), (folder.st_dev, folder.st_ino), str(packages) if packages is not None else None)
+
+
+def still_renewable(key: RenewalKey | None, function: FunctionConfig, packages: Path | None | Literal[False]) -> bool:
+    """Whether an environment made with ``key`` can run ``function`` after a restart in place;
+    ``packages`` is :meth:`.dependencies.Dependencies.installed` (False: not installed yet)."""
+    if key is None or packages is False:
+        return False
+    return renewal_key(function, packages) == key
 
 
 def runtime_environment(

@@ -27,7 +27,7 @@ import docker.errors
 from ..config import Settings
 from ..domain.functions import FunctionConfig
 from ..invocation.environment import Environment
-from .base import ExecutorError, RenewalKey, exit_reason, renewal_key, runtime_environment
+from .base import ExecutorError, RenewalKey, exit_reason, renewal_key, runtime_environment, still_renewable
 from .dependencies import Dependencies, Target
 from .images import ensure_python_image, python_version
 from .layers import opt_folder
@@ -225,11 +225,8 @@ class DockerExecutor:
         asyncio.get_running_loop().create_task(find_status())
 
     def renewable(self, env: Environment, function: FunctionConfig) -> bool:
-        key = self._renewal.get(env.id)
         packages = self.dependencies.installed(function, docker_target(function))
-        if key is None or packages is False:  # never renewable, or its requirements are not installed yet
-            return False
-        return renewal_key(function, packages) == key
+        return still_renewable(self._renewal.get(env.id), function, packages)
 
     async def destroy(self, env: Environment) -> None:
         self._renewal.pop(env.id, None)

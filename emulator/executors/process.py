@@ -37,7 +37,7 @@ from pathlib import Path
 from ..config import Settings
 from ..domain.functions import FunctionConfig
 from ..invocation.environment import Environment
-from .base import BOOTSTRAP, ExecutorError, RenewalKey, exit_reason, renewal_key, runtime_environment
+from .base import BOOTSTRAP, ExecutorError, RenewalKey, exit_reason, renewal_key, runtime_environment, still_renewable
 from .dependencies import Dependencies, Target
 from .images import python_version, sdk_paths
 from .layers import opt_folder
@@ -213,11 +213,8 @@ class ProcessExecutor:
         asyncio.get_running_loop().create_task(wait())
 
     def renewable(self, env: Environment, function: FunctionConfig) -> bool:
-        key = self._renewal.get(env.id)
         packages = self.dependencies.installed(function, self.python(function).target)
-        if key is None or packages is False:  # never renewable, or its requirements are not installed yet
-            return False
-        return renewal_key(function, packages) == key
+        return still_renewable(self._renewal.get(env.id), function, packages)
 
     async def destroy(self, env: Environment) -> None:
         self._renewal.pop(env.id, None)

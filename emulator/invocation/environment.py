@@ -195,6 +195,12 @@ class Environment:
 
     # --- the Runtime API side ----------------------------------------------------
 
+    def _restart_if_asked(self) -> None:
+        """Raise :class:`RuntimeRestart` once after :meth:`renew`."""
+        if self._restart:
+            self._restart = False
+            raise RuntimeRestart()
+
     async def next_invocation(self) -> Invocation:
         """``GET /runtime/invocation/next``: wait for work, then hand it out."""
         if not self.alive:
@@ -204,9 +210,7 @@ class Environment:
                 403, "InvalidStateTransition",
                 f"invocation {self.current.request_id} has not been answered yet",
             )
-        if self._restart:
-            self._restart = False
-            raise RuntimeRestart()
+        self._restart_if_asked()
         if self.state is EnvState.STARTING:
             self.ready_at = time.monotonic()
             self.drain_output()
@@ -219,9 +223,7 @@ class Environment:
             await self._wakeup.wait()
             if not self.alive:
                 raise RuntimeApiError(403, "Runtime.ExitError", "the environment is shutting down")
-            if self._restart:
-                self._restart = False
-                raise RuntimeRestart()
+            self._restart_if_asked()
         inv, self._inbox = self._inbox, None
         inv.start()
         self.current = inv
