@@ -18,7 +18,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from common import BENCH_FUNCTIONS, client, control_plane, free_port, percentile, rss_mib  # noqa: E402
+from common import BENCH_FUNCTIONS, client, control_plane, free_port, percentile, rss_mib
 
 
 def ready_time() -> float:
@@ -44,7 +44,8 @@ def ready_time() -> float:
 def touch_services(endpoint: str) -> None:
     ddb = client(endpoint, "dynamodb")
     ddb.create_table(TableName="bench", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-                     AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
+                     AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                     BillingMode="PAY_PER_REQUEST")
     ddb.put_item(TableName="bench", Item={"pk": {"S": "k"}, "v": {"S": "x" * 100}})
     client(endpoint, "s3").create_bucket(Bucket="bench-bucket")
     client(endpoint, "sqs").create_queue(QueueName="bench-queue")

@@ -9,9 +9,10 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Any
 
 import boto3
 from botocore.config import Config
@@ -45,7 +46,7 @@ def control_plane(executor: str, functions_dir: Path = BENCH_FUNCTIONS, **env: s
             break
         except OSError:
             if proc.poll() is not None or time.monotonic() - started > 30:
-                raise SystemExit(f"control plane did not start ({executor})")
+                raise SystemExit(f"control plane did not start ({executor})") from None
             time.sleep(0.02)
     try:
         yield endpoint, proc.pid
@@ -54,7 +55,7 @@ def control_plane(executor: str, functions_dir: Path = BENCH_FUNCTIONS, **env: s
         proc.wait(30)
 
 
-def client(endpoint: str, service: str = "lambda"):
+def client(endpoint: str, service: str = "lambda") -> Any:
     return boto3.client(
         service, endpoint_url=endpoint, region_name="us-east-1",
         aws_access_key_id="bench", aws_secret_access_key="bench",

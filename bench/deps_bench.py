@@ -22,13 +22,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import ROOT, client, control_plane  # noqa: E402
+from common import ROOT, client, control_plane
 
 sys.path.insert(0, str(ROOT))
-from emulator.domain.registry import FunctionRegistry  # noqa: E402
-from emulator.executors.dependencies import Dependencies  # noqa: E402
-from emulator.executors.docker import docker_target  # noqa: E402
-from emulator.executors.process import HOST_PYTHON, Interpreter, find_python  # noqa: E402
+from emulator.domain.registry import FunctionRegistry
+from emulator.executors.dependencies import Dependencies
+from emulator.executors.docker import docker_target
+from emulator.executors.process import HOST_PYTHON, Interpreter, find_python
 
 RESTARTS = 5
 REQUIREMENTS = "tabulate==0.9.0\n"

@@ -14,7 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import client, control_plane, percentile  # noqa: E402
+from common import client, control_plane, percentile
 
 
 def queue(endpoint: str, name: str, **attributes: str) -> tuple[str, str]:

@@ -14,24 +14,25 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import client, control_plane, rss_mib, summary  # noqa: E402
+from common import client, control_plane, rss_mib, summary
 
 
-def echo_client(endpoint: str):
+def echo_client(endpoint: str) -> Any:
     """A boto3 Lambda client whose Invoke is routed to the bare echo route."""
     lam = client(endpoint)
 
-    def to_echo(request, **_):
+    def to_echo(request: Any, **_: Any) -> None:
         request.url = endpoint + "/_cloudmicro/echo"
 
     lam.meta.events.register("request-created.lambda.Invoke", to_echo)
     return lam
 
 
-def timed_invokes(lam, name: str, samples: int) -> list[float]:
+def timed_invokes(lam: Any, name: str, samples: int) -> list[float]:
     times = []
     for _ in range(samples):
         started = time.perf_counter()

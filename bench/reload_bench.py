@@ -21,10 +21,11 @@ import threading
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import client, control_plane, percentile  # noqa: E402
+from common import client, control_plane, percentile
 
 NAME = "reloadme"
 
@@ -37,7 +38,7 @@ def save(folder: Path, value: int) -> None:
     (folder / NAME / f"{NAME}.py").write_text(handler(value))  # truncate, then write, as most editors do
 
 
-def invoke(lam) -> tuple[object, bool]:
+def invoke(lam: Any) -> tuple[object, bool]:
     response = lam.invoke(FunctionName=NAME, Payload=b"{}")
     return json.loads(response["Payload"].read()), "FunctionError" in response
 
@@ -62,7 +63,7 @@ def save_to_result(endpoint: str, folder: Path, saves: int) -> tuple[list[float]
     return times, stale
 
 
-def saves_under_load(endpoint: str, folder: Path, saves: int, every: float, threads: int = 4) -> dict[str, object]:
+def saves_under_load(endpoint: str, folder: Path, saves: int, every: float, threads: int = 4) -> dict[str, Any]:
     stop = threading.Event()
     counts = {"ok": 0, "failed": 0}
     failures: list[str] = []
@@ -115,7 +116,8 @@ def run(label: str, executor: str, args: argparse.Namespace, **env: str) -> None
         with control_plane(executor, folder, CLOUDMICRO_SEED_ON_START="false", **env) as (endpoint, _):
             times, stale = save_to_result(endpoint, folder, args.saves)
             print(f"{label:16} save -> new result   p50 {statistics.median(times):6.1f} ms  "
-                  f"p90 {percentile(times, 90):6.1f} ms  max {max(times):6.1f} ms  (n={len(times)}; target p50 < 300 ms)")
+                  f"p90 {percentile(times, 90):6.1f} ms  max {max(times):6.1f} ms  "
+                  f"(n={len(times)}; target p50 < 300 ms)")
             print(f"{label:16} next invoke stale    {stale} of {len(times)}   (target 0)")
             if args.stream_saves:
                 load = saves_under_load(endpoint, folder, args.stream_saves, args.every)

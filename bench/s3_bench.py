@@ -15,15 +15,16 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import client, control_plane, percentile  # noqa: E402
+from common import client, control_plane, percentile
 
 FUNCTION_ARN = "arn:aws:lambda:us-east-1:123456789012:function:s3probe"
 
 
-def wait_result(sqs, url: str, key: str, timeout: float = 30) -> float:
+def wait_result(sqs: Any, url: str, key: str, timeout: float = 30) -> float:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         for message in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", []):

@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import client, control_plane  # noqa: E402
+from common import client, control_plane
 
 FUNCTION = "arn:aws:lambda:us-east-1:123456789012:function:tick"
 ROLE = "arn:aws:iam::123456789012:role/bench"

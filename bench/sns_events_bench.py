@@ -14,12 +14,12 @@ import json
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import client, control_plane, percentile  # noqa: E402
+from common import client, control_plane, percentile
 
 FUNCTION = "arn:aws:lambda:us-east-1:123456789012:function:stamp"
 SAMPLES = 50

@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import logging
 import sys
-from typing import AsyncIterator
+from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
 
@@ -16,25 +16,25 @@ from .aws import moto_integrations
 from .aws.backend import make_backend
 from .aws.gateway import AwsGateway
 from .aws.seeding import SeedStatus, seed_in_background, wait_for_endpoint
-from .event_sources.manager import EventSourceManager
-from .event_sources.poller import Blocking
-from .event_sources.schedules import Schedules
 from .config import Settings
 from .domain.policies import Policies
 from .domain.registry import FunctionRegistry
+from .event_sources.manager import EventSourceManager
+from .event_sources.poller import Blocking
+from .event_sources.schedules import Schedules
 from .executors.base import Executor
 from .executors.docker import DockerExecutor, docker_client
 from .executors.process import ProcessExecutor
 from .invocation.async_queue import AsyncInvoker, EventInvokeConfigs, EventStore
-from .invocation.destinations import Destinations
 from .invocation.cloudwatch import CloudWatchLogs, LogsClient, ReadYourWrites
+from .invocation.destinations import Destinations
 from .invocation.live_echo import LiveEcho
 from .invocation.logs import LogStore
 from .invocation.pool import EnvironmentPool
 from .invocation.reloader import Reloader
-from .invocation.watcher import resolve_mode
 from .invocation.runtime_ports import RuntimePorts
 from .invocation.service import InvokeService
+from .invocation.watcher import resolve_mode
 
 log = logging.getLogger(__name__)
 
@@ -137,7 +137,7 @@ def create_app(settings: Settings, *, echo_logs: bool = True) -> FastAPI:
                                 ("schedules", state.schedules.start)):
                 try:
                     start()
-                except Exception:  # noqa: BLE001 - one part failing must not keep the others off
+                except Exception:
                     log.exception("could not start the %s", part)
 
         background.append(loop.create_task(start_pollers()))

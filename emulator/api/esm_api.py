@@ -16,7 +16,7 @@ router = APIRouter(prefix="/2015-03-31/event-source-mappings")
 
 
 def _manager(request: Request) -> EventSourceManager:
-    return request.app.state.mappings  # type: ignore[no-any-return]
+    return request.app.state.mappings
 
 
 @router.post("")

@@ -22,7 +22,7 @@ _LIST_HIDDEN = ("State", "StateReason", "StateReasonCode", "LastUpdateStatus")
 
 
 def _registry(request: Request) -> FunctionRegistry:
-    return request.app.state.registry  # type: ignore[no-any-return]
+    return request.app.state.registry
 
 
 def _changed(request: Request, function: FunctionConfig) -> Response:

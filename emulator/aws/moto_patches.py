@@ -108,8 +108,9 @@ import hashlib
 import logging
 import string
 import threading
+from collections.abc import Callable
 from copy import deepcopy
-from typing import Any, Callable
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -128,7 +129,7 @@ _generation = 0  # bumped by every apply(), so indexes built under an older patc
 class _QueueIndex:
     """Receipt handle -> message and dedup id -> messages, for the messages in one queue."""
 
-    __slots__ = ("source", "size", "generation", "by_handle", "by_dedup")
+    __slots__ = ("by_dedup", "by_handle", "generation", "size", "source")
 
     def __init__(self, source: list[Any], generation: int) -> None:
         self.source = source
@@ -209,7 +210,7 @@ def _content_based_deduplication(queue: Any) -> str | None:
     value = queue.content_based_deduplication
     if isinstance(value, bool):
         return str(value).lower()
-    return value  # type: ignore[no-any-return]
+    return value
 
 
 def _receivable(message: Any, now: float) -> bool:
@@ -290,14 +291,13 @@ def _queue_add_message(self: Any, message: Any) -> None:
 
     with self._messages_lock:
         index = _index(self)
-        if self.fifo_queue:
-            # the cases in which we dedupe fifo messages
-            # from https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/using-messagededuplicationid-property.html
-            if _content_based_deduplication(self) == "true" or message.deduplication_id:
-                for m in index.by_dedup.get(message.deduplication_id, ()):
-                    diff = message.sent_timestamp - m.sent_timestamp
-                    if diff / 1000 < models.DEDUPLICATION_TIME_IN_SECONDS:
-                        return
+        # the cases in which we dedupe fifo messages
+        # from https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/using-messagededuplicationid-property.html
+        if self.fifo_queue and (_content_based_deduplication(self) == "true" or message.deduplication_id):
+            for m in index.by_dedup.get(message.deduplication_id, ()):
+                diff = message.sent_timestamp - m.sent_timestamp
+                if diff / 1000 < models.DEDUPLICATION_TIME_IN_SECONDS:
+                    return
         self._messages.append(message)
         index.add(message)
         index.size = len(self._messages)
@@ -396,7 +396,8 @@ def _backend_validate_message(
             )
 
     if len(message_body) > queue.maximum_message_size:
-        msg = f"One or more parameters are invalid. Reason: Message must be shorter than {queue.maximum_message_size} bytes."
+        msg = ("One or more parameters are invalid. Reason: Message must be shorter than "
+               f"{queue.maximum_message_size} bytes.")
         raise exceptions.InvalidParameterValue(msg)
 
     if group_id is None and queue.fifo_queue:
@@ -428,10 +429,7 @@ def _backend_send_message(
         validate_group_id=validate_group_id,
     )
 
-    if delay_seconds is not None:
-        delay_seconds = int(delay_seconds)
-    else:
-        delay_seconds = queue.delay_seconds
+    delay_seconds = int(delay_seconds) if delay_seconds is not None else queue.delay_seconds
 
     message_id = str(mock_random.uuid4())
     message = models.Message(message_id, message_body, system_attributes)
@@ -514,10 +512,9 @@ def _backend_receive_message(
                     # consumer must have timed out.
                     queue.pending_messages.remove(message)
 
-                if message.group_id and queue.fifo_queue:
-                    if message.group_id in currently_pending_groups:
-                        # A previous call is still processing messages in this group.
-                        continue
+                if message.group_id and queue.fifo_queue and message.group_id in currently_pending_groups:
+                    # A previous call is still processing messages in this group.
+                    continue
 
                 if (
                     queue.dead_letter_queue is not None
@@ -613,9 +610,7 @@ def _backend_is_message_valid_based_on_retention_period(
 
     retention_period = self.get_queue(queue_name).message_retention_period
     retain_until = retention_period + message.sent_timestamp / 1000
-    if retain_until <= utils.unix_time():
-        return False
-    return True
+    return bool(retain_until > utils.unix_time())
 
 
 def _backend_get_queue_attributes(
@@ -627,7 +622,7 @@ def _backend_get_queue_attributes(
     if not attribute_names:
         return {}
 
-    valid_names = ["All"] + queue.BASE_ATTRIBUTES + queue.FIFO_ATTRIBUTES + queue.KMS_ATTRIBUTES
+    valid_names = ["All", *queue.BASE_ATTRIBUTES, *queue.FIFO_ATTRIBUTES, *queue.KMS_ATTRIBUTES]
     invalid_name = next((name for name in attribute_names if name not in valid_names), None)
 
     if invalid_name or invalid_name == "":
@@ -635,7 +630,7 @@ def _backend_get_queue_attributes(
 
     queue_attributes = queue.attributes
     if "All" in attribute_names:
-        return queue_attributes  # type: ignore[no-any-return]
+        return queue_attributes
 
     attributes = {}
     for name in attribute_names:
@@ -754,7 +749,7 @@ def apply() -> bool:
         if _originals:
             return True
         table = _patch_table()
-        for owner, name, replacement in table:
+        for owner, name, _ in table:
             _originals[(owner, name)] = owner.__dict__[name]
         _generation += 1
         for owner, name, replacement in table:

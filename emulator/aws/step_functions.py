@@ -219,7 +219,7 @@ def start_sync_execution(backend: Any, state_machine_arn: str, name: str | None,
         exec_arn=(f"arn:{backend.partition}:states:{backend.region_name}:{backend.account_id}:express:"
                   f"{state_machine.name}:{name}:{uuid.uuid4()}"),
         account_id=backend.account_id, region_name=backend.region_name, state_machine=clone,
-        start_date=datetime.datetime.now(tz=datetime.timezone.utc), cloud_watch_logging_session=None,
+        start_date=datetime.datetime.now(tz=datetime.UTC), cloud_watch_logging_session=None,
         input_data=input_data, trace_header=trace_header, activity_store={},
     )
     execution.start()

@@ -4,6 +4,7 @@ then new ones as they come)."""
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
 from dataclasses import replace
@@ -63,10 +64,8 @@ def logs(name: str, follow: bool, number: int, endpoint: str | None) -> None:
         if not data["Invocations"]:
             click.echo(f"cloudmicro: no invocations of {data['FunctionName']} yet", err=True)
         return
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         _follow(plane, data["FunctionName"], data["Cursor"], data["Instance"], colour)
-    except KeyboardInterrupt:
-        pass
 
 
 def _follow(plane: ControlPlane, name: str, cursor: int, instance: str, colour: bool) -> None:

@@ -6,9 +6,9 @@ import contextlib
 import json
 import os
 import sys
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
-from typing import Iterator
 
 import click
 
@@ -257,7 +257,8 @@ def images() -> None:
 
 @images.command("build")
 @click.option("--runtime", default="python3.11", show_default=True)
-@click.option("--base-image", default=None, help="Base image (default CLOUDMICRO_BASE_IMAGE or python:3.11-slim-bookworm).")
+@click.option("--base-image", default=None,
+              help="Base image (default CLOUDMICRO_BASE_IMAGE or python:3.11-slim-bookworm).")
 def images_build(runtime: str, base_image: str | None) -> None:
     """Build the runtime image now (it is otherwise built on first use)."""
     from ..executors.base import ExecutorError

@@ -33,9 +33,10 @@ import json
 import os
 import time
 import uuid
-from datetime import datetime, timezone
+from collections.abc import Callable
+from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import parse_qsl
 
 __all__ = ["SOURCES", "SampleEventError", "generate", "options_of"]
@@ -109,7 +110,7 @@ def _s3(name: str, *, region: str, now: float, bucket: str, key: str, size: int 
     created = name.startswith("s3:ObjectCreated:")
     event = ObjectEvent(
         name=name, region=region, bucket=bucket, bucket_arn=f"arn:aws:s3:::{bucket}", key=key,
-        time=datetime.fromtimestamp(now, timezone.utc),
+        time=datetime.fromtimestamp(now, UTC),
         sequencer=f"{int(now * 1_000_000):X}".rjust(18, "0"),
         request_id=os.urandom(8).hex().upper(), host_id=_random_b64(48),
         size=size if created else None,
@@ -143,7 +144,7 @@ def sns(*, region: str, account_id: str, now: float, topic: str = "my-topic",
     return sns_event(
         subscription_arn=f"{topic_arn}:{uuid.uuid4()}", topic_arn=topic_arn, message_id=str(uuid.uuid4()),
         message=message, subject=subject, message_attributes={},
-        timestamp=timestamp(datetime.fromtimestamp(now, timezone.utc)),
+        timestamp=timestamp(datetime.fromtimestamp(now, UTC)),
         signature=_random_b64(256),
         signing_cert_url=f"https://sns.{topic_arn.split(':')[3]}.amazonaws.com/SimpleNotificationService-{cert}.pem",
     )
@@ -195,7 +196,7 @@ def dynamodb(*, region: str, account_id: str, now: float, table: str = "my-table
     record["SizeBytes"] = len(json.dumps([record.get("Keys"), record.get("NewImage"), record.get("OldImage")],
                                          separators=(",", ":")))
     record["StreamViewType"] = "NEW_AND_OLD_IMAGES"
-    label = datetime.fromtimestamp(now, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3]
+    label = datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3]
     return {"Records": [{
         "eventID": uuid.uuid4().hex,
         "eventName": kind,
@@ -256,7 +257,7 @@ def apigateway(*, region: str, account_id: str, now: float, path: str = "/hello"
     """A REST API request through a ``/{proxy+}`` resource with Lambda proxy integration."""
     path, method, pairs = _request(path, method, query)
     api_id, host = _api_host(region)
-    moment = datetime.fromtimestamp(now, timezone.utc)
+    moment = datetime.fromtimestamp(now, UTC)
     headers = {
         "Accept": "*/*",
         "Host": host,
@@ -315,7 +316,7 @@ def apigateway_v2(*, region: str, account_id: str, now: float, path: str = "/hel
     repeated query values joined with commas, absent fields left out)."""
     path, method, pairs = _request(path, method, query)
     api_id, host = _api_host(region)
-    moment = datetime.fromtimestamp(now, timezone.utc)
+    moment = datetime.fromtimestamp(now, UTC)
     headers = {
         "accept": "*/*",
         "content-length": str(len((body or "").encode())),

@@ -18,10 +18,11 @@ import keyword
 import os
 import re
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import metadata, resources
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import click
 

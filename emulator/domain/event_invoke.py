@@ -11,8 +11,9 @@ and an S3 bucket for OnFailure only. ``FunctionArn`` in the API's answers is qua
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Any, Mapping
+from typing import Any
 
 from .errors import InvalidParameterValueException, ValidationException
 

@@ -7,10 +7,11 @@ import hashlib
 import os
 import re
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal, Mapping
+from typing import Any, Literal
 
 from .errors import InvalidParameterValueException
 from .layers import layers_to_aws
@@ -42,7 +43,7 @@ _NAME_RE = re.compile(
 
 def now_aws() -> str:
     """A timestamp in the format Lambda uses for LastModified."""
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "+0000"
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "+0000"
 
 
 @dataclass(frozen=True)

@@ -20,10 +20,16 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
-from .errors import PreconditionFailedException, ResourceConflictException, ResourceNotFoundException, ValidationException
+from .errors import (
+    PreconditionFailedException,
+    ResourceConflictException,
+    ResourceNotFoundException,
+    ValidationException,
+)
 from .functions import FunctionConfig
 
 log = logging.getLogger(__name__)

@@ -18,14 +18,16 @@ import json
 import logging
 import shutil
 import zipfile
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from .errors import (
     InvalidParameterValueException,
     ResourceConflictException,
     ResourceNotFoundException,
 )
+from .event_invoke import parse_event_invoke_config, validate_dead_letter
 from .functions import (
     DEFAULT_MEMORY,
     DEFAULT_RUNTIME,
@@ -36,8 +38,6 @@ from .functions import (
     parse_function_name,
     validate_settings,
 )
-
-from .event_invoke import parse_event_invoke_config, validate_dead_letter
 from .layers import resolve_layers
 
 log = logging.getLogger(__name__)
@@ -317,7 +317,7 @@ class FunctionRegistry:
         for listener in self._listeners:
             try:
                 listener()
-            except Exception:  # noqa: BLE001 - a listener must not fail the API call
+            except Exception:
                 log.exception("registry listener %r failed", listener)
 
     def _code(self, name: str, code: Any) -> tuple[Path, str, int, bool]:

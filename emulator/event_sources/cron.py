@@ -38,15 +38,25 @@ from __future__ import annotations
 
 import calendar
 import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone, tzinfo
-from typing import Callable, Iterator, Union
+from datetime import UTC, datetime, timedelta, tzinfo
 
-__all__ = ["ScheduleExpressionError", "CronExpression", "RateExpression", "AtExpression",
-           "Expression", "parse_rule_expression", "parse_scheduler_expression", "parse_cron",
-           "parse_rate", "parse_at", "MAX_EXPRESSION_LENGTH"]
+__all__ = [
+    "MAX_EXPRESSION_LENGTH",
+    "AtExpression",
+    "CronExpression",
+    "Expression",
+    "RateExpression",
+    "ScheduleExpressionError",
+    "parse_at",
+    "parse_cron",
+    "parse_rate",
+    "parse_rule_expression",
+    "parse_scheduler_expression",
+]
 
-UTC = timezone.utc
+UTC = UTC
 MAX_EXPRESSION_LENGTH = 256
 YEARS = (1970, 2199)
 MONTHS = {name: i for i, name in enumerate(
@@ -310,7 +320,7 @@ class AtExpression:
             return None
 
 
-Expression = Union[CronExpression, RateExpression, AtExpression]
+Expression = CronExpression | RateExpression | AtExpression
 
 
 def parse_cron(text: str) -> CronExpression:

@@ -48,17 +48,29 @@ import copy
 import json
 import logging
 import time
-from datetime import datetime, timezone
-from typing import Any, Mapping
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
 
 from .filtering import PatternError, compile_pattern, matches
 from .target_input import TargetInputError, iso_time, target_payload, validate_target
 
 log = logging.getLogger(__name__)
 
-__all__ = ["envelope", "target_payload", "TargetInputError", "deliver_to_target", "dispatch_to_targets",
-           "event_pattern_problem", "EventNotValid", "pattern_result", "patch_moto", "error_code", "dead_letter",
-           "dead_letter_attributes"]
+__all__ = [
+    "EventNotValid",
+    "TargetInputError",
+    "dead_letter",
+    "dead_letter_attributes",
+    "deliver_to_target",
+    "dispatch_to_targets",
+    "envelope",
+    "error_code",
+    "event_pattern_problem",
+    "patch_moto",
+    "pattern_result",
+    "target_payload",
+]
 
 #: the fields TestEventPattern requires of its Event (AWS: "Parameter Event is not valid.")
 TEST_EVENT_FIELDS = ("id", "account", "source", "time", "region", "detail-type")
@@ -264,7 +276,7 @@ def _moto_shaped(event: Mapping[str, Any]) -> dict[str, Any]:
     if not isinstance(shaped.get("time"), (int, float)):
         try:
             parsed = datetime.strptime(str(shaped.get("time")), "%Y-%m-%dT%H:%M:%SZ")
-            shaped["time"] = parsed.replace(tzinfo=timezone.utc).timestamp()
+            shaped["time"] = parsed.replace(tzinfo=UTC).timestamp()
         except ValueError:
             shaped["time"] = now
     shaped.setdefault("ingestion-time", now)

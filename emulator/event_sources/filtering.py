@@ -45,14 +45,14 @@ from functools import lru_cache
 from typing import Any
 
 __all__ = [
-    "PatternError",
     "CompiledPattern",
-    "validate_pattern",
+    "PatternError",
     "compile_pattern",
-    "matches",
     "lambda_filter_matches",
-    "validate_filter_criteria",
+    "matches",
     "sns_filter_matches",
+    "validate_filter_criteria",
+    "validate_pattern",
     "validate_sns_filter_policy",
 ]
 
@@ -136,7 +136,7 @@ Predicate = Callable[[Any], bool]
 class _Leaf:
     """The alternatives for one leaf field: exact values, predicates, exists flags."""
 
-    __slots__ = ("exact", "predicates", "exists_true", "exists_false")
+    __slots__ = ("exact", "exists_false", "exists_true", "predicates")
 
     def __init__(self) -> None:
         self.exact: set[Any] = set()
@@ -164,7 +164,7 @@ class _Leaf:
 class _Node:
     """A compiled pattern object: leaf fields, nested objects and "$or" groups, all ANDed."""
 
-    __slots__ = ("leaves", "children", "or_groups")
+    __slots__ = ("children", "leaves", "or_groups")
 
     def __init__(self) -> None:
         self.leaves: list[tuple[str, _Leaf]] = []
@@ -183,10 +183,7 @@ class _Node:
                     return False
             elif not child.test(_MISSING):  # nothing to descend into: only exists:false can hold
                 return False
-        for group in self.or_groups:
-            if not any(branch.test(obj) for branch in group):
-                return False
-        return True
+        return all(any(branch.test(obj) for branch in group) for group in self.or_groups)
 
 
 class _Missing:
@@ -488,7 +485,7 @@ def _anything_but_predicate(arg: Any) -> Predicate:
 class CompiledPattern:
     """A validated, compiled pattern. ``matches(event)`` is the hot-path call."""
 
-    __slots__ = ("pattern", "_root")
+    __slots__ = ("_root", "pattern")
 
     def __init__(self, pattern: Mapping[str, Any] | str | bytes) -> None:
         parsed = _parse(pattern)

@@ -15,9 +15,10 @@ import functools
 import json
 import logging
 import uuid
+from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Mapping, Protocol
+from typing import Any, Protocol
 
 from botocore.exceptions import ClientError
 

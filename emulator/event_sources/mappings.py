@@ -10,8 +10,9 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any, Literal, Mapping
+from typing import Any, Literal
 
 from ..domain.errors import InvalidParameterValueException
 
@@ -124,7 +125,8 @@ class EventSourceMapping:
         return cls(**{**data, "function_response_types": tuple(data.get("function_response_types", ()))})
 
 
-def _int(request: Mapping[str, Any], key: str, default: int, low: int, high: int, *, allow: tuple[int, ...] = ()) -> int:
+def _int(request: Mapping[str, Any], key: str, default: int, low: int, high: int, *,
+         allow: tuple[int, ...] = ()) -> int:
     value = request.get(key, default)
     if isinstance(value, bool) or not isinstance(value, int) or not (low <= value <= high or value in allow):
         raise InvalidParameterValueException(
@@ -234,7 +236,8 @@ def _settings(request: Mapping[str, Any], kind: SourceKind, base: EventSourceMap
     return fields
 
 
-def new_mapping(request: Mapping[str, Any], function_name: str, function_arn: str, origin: str = "api") -> EventSourceMapping:
+def new_mapping(request: Mapping[str, Any], function_name: str, function_arn: str,
+                origin: str = "api") -> EventSourceMapping:
     """A mapping from a CreateEventSourceMapping request (validated)."""
     unknown = sorted(set(request) - _REQUEST_KEYS)
     if unknown:

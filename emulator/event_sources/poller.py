@@ -10,9 +10,10 @@ import asyncio
 import functools
 import json
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 import boto3
 from botocore.config import Config
@@ -47,7 +48,7 @@ class MappingStats:
 
     def problem(self, message: str) -> None:
         self.last_result = f"PROBLEM: {message}"
-        self.problems = (self.problems + [message])[-5:]
+        self.problems = [*self.problems, message][-5:]
 
     def as_dict(self) -> dict[str, Any]:
         return {

@@ -49,24 +49,24 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 __all__ = [
-    "ObjectEvent",
-    "encode_key",
-    "event_type_matches",
-    "key_filter_matches",
-    "configuration_matches",
-    "filter_rules",
-    "build_event",
-    "format_time",
     "KeyFilter",
     "NotificationConfigurationError",
-    "key_filter",
-    "event_types_overlap",
-    "key_filters_overlap",
+    "ObjectEvent",
+    "build_event",
     "check_notification_configuration",
+    "configuration_matches",
+    "encode_key",
+    "event_type_matches",
+    "event_types_overlap",
+    "filter_rules",
+    "format_time",
+    "key_filter",
+    "key_filter_matches",
+    "key_filters_overlap",
 ]
 
 OVERLAP_MESSAGE = "Configurations overlap. Configurations on the same bucket cannot share a common event type."
@@ -159,7 +159,7 @@ def configuration_matches(events: Iterable[str], filters: Mapping[str, Any] | No
 
 def format_time(moment: datetime) -> str:
     """``2024-05-01T12:00:00.123Z`` (a naive ``moment`` is taken as UTC, as moto keeps its times)"""
-    moment = moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+    moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 

@@ -53,7 +53,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -65,9 +65,9 @@ from .s3_events import (
     NotificationConfigurationError,
     ObjectEvent,
     build_event,
-    eventbridge_detail,
     check_notification_configuration,
     configuration_matches,
+    eventbridge_detail,
 )
 
 log = logging.getLogger(__name__)
@@ -148,7 +148,7 @@ def _object_event(event_name: str, bucket: Any, key_name: str, *, size: int | No
         sequencer = sequencers[(event_name, key_name)] = _sequencer.next()
     return ObjectEvent(
         name=event_name, region=bucket.region_name, bucket=bucket.name, bucket_arn=bucket.arn,
-        key=key_name, time=datetime.now(timezone.utc), sequencer=sequencer,
+        key=key_name, time=datetime.now(UTC), sequencer=sequencer,
         request_id=request_id, host_id=host_id, source_ip=source_ip, size=size, etag=etag,
         version_id=_version_id(bucket, version_id),
         restore_expiry=getattr(key, "_expiry", None), storage_class=getattr(key, "storage_class", None),
@@ -216,7 +216,7 @@ def _never_failing(send: Callable[..., None]) -> Callable[..., None]:
     def sending(*args: Any) -> None:
         try:
             send(*args)
-        except Exception:  # noqa: BLE001
+        except Exception:
             log.exception("S3 notification: %s failed", send.__name__)
     return sending
 
@@ -324,8 +324,8 @@ def patch_moto() -> None:
     from moto.s3.responses import S3Response
 
     notifications._invoke_awslambda = lambda *args, **kwargs: None  # moto's Lambda backend: not ours
-    notifications._get_s3_event = queue_and_topic_event  # type: ignore[assignment]
-    notifications._send_event_bridge_message = _never_failing(to_eventbridge)  # type: ignore[assignment]
+    notifications._get_s3_event = queue_and_topic_event
+    notifications._send_event_bridge_message = _never_failing(to_eventbridge)
 
     def send_event(original: Callable[..., None]) -> Callable[..., None]:
         def patched(account_id: str, event_name: Any, bucket: Any, key: Any) -> None:
@@ -335,7 +335,7 @@ def patch_moto() -> None:
             original(account_id, event_name, bucket, key)
             try:
                 _notify_key(name, bucket, key)
-            except Exception:  # noqa: BLE001 - asynchronous on AWS: never fail the S3 call
+            except Exception:
                 log.exception("S3 notification for %s failed", getattr(bucket, "name", bucket))
         return patched
 
@@ -356,7 +356,7 @@ def patch_moto() -> None:
                     notify_every_destination(DELETE_MARKER_CREATED, bucket, key_name, meta.get("version-id"))
                 elif success and existed:
                     notify_every_destination(REMOVED, bucket, key_name, version_id)
-            except Exception:  # noqa: BLE001
+            except Exception:
                 log.exception("S3 notification for %s failed", bucket_name)
             return success, meta
 
@@ -369,7 +369,7 @@ def patch_moto() -> None:
                 meta = {**meta, "delete-marker": "true", "version-id": NULL_VERSION}
                 try:
                     notify_every_destination(DELETE_MARKER_CREATED, bucket, key_name, NULL_VERSION)
-                except Exception:  # noqa: BLE001
+                except Exception:
                     log.exception("S3 notification for %s failed", bucket.name)
             return success, meta
         return patched

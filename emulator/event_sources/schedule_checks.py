@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import functools
 import json
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .cron import AtExpression, ScheduleExpressionError, parse_rule_expression, parse_scheduler_expression
 
-__all__ = ["rule_expression_problem", "schedule_problem", "zone", "patch_moto", "patch_moto_rules"]
+__all__ = ["patch_moto", "patch_moto_rules", "rule_expression_problem", "schedule_problem", "zone"]
 
 
 def zone(name: str | None) -> ZoneInfo:

@@ -20,19 +20,20 @@ document; here that is ``{}``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from .timetable import ScheduleSpec
 
-__all__ = ["iso", "scheduled_event", "scheduler_payload", "is_function", "payload_preview"]
+__all__ = ["is_function", "iso", "payload_preview", "scheduled_event", "scheduler_payload"]
 
 
 def iso(seconds: float) -> str:
     """``YYYY-MM-DDTHH:MM:SSZ``, as EventBridge's ``time`` and Scheduler's scheduled-time."""
-    return datetime.fromtimestamp(int(seconds), timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.fromtimestamp(int(seconds), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def scheduled_event(spec: ScheduleSpec, scheduled: float) -> dict[str, Any]:
@@ -73,8 +74,6 @@ def is_function(arn: str) -> bool:
 
 def payload_preview(payload: bytes, limit: int = 2000) -> str:
     text = payload.decode("utf-8", "replace")
-    try:
+    with contextlib.suppress(ValueError):
         text = json.dumps(json.loads(text), separators=(",", ":"))
-    except ValueError:
-        pass
     return text if len(text) <= limit else text[:limit] + "..."

@@ -6,12 +6,13 @@ gives no expression or target, so GetSchedule is called for the new and modified
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from datetime import datetime
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from .timetable import RULE, SCHEDULE, ScheduleSpec
 
-__all__ = ["read_rules", "read_schedules", "pages"]
+__all__ = ["pages", "read_rules", "read_schedules"]
 
 
 def pages(call: Callable[..., dict[str, Any]], key: str, **kwargs: Any) -> Iterator[dict[str, Any]]:

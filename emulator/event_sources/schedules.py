@@ -24,12 +24,14 @@ daily schedule without waiting a day, and for tests.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import sys
 import time
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, Coroutine
+from typing import Any
 
 from .eventbridge import dead_letter_attributes, error_code
 from .poller import Blocking
@@ -40,7 +42,7 @@ from .timetable import RULE, SCHEDULE, Entry, ScheduleSpec, Timetable
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Schedules", "Submit", "ScheduleNotFound", "Delivery"]
+__all__ = ["Delivery", "ScheduleNotFound", "Schedules", "Submit"]
 
 #: (function ARN, payload, source) -> request id; raises when the invoke is refused
 Submit = Callable[[str, bytes, str], Awaitable[str | None]]
@@ -172,7 +174,7 @@ class Schedules:
                 await self.refresh()
             except asyncio.CancelledError:
                 raise
-            except Exception:  # noqa: BLE001 - the loop must survive; the next refresh retries
+            except Exception:
                 if self._closed:
                     return  # stopping: the thread pool may be gone already
                 log.exception("schedules: refresh failed")
@@ -187,13 +189,11 @@ class Schedules:
                 self._fire_due(self.now())
                 next_due = self.timetable.next_due()
                 timeout = None if next_due is None else max(0.0, next_due - self.now())
-            except Exception:  # noqa: BLE001 - one bad firing must not stop all the others
+            except Exception:
                 log.exception("schedules: firing failed; trying again in %s s", self.interval)
                 timeout = self.interval
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout)
-            except asyncio.TimeoutError:
-                pass
 
     def _fire_due(self, now: float) -> None:
         """Start the firings due at ``now`` and the deletions of completed schedules."""
@@ -201,7 +201,7 @@ class Schedules:
             spec, scheduled = entry.spec, entry.scheduled
             try:
                 self.timetable.fired(entry, now)
-            except Exception:  # noqa: BLE001 - this entry stops; the others go on
+            except Exception:
                 log.exception("schedules: %s %s/%s cannot be planned", spec.kind, spec.group, spec.name)
                 entry.scheduled = entry.due = None
             if scheduled is not None and self.active():
@@ -288,7 +288,8 @@ class Schedules:
         arn = str((spec.target or {}).get("Arn", ""))
         if not is_function(arn):
             return [Delivery(arn, error="not a Lambda function: not delivered locally")]
-        return [await self._send(arn, scheduler_payload(spec, scheduled), f"EventBridge Scheduler schedule {spec.name}")]
+        source = f"EventBridge Scheduler schedule {spec.name}"
+        return [await self._send(arn, scheduler_payload(spec, scheduled), source)]
 
     async def _send(self, arn: str, payload: bytes, source: str) -> Delivery:
         try:
@@ -313,10 +314,8 @@ class Schedules:
     async def _delete(self, spec: ScheduleSpec) -> None:
         def delete() -> None:
             scheduler = self._client("scheduler")
-            try:
+            with contextlib.suppress(scheduler.exceptions.ResourceNotFoundException):
                 scheduler.delete_schedule(Name=spec.name, GroupName=spec.group)
-            except scheduler.exceptions.ResourceNotFoundException:
-                pass
 
         try:
             await self.blocking(delete)
@@ -359,7 +358,8 @@ class Schedules:
         found = [e for e in self.timetable.entries.values()
                  if e.spec.name == name and kind in (None, e.spec.kind) and group in (None, e.spec.group)]
         if not found:
-            what = {RULE: "schedule rule", SCHEDULE: "Scheduler schedule"}.get(kind or "", "schedule rule or Scheduler schedule")
+            what = {RULE: "schedule rule", SCHEDULE: "Scheduler schedule"}.get(
+                kind or "", "schedule rule or Scheduler schedule")
             raise ScheduleNotFound(f"no {what} named {name!r}" + (f" in {group!r}" if group else ""))
         if len(found) > 1:
             names = ", ".join(f"{e.spec.kind} {e.spec.group}/{e.spec.name}" for e in found)

@@ -46,17 +46,30 @@ import json
 import logging
 import re
 import threading
-from datetime import datetime, timezone
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
 
 from .filtering import PatternError, compile_pattern, sns_filter_matches, validate_sns_filter_policy
 
 log = logging.getLogger(__name__)
 
-__all__ = ["sns_event", "select_message", "string_to_sign", "timestamp", "filter_policy_complexity",
-           "attributes_problem", "filter_policy_problem", "lambda_endpoint_problem", "redrive_policy_problem",
-           "notification", "dead_letter", "SUBSCRIBE_PREFIX",
-           "SET_PREFIX", "patch_moto"]
+__all__ = [
+    "SET_PREFIX",
+    "SUBSCRIBE_PREFIX",
+    "attributes_problem",
+    "dead_letter",
+    "filter_policy_complexity",
+    "filter_policy_problem",
+    "lambda_endpoint_problem",
+    "notification",
+    "patch_moto",
+    "redrive_policy_problem",
+    "select_message",
+    "sns_event",
+    "string_to_sign",
+    "timestamp",
+]
 
 _MAX_POLICY_KEYS = 5
 _MAX_POLICY_COMBINATIONS = 150
@@ -77,7 +90,7 @@ _SQS_QUEUE_ARN = re.compile(r"arn:aws[a-zA-Z-]*:sqs:[a-z0-9-]+:\d{12}:[A-Za-z0-9
 
 def timestamp(moment: datetime) -> str:
     """SNS's Timestamp: ISO 8601 in UTC with milliseconds, ``2019-01-02T12:45:07.000Z``."""
-    moment = moment.astimezone(timezone.utc)
+    moment = moment.astimezone(UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
@@ -356,7 +369,7 @@ def deliver_to_lambda(subscription: Any, message: str, message_id: str, subject:
         return
     topic_arn = subscription.topic.arn
     region = topic_arn.split(":")[3]
-    now = timestamp(datetime.now(timezone.utc))
+    now = timestamp(datetime.now(UTC))
     signature = _signer.sign(string_to_sign(message=message, message_id=message_id, subject=subject,
                                             timestamp=now, topic_arn=topic_arn))
     fields: dict[str, Any] = dict(

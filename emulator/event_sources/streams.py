@@ -16,9 +16,10 @@ import json
 import logging
 import time
 import zlib
-from datetime import datetime, timezone
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from .filtering import lambda_filter_matches
 from .mappings import EventSourceMapping
@@ -63,7 +64,7 @@ def _lane_key(record: dict[str, Any]) -> str:
 
 
 def _iso(epoch: float, millis: bool = False) -> str:
-    moment = datetime.fromtimestamp(epoch, timezone.utc)
+    moment = datetime.fromtimestamp(epoch, UTC)
     text = moment.strftime("%Y-%m-%dT%H:%M:%S")
     return text + (f".{moment.microsecond // 1000:03d}Z" if millis else "Z")
 
@@ -147,7 +148,7 @@ class StreamPoller:
             args["SequenceNumber" if self.dynamodb else "StartingSequenceNumber"] = done
         elif self.mapping.starting_position == "AT_TIMESTAMP":
             args.update(ShardIteratorType="AT_TIMESTAMP",
-                        Timestamp=datetime.fromtimestamp(self.mapping.starting_position_timestamp or 0, timezone.utc))
+                        Timestamp=datetime.fromtimestamp(self.mapping.starting_position_timestamp or 0, UTC))
         else:
             args["ShardIteratorType"] = self.mapping.starting_position or "LATEST"
         reply = await self.blocking(self.client.get_shard_iterator, **args)
@@ -188,7 +189,8 @@ class StreamPoller:
             reply = await self.blocking(self.client.get_records, ShardIterator=current, Limit=size - len(records))
             records += [self._record(shard, r) for r in reply.get("Records", [])]
             current = reply.get("NextShardIterator")
-            if len(records) >= size or time.monotonic() >= ends or (not records and not self.mapping.maximum_batching_window):
+            window = self.mapping.maximum_batching_window
+            if len(records) >= size or time.monotonic() >= ends or (not records and not window):
                 break
             if not reply.get("Records"):
                 await asyncio.sleep(min(POLL_INTERVAL, max(0.0, ends - time.monotonic())))

@@ -40,10 +40,19 @@ from __future__ import annotations
 import json
 import re
 import time
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
-__all__ = ["TargetInputError", "target_payload", "json_path", "is_json_path", "render_template",
-           "validate_target", "iso_time", "PREDEFINED"]
+__all__ = [
+    "PREDEFINED",
+    "TargetInputError",
+    "is_json_path",
+    "iso_time",
+    "json_path",
+    "render_template",
+    "target_payload",
+    "validate_target",
+]
 
 PREDEFINED = frozenset({
     "aws.events.rule-arn", "aws.events.rule-name", "aws.events.event.ingestion-time",
@@ -190,7 +199,8 @@ def render_template(template: str, variables: Mapping[str, Any]) -> str:
     return "".join(out)
 
 
-def _predefined(event: Mapping[str, Any], rule_name: str, rule_arn: str, ingestion_time: float | None) -> dict[str, Any]:
+def _predefined(event: Mapping[str, Any], rule_name: str, rule_arn: str,
+                ingestion_time: float | None) -> dict[str, Any]:
     ingested = iso_time(ingestion_time) if ingestion_time is not None else iso_time(event.get("time"))
     summary = {("detailType" if key == "detail-type" else key): value
                for key, value in event.items() if key != "detail"}

@@ -40,15 +40,23 @@ from __future__ import annotations
 
 import logging
 import random
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Callable, Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
 
-from .cron import (AtExpression, CronExpression, Expression, RateExpression, ScheduleExpressionError,
-                   parse_rule_expression, parse_scheduler_expression)
+from .cron import (
+    AtExpression,
+    CronExpression,
+    Expression,
+    RateExpression,
+    ScheduleExpressionError,
+    parse_rule_expression,
+    parse_scheduler_expression,
+)
 from .schedule_checks import zone
 
-__all__ = ["ScheduleSpec", "Entry", "Timetable", "RULE", "SCHEDULE"]
+__all__ = ["RULE", "SCHEDULE", "Entry", "ScheduleSpec", "Timetable"]
 
 log = logging.getLogger(__name__)
 
@@ -124,7 +132,7 @@ class Timetable:
                     self.entries[spec.key] = self._replanned(entry, spec, now)
                 else:
                     entry.spec = spec
-            except Exception as exc:  # noqa: BLE001 - one bad entry must not stop the others
+            except Exception as exc:
                 log.exception("schedules: %s %s/%s cannot be planned", spec.kind, spec.group, spec.name)
                 self.entries[spec.key] = Entry(spec, None, f"cannot be planned: {exc}", anchor=now,
                                                last=entry.last if entry else None,
@@ -171,7 +179,7 @@ class Timetable:
         since = max(entry.scheduled, now - self.catch_up)
         try:
             self._plan(entry, since, inclusive=False, now=now)
-        except Exception as exc:  # noqa: BLE001 - the firing loop must go on with the others
+        except Exception as exc:
             log.exception("schedules: %s %s/%s cannot be planned", entry.spec.kind, entry.spec.group,
                           entry.spec.name)
             entry.scheduled = entry.due = None
@@ -225,7 +233,7 @@ def _anchor(spec: ScheduleSpec, now: float) -> float:
 
 
 def _utc(seconds: float) -> datetime:
-    return datetime.fromtimestamp(seconds, timezone.utc)
+    return datetime.fromtimestamp(seconds, UTC)
 
 
 def _occurrence(entry: Entry, after: float) -> float | None:

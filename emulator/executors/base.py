@@ -62,7 +62,7 @@ def renewal_key(function: FunctionConfig, packages: Path | None) -> RenewalKey |
             str(function.code_dir), (folder.st_dev, folder.st_ino), str(packages) if packages is not None else None)
 
 
-def still_renewable(key: RenewalKey | None, function: FunctionConfig, packages: Path | None | Literal[False]) -> bool:
+def still_renewable(key: RenewalKey | None, function: FunctionConfig, packages: Path | Literal[False] | None) -> bool:
     """Whether an environment made with ``key`` can run ``function`` after a restart in place;
     ``packages`` is :meth:`.dependencies.Dependencies.installed` (False: not installed yet)."""
     if key is None or packages is False:

@@ -25,9 +25,10 @@ import shutil
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Literal
+from typing import Literal
 
 from ..domain.errors import ResourceConflictException
 from ..domain.functions import FunctionConfig
@@ -98,7 +99,7 @@ class Dependencies:
     def pip_cache(self) -> Path:
         return self.root / ".pip-cache"
 
-    def installed(self, function: FunctionConfig, target: Target) -> Path | None | Literal[False]:
+    def installed(self, function: FunctionConfig, target: Target) -> Path | Literal[False] | None:
         """The folder of the function's installed requirements, None when it has none, False when
         they are not installed yet (no pip: a cheap check)."""
         data = requirements(function)

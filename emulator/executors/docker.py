@@ -11,15 +11,17 @@ plane that died leaves nothing behind after the next start.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 import os
 import platform
 import socket
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 import docker
 import docker.errors
@@ -235,10 +237,8 @@ class DockerExecutor:
         self._peaks.pop(env.id, None)
         if cid:
             await self._remove(cid)
-        try:
+        with contextlib.suppress(FileNotFoundError):
             (self.fifo_dir / f"{env.id}.log").unlink()
-        except FileNotFoundError:
-            pass
 
     async def _remove(self, cid: str) -> None:
         try:
@@ -268,10 +268,8 @@ class DockerExecutor:
         """The container's peak memory from its cgroup (the last reading once it is gone)."""
         path = self._cgroup_files.get(env.id)
         if path is not None:
-            try:
+            with contextlib.suppress(OSError, ValueError):
                 self._peaks[env.id] = max(1, round(int(path.read_text()) / (1024 * 1024)))
-            except (OSError, ValueError):
-                pass
         return self._peaks.get(env.id)
 
 

@@ -20,11 +20,12 @@ pip's output goes line by line to ``progress``; a failure raises :class:`PipFail
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Callable, Iterable
 
 import docker
 import docker.errors
@@ -144,10 +145,8 @@ def pip_in_container(
     except docker.errors.APIError as exc:
         raise ExecutorError(f"pip in {image} failed to run: {exc}") from exc
     finally:
-        try:
+        with contextlib.suppress(docker.errors.APIError):
             api.remove_container(cid, force=True)
-        except docker.errors.APIError:
-            pass
     if status != 0:
         _no_pip(lines, f"the runtime image {image}",
                 "use a base image that has it (python:3.X-slim-bookworm, public.ecr.aws/lambda/python:3.X)")

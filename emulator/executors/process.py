@@ -21,6 +21,7 @@ in Docker.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import filecmp
 import logging
 import os
@@ -226,10 +227,8 @@ class ProcessExecutor:
         if proc is None:
             return
         if proc.poll() is None:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
         await asyncio.to_thread(proc.wait)
 
     def max_memory_mb(self, env: Environment) -> int | None:

@@ -173,7 +173,8 @@ class EventInvokeConfigs:
             "Version": 2,
             "Functions": {name: {"Config": s.config.to_json() if s.config else None, "FileConfig": s.file_config}
                           for name, s in self._stored.items()},
-            "FileConfigsSeen": {name: {"FileConfig": fp, "FirstSeen": at} for name, (fp, at) in self._file_seen.items()},
+            "FileConfigsSeen": {name: {"FileConfig": fp, "FirstSeen": at}
+                                for name, (fp, at) in self._file_seen.items()},
         }
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_suffix(".tmp")
@@ -320,7 +321,7 @@ class AsyncInvoker:
             timer: asyncio.TimerHandle | None = None
 
             def fire() -> None:
-                self._timers.discard(timer)  # type: ignore[arg-type]
+                self._timers.discard(timer)
                 self._spawn(event)
 
             timer = loop.call_later(delay, fire)

@@ -35,8 +35,9 @@ import json
 import logging
 import time
 from collections import deque
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import httpx
 
@@ -185,7 +186,7 @@ class CloudWatchLogs:
                 self.add(self._held.popleft())
         try:
             await asyncio.wait_for(self.flush(), timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             self._warn("CloudWatch Logs: pending lines not written in time for a read")
 
     async def close(self, timeout: float = 10.0) -> None:
@@ -195,10 +196,8 @@ class CloudWatchLogs:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
         if self.active:
-            try:
+            with contextlib.suppress(TimeoutError, asyncio.CancelledError):
                 await asyncio.wait_for(self.flush(), timeout)
-            except (asyncio.TimeoutError, asyncio.CancelledError):
-                pass
             left = sum(len(p) for p in self._pending.values())
             if left:
                 log.warning("CloudWatch Logs: %d log line(s) could not be written before shutdown", left)
@@ -209,7 +208,7 @@ class CloudWatchLogs:
         async with self._lock:
             keys = [key for key, pending in self._pending.items() if pending]
             results = await asyncio.gather(*(self._flush_stream(key) for key in keys), return_exceptions=True)
-        failed = [(key, r) for key, r in zip(keys, results) if isinstance(r, BaseException)]
+        failed = [(key, r) for key, r in zip(keys, results, strict=True) if isinstance(r, BaseException)]
         for key, error in failed:
             if isinstance(error, asyncio.CancelledError):
                 raise error

@@ -26,9 +26,10 @@ from __future__ import annotations
 import json
 import logging
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
 
 from ..event_sources.poller import Blocking
 from .invocation import InvocationResult
@@ -84,7 +85,7 @@ def _first_kb(text: str) -> str:
 
 
 def _now_iso_ms() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def s3_record_key(function_arn: str, timestamp: str) -> str:

@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import asyncio
 import enum
-from collections import deque
 import errno
 import os
 import time
 import uuid
-from typing import Any, Callable, Protocol
+from collections import deque
+from collections.abc import Callable
+from typing import Any, Protocol
 
 from ..domain.functions import FunctionConfig
 from .invocation import Invocation, InvocationResult, utc_timestamp
@@ -328,9 +329,7 @@ class Environment:
             except BlockingIOError:
                 return False
             except OSError as exc:
-                if exc.errno == errno.EAGAIN:
-                    return False
-                return True
+                return exc.errno != errno.EAGAIN
             if not chunk:
                 return True
             self._output += chunk

@@ -11,8 +11,9 @@ import logging
 import math
 import uuid
 from collections import OrderedDict, deque
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, TextIO
+from typing import TextIO
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +112,7 @@ class LogStore:
         for listener in self._listeners:
             try:
                 listener(entry)
-            except Exception:  # noqa: BLE001 - a listener must never fail the invoke
+            except Exception:
                 log.exception("log listener %r failed", listener)
         if self._echo is not None:
             prefix = f"[{entry.function_name}] "
@@ -128,7 +129,8 @@ class LogStore:
     def recent(self, function_name: str) -> list[InvocationLog]:
         return [entry for _, entry in self._by_function.get(function_name, ())]
 
-    def since(self, function_name: str, cursor: int | None, limit: int = PER_FUNCTION) -> tuple[list[InvocationLog], int]:
+    def since(self, function_name: str, cursor: int | None,
+              limit: int = PER_FUNCTION) -> tuple[list[InvocationLog], int]:
         """The function's logs after ``cursor`` (None: the last ``limit``), oldest first, and
         the cursor to ask with next."""
         kept = self._by_function.get(function_name, ())
@@ -153,7 +155,7 @@ class LogStore:
                     break
                 try:
                     entry = await asyncio.wait_for(queue.get(), remaining)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     break
                 if entry.function_name == function_name:
                     break

@@ -19,8 +19,9 @@ import asyncio
 import logging
 import time
 from collections import deque
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
-from typing import Any, Coroutine
+from typing import Any
 
 from ..config import Settings
 from ..domain.functions import FunctionConfig

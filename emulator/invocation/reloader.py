@@ -30,15 +30,16 @@ import asyncio
 import functools
 import logging
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from ..domain.errors import InvalidParameterValueException, ResourceNotFoundException
 from ..domain.functions import FunctionConfig, folder_digest, parse_function_name
 from ..domain.registry import FunctionRegistry
-from .pool import EnvironmentPool
 from .folders import Stamp, folder_stamp
+from .pool import EnvironmentPool
 from .watcher import FolderWatcher, ObserverFactory, WatchMode, default_observer
 
 log = logging.getLogger(__name__)

@@ -49,7 +49,7 @@ class RuntimePorts:
         sock.setblocking(False)
 
         def protocol() -> asyncio.Protocol:
-            return config.http_protocol_class(  # type: ignore[call-arg, no-any-return]
+            return config.http_protocol_class(  # type: ignore[call-arg]
                 config=config, server_state=self._state, app_state={}, _loop=loop
             )
 

@@ -8,9 +8,10 @@ import binascii
 import json
 import logging
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Iterator, Protocol
+from typing import Protocol
 
 from ..domain.errors import (
     InvalidParameterValueException,

@@ -22,14 +22,16 @@ a canary file written at the start tells whether events arrive at all; when none
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import platform
 import time
 import uuid
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Awaitable, Callable, Iterable, Literal
+from typing import Literal
 
 from watchdog.events import (
     DirCreatedEvent,
@@ -47,7 +49,7 @@ from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver, ObservedWatch
 from watchdog.observers.polling import PollingObserver
 
-from .folders import Stamp, folder_identity, folder_stamp, is_scratch
+from .folders import folder_identity, is_scratch
 
 log = logging.getLogger(__name__)
 
@@ -216,10 +218,8 @@ class FolderWatcher:
     def _disarm(self, entry: _Root) -> None:
         watch, entry.watch = entry.watch, None
         if watch is not None and self._observer is not None:
-            try:
+            with contextlib.suppress(KeyError):
                 self._observer.unschedule(watch)
-            except KeyError:
-                pass
 
     def _fall_back(self, reason: str) -> None:
         """Give up file events (they fail, or do not arrive): poll every root."""
@@ -256,7 +256,7 @@ class FolderWatcher:
             await asyncio.sleep(self.guard_interval)
             try:
                 self._check_roots()
-            except Exception:  # noqa: BLE001 - the guard must go on
+            except Exception:
                 log.exception("checking the watched folders failed")
 
     def _check_roots(self) -> None:
@@ -307,16 +307,14 @@ class FolderWatcher:
             try:
                 await asyncio.wait_for(asyncio.shield(seen), self.canary_timeout)
                 return True
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 if self.mode == "events":
                     self._fall_back(f"no file event arrived from {root} within {self.canary_timeout:g} s")
                 return False
         finally:
             self._canaries.pop(path, None)
-            try:
+            with contextlib.suppress(OSError):
                 await asyncio.to_thread(path.unlink)
-            except OSError:
-                pass
 
     def canary_seen(self, path: Path) -> None:
         """An event of a canary file (from any thread)."""
@@ -352,10 +350,8 @@ class FolderWatcher:
         loop = self._loop
         if loop is None or loop.is_closed():
             return
-        try:
+        with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
             loop.call_soon_threadsafe(callback)
-        except RuntimeError:  # the loop closed meanwhile
-            pass
 
     # --- debouncing ---------------------------------------------------------------------
 
@@ -414,7 +410,7 @@ class FolderWatcher:
     async def _call(self, name: str, paths: frozenset[Path]) -> None:
         try:
             await self.on_change(name, paths)
-        except Exception:  # noqa: BLE001 - a failed reload must not stop the watcher
+        except Exception:
             log.exception("reloading %s failed", name)
         finally:
             del self._running[name]
@@ -430,10 +426,8 @@ class FolderWatcher:
             return
         waiter = asyncio.get_running_loop().create_future()
         self._settle_waiters.setdefault(name, []).append(waiter)
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(asyncio.shield(waiter), timeout)
-        except asyncio.TimeoutError:
-            pass
 
     def _wake(self, name: str) -> None:
         if self.busy(name):

@@ -20,6 +20,7 @@ process dies (``CLOUDMICRO_EXIT_WITH_PARENT``).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -95,10 +96,8 @@ class LocalCloud:
             while chunk := os.read(fd, 65536):
                 log.write(chunk)
                 if self.echo:
-                    try:
+                    with contextlib.suppress(OSError):
                         os.write(2, chunk)
-                    except OSError:
-                        pass
         process.stdout.close()
 
     def _answers(self) -> bool:
@@ -110,7 +109,7 @@ class LocalCloud:
 
     def health(self) -> dict[str, Any]:
         with urllib.request.urlopen(self.endpoint + "/_cloudmicro/health", timeout=5) as reply:
-            return json.load(reply)  # type: ignore[no-any-return]
+            return json.load(reply)
 
     def wait_for_seeding(self, timeout: float = 300) -> None:
         """Wait until db_gen seeding is over; RuntimeError naming the bad files when it failed."""

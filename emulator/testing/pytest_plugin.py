@@ -43,9 +43,10 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Generator, Iterator
+from typing import TYPE_CHECKING, Any
 
 import pytest
 

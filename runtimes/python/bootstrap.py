@@ -67,12 +67,13 @@ import time
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs import time; type checkers still see these names.
-    from typing import Any, BinaryIO, Callable, Dict, Iterable, List, NoReturn, Optional, TextIO, Tuple
+    from collections.abc import Iterable
+    from typing import Any, BinaryIO, Callable, NoReturn, Optional, TextIO
 
     Handler = Callable[[Any, "LambdaContext"], Any]
-    ErrorResult = Dict[str, Any]
-    FrameTuple = Tuple[str, int, str, Optional[str]]
-    Headers = Dict[str, str]
+    ErrorResult = dict[str, Any]
+    FrameTuple = tuple[str, int, str, Optional[str]]
+    Headers = dict[str, str]
 
 RUNTIME_PATH = "/2018-06-01/runtime"
 ERROR_TYPE_HEADER = "Lambda-Runtime-Function-Error-Type"
@@ -120,8 +121,8 @@ EXIT_INIT_ERROR = 1
 EXIT_RUNTIME_API_ERROR = 1
 
 # Request and tenant ids of the invocation in progress, read by the logging filter.
-_current_request_id: Optional[str] = None
-_current_tenant_id: Optional[str] = None
+_current_request_id: str | None = None
+_current_tenant_id: str | None = None
 
 
 # --------------------------------------------------------------------------- errors
@@ -139,7 +140,7 @@ class FaultException(Exception):
     MALFORMED_HANDLER_NAME = "Runtime.MalformedHandlerName"
     LAMBDA_CONTEXT_UNMARSHAL_ERROR = "Runtime.LambdaContextUnmarshalError"
 
-    def __init__(self, exception_type: str, msg: str, trace: Optional[List[str]] = None) -> None:
+    def __init__(self, exception_type: str, msg: str, trace: list[str] | None = None) -> None:
         super().__init__(msg)
         self.exception_type = exception_type
         self.msg = msg
@@ -155,7 +156,7 @@ class RuntimeApiError(Exception):
 
 
 def make_error(
-    message: Optional[str], error_type: Optional[str], stack_trace: Optional[List[str]], request_id: Optional[str] = None
+    message: str | None, error_type: str | None, stack_trace: list[str] | None, request_id: str | None = None
 ) -> ErrorResult:
     """The error document posted to the Runtime API and logged, key for key as awslambdaric."""
     return {
@@ -166,7 +167,7 @@ def make_error(
     }
 
 
-def user_frames(exc: BaseException) -> List[FrameTuple]:
+def user_frames(exc: BaseException) -> list[FrameTuple]:
     """The exception's traceback frames, minus the leading frames of this bootstrap file."""
     import traceback
 
@@ -177,21 +178,21 @@ def user_frames(exc: BaseException) -> List[FrameTuple]:
     return frames
 
 
-def format_frames(frames: List[FrameTuple]) -> List[str]:
+def format_frames(frames: list[FrameTuple]) -> list[str]:
     """``traceback.format_list`` of plain tuples: ``'  File "f.py", line 3, in h\\n    code\\n'``."""
     import traceback
 
     return traceback.format_list(frames)
 
 
-def error_from_exception(exc: BaseException, request_id: Optional[str] = None) -> Tuple[ErrorResult, Dict[str, Any]]:
+def error_from_exception(exc: BaseException, request_id: str | None = None) -> tuple[ErrorResult, dict[str, Any]]:
     """Error document and X-Ray cause for an exception raised by user code."""
     frames = user_frames(exc)
     error = make_error(str(exc), type(exc).__name__, format_frames(frames), request_id)
     return error, make_xray_fault(type(exc).__name__, str(exc), frames)
 
 
-def make_xray_fault(error_type: str, message: str, frames: List[FrameTuple]) -> Dict[str, Any]:
+def make_xray_fault(error_type: str, message: str, frames: list[FrameTuple]) -> dict[str, Any]:
     """The X-Ray error cause that awslambdaric sends in a header with every ``/error`` post."""
     try:
         working_directory = os.getcwd()
@@ -222,7 +223,7 @@ class _RawNumbers:
     _token = ""
 
     def __init__(self) -> None:
-        self.values: List[str] = []
+        self.values: list[str] = []
 
     def placeholder(self, text: str) -> str:
         if not _RawNumbers._token:
@@ -250,23 +251,23 @@ def to_json(value: Any) -> str:
             return float("nan") if obj.is_nan() else raw.placeholder(str(obj))
         if isinstance(obj, bytes):
             return obj.decode("utf-8")
-        raise TypeError("Object of type %s is not JSON serializable" % type(obj).__name__)
+        raise TypeError(f"Object of type {type(obj).__name__} is not JSON serializable")
 
     encoder = json.JSONEncoder(ensure_ascii=_ensure_ascii(), allow_nan=True, default=default)
     return raw.substitute(encoder.encode(value))
 
 
-def marshal_response(result: Any) -> Tuple[bytes, str]:
+def marshal_response(result: Any) -> tuple[bytes, str]:
     """Body and content type of a handler's result; bytes are passed through as awslambdaric."""
     if isinstance(result, bytes):
         return result, "application/unknown"
     try:
         return to_json(result).encode("utf-8"), "application/json"
     except Exception as exc:
-        raise FaultException(FaultException.MARSHAL_ERROR, "Unable to marshal response: {}".format(exc))
+        raise FaultException(FaultException.MARSHAL_ERROR, f"Unable to marshal response: {exc}")
 
 
-def unmarshal_event(body: bytes, content_type: Optional[str]) -> Any:
+def unmarshal_event(body: bytes, content_type: str | None) -> Any:
     """The event: JSON-decoded (BOM tolerated, as simplejson), or raw bytes for other types."""
     if content_type is not None and content_type != "application/json":
         return body
@@ -276,7 +277,7 @@ def unmarshal_event(body: bytes, content_type: Optional[str]) -> Any:
             text = text[1:]
         return json.loads(text)
     except Exception as exc:
-        raise FaultException(FaultException.UNMARSHAL_ERROR, "Unable to unmarshal input: {}".format(exc))
+        raise FaultException(FaultException.UNMARSHAL_ERROR, f"Unable to unmarshal input: {exc}")
 
 
 def parse_json_header(value: str, name: str) -> Any:
@@ -284,7 +285,7 @@ def parse_json_header(value: str, name: str) -> Any:
         return json.loads(value)
     except Exception as exc:
         raise FaultException(
-            FaultException.LAMBDA_CONTEXT_UNMARSHAL_ERROR, "Unable to parse {} JSON: {}".format(name, exc)
+            FaultException.LAMBDA_CONTEXT_UNMARSHAL_ERROR, f"Unable to parse {name} JSON: {exc}"
         )
 
 
@@ -405,7 +406,7 @@ class JsonLogFormatter(logging.Formatter):
         record.levelname = logging.getLevelName(record.levelno)
         exc_info = record.exc_info
         message = record.msg if isinstance(record.msg, dict) and not record.args else record.getMessage()
-        result: Dict[str, Any] = {
+        result: dict[str, Any] = {
             "timestamp": self.formatTime(record, self.datefmt),
             "level": record.levelname,
             "message": message,
@@ -414,10 +415,11 @@ class JsonLogFormatter(logging.Formatter):
             "errorType": exc_info[0].__name__ if exc_info and exc_info[0] else None,
             "errorMessage": str(exc_info[1]) if exc_info else None,
             "requestId": getattr(record, "aws_request_id", None),
-            "location": "{}:{}:{}".format(record.pathname, record.funcName, record.lineno) if exc_info else None,
+            "location": f"{record.pathname}:{record.funcName}:{record.lineno}" if exc_info else None,
         }
-        if getattr(record, "tenant_id", None) is not None:
-            result["tenantId"] = getattr(record, "tenant_id")
+        tenant_id = getattr(record, "tenant_id", None)
+        if tenant_id is not None:
+            result["tenantId"] = tenant_id
         result.update(
             (key, value)
             for key, value in record.__dict__.items()
@@ -426,13 +428,13 @@ class JsonLogFormatter(logging.Formatter):
         return self._encode({key: value for key, value in result.items() if value is not None}) + "\n"
 
 
-def _format_tb(tb: Any) -> List[str]:
+def _format_tb(tb: Any) -> list[str]:
     import traceback
 
     return traceback.format_tb(tb)
 
 
-def log_level_from_env(value: Optional[str]) -> str:
+def log_level_from_env(value: str | None) -> str:
     """awslambdaric's mapping of ``AWS_LAMBDA_LOG_LEVEL`` (TRACE means DEBUG)."""
     return {None: "", "TRACE": "DEBUG"}.get(value, value or "").upper()
 
@@ -457,47 +459,40 @@ def setup_logging(json_format: bool, log_level: str) -> None:
 
 class CognitoIdentity:
     __slots__ = ("cognito_identity_id", "cognito_identity_pool_id")
-    cognito_identity_id: Optional[str]
-    cognito_identity_pool_id: Optional[str]
+    cognito_identity_id: str | None
+    cognito_identity_pool_id: str | None
 
     def __repr__(self) -> str:
-        return "CognitoIdentity([cognito_identity_id={},cognito_identity_pool_id={}])".format(
-            self.cognito_identity_id, self.cognito_identity_pool_id
-        )
+        return (f"CognitoIdentity([cognito_identity_id={self.cognito_identity_id},"
+                f"cognito_identity_pool_id={self.cognito_identity_pool_id}])")
 
 
 class Client:
-    __slots__ = ("installation_id", "app_title", "app_version_name", "app_version_code", "app_package_name")
-    installation_id: Optional[str]
-    app_title: Optional[str]
-    app_version_name: Optional[str]
-    app_version_code: Optional[str]
-    app_package_name: Optional[str]
+    __slots__ = ("app_package_name", "app_title", "app_version_code", "app_version_name", "installation_id")
+    installation_id: str | None
+    app_title: str | None
+    app_version_name: str | None
+    app_version_code: str | None
+    app_package_name: str | None
 
     def __repr__(self) -> str:
         return (
-            "Client([installation_id={},app_title={},app_version_name={},app_version_code={},"
-            "app_package_name={}])".format(
-                self.installation_id,
-                self.app_title,
-                self.app_version_name,
-                self.app_version_code,
-                self.app_package_name,
-            )
+            f"Client([installation_id={self.installation_id},app_title={self.app_title},app_version_name={self.app_version_name},app_version_code={self.app_version_code},"
+            f"app_package_name={self.app_package_name}])"
         )
 
 
 class ClientContext:
-    __slots__ = ("custom", "env", "client")
-    custom: Optional[Dict[str, Any]]
-    env: Optional[Dict[str, Any]]
+    __slots__ = ("client", "custom", "env")
+    custom: dict[str, Any] | None
+    env: dict[str, Any] | None
     client: Any  # a Client once built from the dict
 
     def __repr__(self) -> str:
-        return "ClientContext([custom={},env={},client={}])".format(self.custom, self.env, self.client)
+        return f"ClientContext([custom={self.custom},env={self.env},client={self.client}])"
 
 
-def make_obj_from_dict(cls: Any, data: Optional[Dict[str, Any]]) -> Any:
+def make_obj_from_dict(cls: Any, data: dict[str, Any] | None) -> Any:
     """An instance of ``cls`` with each slot taken from ``data`` (None when absent)."""
     if data is None:
         return None
@@ -515,12 +510,12 @@ class LambdaContext:
 
     def __init__(
         self,
-        invoke_id: Optional[str],
-        client_context: Optional[Dict[str, Any]],
-        cognito_identity: Optional[Dict[str, Any]],
+        invoke_id: str | None,
+        client_context: dict[str, Any] | None,
+        cognito_identity: dict[str, Any] | None,
         epoch_deadline_time_in_ms: int,
-        invoked_function_arn: Optional[str] = None,
-        tenant_id: Optional[str] = None,
+        invoked_function_arn: str | None = None,
+        tenant_id: str | None = None,
     ) -> None:
         self.aws_request_id = invoke_id
         self.log_group_name = os.environ.get("AWS_LAMBDA_LOG_GROUP_NAME")
@@ -544,12 +539,12 @@ class LambdaContext:
         delta_ms = self._epoch_deadline_time_in_ms - int(time.time() * 1000)
         return delta_ms if delta_ms > 0 else 0
 
-    def w3c(self) -> Dict[str, str]:
+    def w3c(self) -> dict[str, str]:
         """The W3C trace-context fields that came in ``clientContext.w3c``."""
         return dict(self._w3c_fields)
 
     @staticmethod
-    def _extract_and_strip_w3c(client_context: Any) -> Dict[str, str]:
+    def _extract_and_strip_w3c(client_context: Any) -> dict[str, str]:
         if not isinstance(client_context, dict) or "w3c" not in client_context:
             return {}
         raw = client_context.pop("w3c")
@@ -562,20 +557,9 @@ class LambdaContext:
 
     def __repr__(self) -> str:
         return (
-            "LambdaContext([aws_request_id={},log_group_name={},log_stream_name={},function_name={},"
-            "memory_limit_in_mb={},function_version={},invoked_function_arn={},client_context={},"
-            "identity={},tenant_id={}])".format(
-                self.aws_request_id,
-                self.log_group_name,
-                self.log_stream_name,
-                self.function_name,
-                self.memory_limit_in_mb,
-                self.function_version,
-                self.invoked_function_arn,
-                self.client_context,
-                self.identity,
-                self.tenant_id,
-            )
+            f"LambdaContext([aws_request_id={self.aws_request_id},log_group_name={self.log_group_name},log_stream_name={self.log_stream_name},function_name={self.function_name},"
+            f"memory_limit_in_mb={self.memory_limit_in_mb},function_version={self.function_version},invoked_function_arn={self.invoked_function_arn},client_context={self.client_context},"
+            f"identity={self.identity},tenant_id={self.tenant_id}])"
         )
 
 
@@ -586,8 +570,15 @@ class Invocation:
     """One event from ``GET /invocation/next``."""
 
     __slots__ = (
-        "request_id", "body", "content_type", "deadline_ms", "function_arn",
-        "trace_id", "client_context", "cognito_identity", "tenant_id",
+        "body",
+        "client_context",
+        "cognito_identity",
+        "content_type",
+        "deadline_ms",
+        "function_arn",
+        "request_id",
+        "tenant_id",
+        "trace_id",
     )
 
     def __init__(self, headers: Headers, body: bytes) -> None:
@@ -602,18 +593,18 @@ class Invocation:
         self.tenant_id = headers.get("lambda-runtime-aws-tenant-id") or None
 
 
-def _parse_int(value: Optional[str]) -> int:
+def _parse_int(value: str | None) -> int:
     try:
         return int(value or 0)
     except ValueError:
         return 0
 
 
-def parse_address(address: str) -> Tuple[str, int]:
+def parse_address(address: str) -> tuple[str, int]:
     """``host:port`` or ``[v6]:port`` -> (host, port)."""
     host, sep, port = address.rpartition(":")
     if not sep or not port.isdigit():
-        raise RuntimeApiError("AWS_LAMBDA_RUNTIME_API must be host:port, got {!r}".format(address))
+        raise RuntimeApiError(f"AWS_LAMBDA_RUNTIME_API must be host:port, got {address!r}")
     return host.strip("[]") or "127.0.0.1", int(port)
 
 
@@ -627,14 +618,14 @@ class RuntimeApiClient:
     def __init__(self, address: str) -> None:
         self.address = address
         self._endpoint = parse_address(address)
-        self._sock: Optional[socket.socket] = None
-        self._reader: Optional[BinaryIO] = None
+        self._sock: socket.socket | None = None
+        self._reader: BinaryIO | None = None
         self._user_agent = "aws-lambda-python/{}.{}.{}-cloudmicro".format(*sys.version_info[:3])
 
     def next_invocation(self) -> Invocation:
         status, headers, body = self.request("GET", RUNTIME_PATH + "/invocation/next")
         if status != 200:
-            raise RuntimeApiError("GET /invocation/next answered HTTP {}: {!r}".format(status, body[:300]))
+            raise RuntimeApiError(f"GET /invocation/next answered HTTP {status}: {body[:300]!r}")
         if headers.get(RESTART_HEADER):
             raise RestartRequested()
         if not headers.get("lambda-runtime-aws-request-id"):
@@ -642,28 +633,28 @@ class RuntimeApiClient:
         return Invocation(headers, body)
 
     def post_response(self, request_id: str, body: bytes, content_type: str) -> None:
-        path = "{}/invocation/{}/response".format(RUNTIME_PATH, request_id)
+        path = f"{RUNTIME_PATH}/invocation/{request_id}/response"
         self.post(path, body, [("Content-Type", content_type)])
 
     def post_error(self, request_id: str, error_json: str, xray_json: str, error_type: str) -> None:
-        path = "{}/invocation/{}/error".format(RUNTIME_PATH, request_id)
+        path = f"{RUNTIME_PATH}/invocation/{request_id}/error"
         if len(xray_json.encode("utf-8")) >= XRAY_ERROR_CAUSE_MAX_BYTES:
             xray_json = ""
         headers = [("Content-Type", "application/json"), (ERROR_TYPE_HEADER, error_type)]
-        self.post(path, error_json.encode("utf-8"), headers + [(XRAY_ERROR_CAUSE_HEADER, xray_json)])
+        self.post(path, error_json.encode("utf-8"), [*headers, (XRAY_ERROR_CAUSE_HEADER, xray_json)])
 
     def post_init_error(self, error_json: str, error_type: str) -> None:
         # No Content-Type, as awslambdaric's http.client request.
         self.post(RUNTIME_PATH + "/init/error", error_json.encode("utf-8"), [(ERROR_TYPE_HEADER, error_type)])
 
-    def post(self, path: str, body: bytes, headers: List[Tuple[str, str]]) -> None:
+    def post(self, path: str, body: bytes, headers: list[tuple[str, str]]) -> None:
         status, _headers, answer = self.request("POST", path, body, headers)
         if not 200 <= status < 300:
-            sys.stderr.write("cloudmicro runtime: POST {} answered HTTP {}: {!r}\n".format(path, status, answer[:300]))
+            sys.stderr.write(f"cloudmicro runtime: POST {path} answered HTTP {status}: {answer[:300]!r}\n")
 
     def request(
-        self, method: str, path: str, body: Optional[bytes] = None, headers: Iterable[Tuple[str, str]] = ()
-    ) -> Tuple[int, Headers, bytes]:
+        self, method: str, path: str, body: bytes | None = None, headers: Iterable[tuple[str, str]] = ()
+    ) -> tuple[int, Headers, bytes]:
         """Send one request and read its response, reconnecting when the connection fails."""
         message = self._encode_request(method, path, body, headers)
         failures = 0
@@ -680,17 +671,17 @@ class RuntimeApiClient:
                 failures += 1
                 if failures >= CONNECT_ATTEMPTS:
                     raise RuntimeApiError(
-                        "cannot reach the Runtime API at {} after {} attempts: {}".format(self.address, failures, exc)
+                        f"cannot reach the Runtime API at {self.address} after {failures} attempts: {exc}"
                     ) from exc
                 time.sleep(CONNECT_BACKOFF_S * 2 ** (failures - 1))
 
     def _encode_request(
-        self, method: str, path: str, body: Optional[bytes], headers: Iterable[Tuple[str, str]]
+        self, method: str, path: str, body: bytes | None, headers: Iterable[tuple[str, str]]
     ) -> bytes:
-        lines = ["{} {} HTTP/1.1".format(method, path), "Host: " + self.address, "User-Agent: " + self._user_agent]
+        lines = [f"{method} {path} HTTP/1.1", "Host: " + self.address, "User-Agent: " + self._user_agent]
         if body is not None:
-            lines.append("Content-Length: {}".format(len(body)))
-        lines.extend("{}: {}".format(name, value) for name, value in headers)
+            lines.append(f"Content-Length: {len(body)}")
+        lines.extend(f"{name}: {value}" for name, value in headers)
         return ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8") + (body or b"")
 
     def _connect(self) -> socket.socket:
@@ -721,7 +712,7 @@ class RuntimeApiClient:
             raise _NoResponse("connection closed mid-response" if len(line) <= MAX_HTTP_LINE else "line too long")
         return line
 
-    def _read_response(self) -> Tuple[int, Headers, bytes]:
+    def _read_response(self) -> tuple[int, Headers, bytes]:
         version, status = self._read_status_line()
         headers = self._read_headers()
         while status == 100:  # interim response; the final one follows
@@ -733,7 +724,7 @@ class RuntimeApiClient:
             self._close()
         return status, headers, body
 
-    def _read_status_line(self) -> Tuple[str, int]:
+    def _read_status_line(self) -> tuple[str, int]:
         parts = self._readline().decode("latin-1").split(None, 2)
         if len(parts) < 2 or not parts[0].startswith("HTTP/") or not parts[1].isdigit():
             raise _NoResponse("not an HTTP response: {!r}".format(" ".join(parts)[:100]))
@@ -766,7 +757,7 @@ class RuntimeApiClient:
 
     def _read_chunked(self) -> bytes:
         assert self._reader is not None
-        chunks: List[bytes] = []
+        chunks: list[bytes] = []
         while True:
             size = int(self._readline().split(b";", 1)[0].strip(), 16)
             if size == 0:
@@ -788,30 +779,30 @@ def load_handler(handler_name: str) -> Handler:
     try:
         module_name, function_name = handler_name.rsplit(".", 1)
     except ValueError as exc:
-        raise FaultException(FaultException.MALFORMED_HANDLER_NAME, "Bad handler '{}': {}".format(handler_name, exc))
+        raise FaultException(FaultException.MALFORMED_HANDLER_NAME, f"Bad handler '{handler_name}': {exc}")
     import importlib
 
     try:
         if module_name.split(".")[0] in sys.builtin_module_names:
             raise FaultException(
                 FaultException.BUILT_IN_MODULE_CONFLICT,
-                "Cannot use built-in module {} as a handler module".format(module_name),
+                f"Cannot use built-in module {module_name} as a handler module",
             )
         module = importlib.import_module(module_name.replace("/", "."))
     except ImportError as exc:
         raise FaultException(
-            FaultException.IMPORT_MODULE_ERROR, "Unable to import module '{}': {}".format(module_name, exc)
+            FaultException.IMPORT_MODULE_ERROR, f"Unable to import module '{module_name}': {exc}"
         )
     except SyntaxError as exc:
-        trace = ['  File "%s" Line %s\n    %s' % (exc.filename, exc.lineno, exc.text)]
+        trace = [f'  File "{exc.filename}" Line {exc.lineno}\n    {exc.text}']
         raise FaultException(
-            FaultException.USER_CODE_SYNTAX_ERROR, "Syntax error in module '{}': {}".format(module_name, exc), trace
+            FaultException.USER_CODE_SYNTAX_ERROR, f"Syntax error in module '{module_name}': {exc}", trace
         )
     try:
-        return getattr(module, function_name)  # type: ignore[no-any-return]
+        return getattr(module, function_name)
     except AttributeError:
         raise FaultException(
-            FaultException.HANDLER_NOT_FOUND, "Handler '{}' missing on module '{}'".format(function_name, module_name)
+            FaultException.HANDLER_NOT_FOUND, f"Handler '{function_name}' missing on module '{module_name}'"
         )
 
 
@@ -847,7 +838,7 @@ def create_context(invocation: Invocation) -> LambdaContext:
     )
 
 
-def update_xray_env(trace_id: Optional[str]) -> None:
+def update_xray_env(trace_id: str | None) -> None:
     if trace_id is not None:
         os.environ["_X_AMZN_TRACE_ID"] = trace_id
     else:
@@ -883,22 +874,21 @@ def set_default_sys_path() -> None:
     task_root = os.environ.get("LAMBDA_TASK_ROOT") or "/var/task"
     packages = [p for p in os.environ.pop("_CLOUDMICRO_PACKAGES", "").split(os.pathsep) if p]
     opt = os.environ.pop("_CLOUDMICRO_OPT", "/opt")
-    layers = []  # type: List[str]
+    layers: list[str] = []
     if opt and "PYTHONPATH" not in os.environ:
-        version = "{}.{}".format(sys.version_info[0], sys.version_info[1])
+        version = f"{sys.version_info[0]}.{sys.version_info[1]}"
         layers = [opt + "/python/lib/python" + version + "/site-packages", opt + "/python"]
     # the runtime's own folder (the AWS SDK) follows, as /var/runtime does on AWS; python -I
     # (the process executor) does not put the script's folder on sys.path by itself
     runtime_dir = os.environ.get("LAMBDA_RUNTIME_DIR") or os.path.dirname(os.path.abspath(__file__))
     runtime = [] if runtime_dir in sys.path else [runtime_dir]
-    sys.path[0:0] = [task_root] + packages + layers + runtime
-    for folder in [task_root] + packages + layers:
+    sys.path[0:0] = [task_root, *packages, *layers, *runtime]
+    for folder in [task_root, *packages, *layers]:
         site.addsitedir(folder)
     trust_fresh_bytecode_only([task_root, opt] if opt else [task_root])
 
 
-def trust_fresh_bytecode_only(folders):
-    # type: (List[str]) -> None
+def trust_fresh_bytecode_only(folders: list[str]) -> None:
     """Cloudmicro's addition, for hot reload: modules under ``folders`` (the function's code and
     its layers, which the developer edits) use a ``__pycache__`` .pyc only when it was written
     more than a second after its source; otherwise they are compiled from source.
@@ -944,8 +934,8 @@ def restart() -> NoReturn:
     nothing else its container or process was made for): the interpreter with its original
     arguments, and the environment the runtime started with."""
     flush_output()
-    args = list(getattr(sys, "orig_argv", [sys.executable] + sys.argv))[1:]
-    os.execve(sys.executable, [sys.executable] + args, START_ENVIRON)
+    args = list(getattr(sys, "orig_argv", [sys.executable, *sys.argv]))[1:]
+    os.execve(sys.executable, [sys.executable, *args], START_ENVIRON)
 
 
 def run_loop(api: RuntimeApiClient, handler: Handler, json_format: bool) -> NoReturn:
@@ -975,7 +965,7 @@ def main() -> None:
         restart()
     except RuntimeApiError as exc:
         flush_output()
-        sys.stderr.write("cloudmicro runtime: {}\n".format(exc))
+        sys.stderr.write(f"cloudmicro runtime: {exc}\n")
         sys.exit(EXIT_RUNTIME_API_ERROR)
 
 

@@ -3,9 +3,10 @@ queues, the EventInvokeConfig API, and events queued across a restart."""
 
 from __future__ import annotations
 
+import contextlib
 import json
-import os
 import logging
+import os
 import re
 import shutil
 import threading
@@ -50,10 +51,8 @@ def lam(endpoint):
     client = lambda_client(endpoint)
     yield client
     for name in FUNCTIONS_CONFIGURED:
-        try:
+        with contextlib.suppress(client.exceptions.ResourceNotFoundException):
             client.delete_function_event_invoke_config(FunctionName=name)
-        except client.exceptions.ResourceNotFoundException:
-            pass
         client.update_function_configuration(FunctionName=name, DeadLetterConfig={"TargetArn": ""})
 
 
@@ -449,11 +448,10 @@ def test_queued_events_resume_even_when_the_health_check_fails(tmp_path, tag, mo
     settings = replace(_settings(tmp_path, "process"), seed_on_start=False)
     left_by_a_previous_run = QueuedEvent(str(uuid.uuid4()), "recorder", json.dumps({"tag": tag}), time.time())
     EventStore(settings.state_dir / "async-events").save(left_by_a_previous_run)
-    with caplog.at_level(logging.ERROR, logger="emulator.app"):
-        with BackgroundServer(settings) as endpoint:
-            ensure_table(endpoint)
-            [got] = wait_for(endpoint, tag, 1, timeout=30)
-            assert got.request_id == left_by_a_previous_run.request_id
+    with caplog.at_level(logging.ERROR, logger="emulator.app"), BackgroundServer(settings) as endpoint:
+        ensure_table(endpoint)
+        [got] = wait_for(endpoint, tag, 1, timeout=30)
+        assert got.request_id == left_by_a_previous_run.request_id
     [error] = [r.getMessage() for r in caplog.records if r.name == "emulator.app"]
     assert "did not answer its health check" in error and "simulated" in error
 
@@ -484,9 +482,9 @@ def test_a_function_json_event_invoke_config_is_the_one_the_api_reads_changes_an
         with pytest.raises(lam.exceptions.ResourceNotFoundException):
             lam.delete_function_event_invoke_config(FunctionName="recorder")
 
-    with BackgroundServer(settings) as endpoint:  # deleted it stays, across a restart ...
-        with pytest.raises(lam.exceptions.ResourceNotFoundException):
-            lambda_client(endpoint).get_function_event_invoke_config(FunctionName="recorder")
+    # deleted it stays, across a restart ...
+    with BackgroundServer(settings) as endpoint, pytest.raises(lam.exceptions.ResourceNotFoundException):
+        lambda_client(endpoint).get_function_event_invoke_config(FunctionName="recorder")
 
     declared.write_text(json.dumps({"Timeout": 3, "EventInvokeConfig": {"MaximumRetryAttempts": 0}}))
     with BackgroundServer(settings) as endpoint:  # ... until function.json's configuration changes

@@ -7,8 +7,8 @@ import os
 import subprocess
 import sys
 
-from tests.conftest import ROOT
 from emulator.server import free_port
+from tests.conftest import ROOT
 
 
 def cloudmicro(*args: str, stdin: str | None = None, endpoint: str | None = None) -> subprocess.CompletedProcess:

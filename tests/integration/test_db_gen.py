@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import copy
 import importlib.util
 import io
 import json
 import logging
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import boto3
 import pytest

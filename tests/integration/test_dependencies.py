@@ -207,7 +207,7 @@ class GatedWheel:
         gate = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - http.server's name
+            def do_GET(self) -> None:
                 gate.requests += 1
                 gate.release.wait(60)
                 self.send_response(200)

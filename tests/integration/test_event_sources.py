@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import boto3
 import pytest
@@ -55,10 +57,8 @@ def mappings(endpoint):
 
     yield create
     for key in created:
-        try:
+        with contextlib.suppress(client.exceptions.ResourceNotFoundException):
             client.delete_event_source_mapping(UUID=key)
-        except client.exceptions.ResourceNotFoundException:
-            pass
 
 
 def sink_state(endpoint: str, tag: str) -> tuple[dict[str, int], list[dict]]:

@@ -10,7 +10,7 @@ import json
 import os
 import re
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -52,7 +52,7 @@ def put(endpoint: str, *details: dict, source: str = "app.orders", **extra: Any)
 
 def test_put_events_delivers_the_aws_envelope(endpoint, tag):
     rule(endpoint, tag, {"source": ["app.orders"], "detail": {"tag": [tag]}}, [{"Id": "f", "Arn": FUNCTION}])
-    at = datetime(2024, 5, 6, 7, 8, 9, tzinfo=timezone.utc)
+    at = datetime(2024, 5, 6, 7, 8, 9, tzinfo=UTC)
     [event_id] = put(endpoint, {"tag": tag, "total": 12.5}, Time=at, Resources=["arn:aws:s3:::x"])
     [found] = wait_for(endpoint, tag)
     assert found.event == {
@@ -68,7 +68,7 @@ def test_time_defaults_to_now(endpoint, tag):
     put(endpoint, {"tag": tag})
     [found] = wait_for(endpoint, tag)
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", found.event["time"])
-    sent = datetime.strptime(found.event["time"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc).timestamp()
+    sent = datetime.strptime(found.event["time"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp()
     assert before - 1 <= sent <= time.time() + 1
 
 

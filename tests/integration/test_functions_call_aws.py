@@ -7,7 +7,6 @@ import os
 import time
 
 import boto3
-import pytest
 
 from tests.conftest import lambda_client
 

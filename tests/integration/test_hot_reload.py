@@ -320,7 +320,7 @@ class Gate:
         gate = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - http.server's name
+            def do_GET(self) -> None:
                 gate.calls += 1
                 gate.reached.set()
                 gate.opened.wait(30)
@@ -361,7 +361,7 @@ def NAME_handler(event, context):
 
 
 def test_a_cold_start_that_read_a_half_saved_file_runs_again(start):
-    endpoint, client, functions = start()
+    _endpoint, client, functions = start()
     folder = functions / NAME
     assert invoke(client) == ("v1", None)
     gate = Gate()

@@ -87,7 +87,7 @@ def test_tail_log_has_start_end_report_and_output(client):
         line.startswith("[INFO]\t") and line.endswith(f"\t{request_id}\thello from logging 42") for line in lines
     )
     assert f"END RequestId: {request_id}" in lines
-    report = [line for line in lines if line.startswith("REPORT")][0]
+    report = next(line for line in lines if line.startswith("REPORT"))
     fields = report.split("\t")
     assert fields[0] == f"REPORT RequestId: {request_id}"
     assert fields[1].startswith("Duration: ") and fields[1].endswith(" ms")
@@ -230,8 +230,8 @@ def test_memory_limit_kills_the_container(docker_lambda):
 
 
 def test_warm_environment_is_reused(client):
-    first, _ = _invoke(client, "echo", LogType="Tail")
-    second, body = _invoke(client, "echo", LogType="Tail")
+    _first, _ = _invoke(client, "echo", LogType="Tail")
+    _second, body = _invoke(client, "echo", LogType="Tail")
     third, body3 = _invoke(client, "echo", LogType="Tail")
     assert "Init Duration" not in _log(third)
     assert json.loads(body)["log_stream_name"] == json.loads(body3)["log_stream_name"]
@@ -239,7 +239,7 @@ def test_warm_environment_is_reused(client):
 
 def test_parallel_invokes_run_in_parallel_environments(client):
     def call(_):
-        response, body = _invoke(client, "slow", {"seconds": 1})
+        _response, body = _invoke(client, "slow", {"seconds": 1})
         return json.loads(body)
 
     started = time.monotonic()
@@ -306,14 +306,14 @@ def test_oversized_payloads_are_413(client):
     with pytest.raises(client.exceptions.RequestTooLargeException):
         client.invoke(FunctionName="echo", Payload=medium, InvocationType="Event")
     # a payload just under the sync limit is fine
-    response, body = _invoke(client, "echo", {"data": "y" * (5 * 1024 * 1024)})
+    _response, body = _invoke(client, "echo", {"data": "y" * (5 * 1024 * 1024)})
     assert len(json.loads(body)["event"]["data"]) == 5 * 1024 * 1024
 
 
 def test_names_partial_and_full_arns_are_accepted(client):
     for name in ("echo", "echo:$LATEST", "123456789012:function:echo",
                  "arn:aws:lambda:us-east-1:123456789012:function:echo"):
-        response, body = _invoke(client, name)
+        _response, body = _invoke(client, name)
         assert json.loads(body)["function_name"] == "echo", name
 
 

@@ -3,6 +3,7 @@ CLI, and the answer to a Lambda API operation Cloudmicro does not emulate."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -22,10 +23,8 @@ def function(process_endpoint):
     client.create_function(FunctionName=name, Runtime="python3.11", Handler="app.handler", Role="any",
                            Code={"ZipFile": zip_of({"app.py": "def handler(e, c):\n    return e\n"})})
     yield client, name
-    try:
+    with contextlib.suppress(client.exceptions.ResourceNotFoundException):
         client.delete_function(FunctionName=name)
-    except client.exceptions.ResourceNotFoundException:
-        pass
 
 
 def code_of(error: ClientError) -> tuple[str, int]:
@@ -109,9 +108,9 @@ def test_the_aws_cli_adds_a_permission(function, process_endpoint):
     _, name = function
     env = {**os.environ, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": "us-east-1"}
     cli = [sys.executable, "-m", "awscli", "--endpoint-url", process_endpoint, "lambda"]
-    done = subprocess.run(cli + ["add-permission", "--function-name", name, "--statement-id", "sns",
-                                 "--action", "lambda:InvokeFunction", "--principal", "sns.amazonaws.com",
-                                 "--source-arn", "arn:aws:sns:us-east-1:123456789012:topic"],
+    done = subprocess.run([*cli, "add-permission", "--function-name", name, "--statement-id", "sns",
+                           "--action", "lambda:InvokeFunction", "--principal", "sns.amazonaws.com",
+                           "--source-arn", "arn:aws:sns:us-east-1:123456789012:topic"],
                           env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert json.loads(json.loads(done.stdout)["Statement"])["Principal"] == {"Service": "sns.amazonaws.com"}

@@ -8,6 +8,7 @@ No test waits for a minute to pass: the schedules' clock is moved forward
 from __future__ import annotations
 
 import calendar
+import contextlib
 import json
 import logging
 import os
@@ -16,9 +17,10 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
-from typing import Any, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
@@ -89,10 +91,8 @@ def schedules(plane) -> Iterator[Any]:
     yield create
     set_clock(plane, 0)
     for name in created:
-        try:
+        with contextlib.suppress(scheduler.exceptions.ResourceNotFoundException):
             scheduler.delete_schedule(Name=name)
-        except scheduler.exceptions.ResourceNotFoundException:
-            pass
 
 
 def epoch(text: str) -> int:
@@ -267,7 +267,7 @@ def test_scheduler_schedules_fire(plane, schedules, tag):
     assert abs(epoch(first.event["at"]) - created_at) <= 2
 
     once = f"{tag}-once"
-    when = datetime.now(timezone.utc) + timedelta(seconds=3)
+    when = datetime.now(UTC) + timedelta(seconds=3)
     schedules(f"at-{tag}", f"at({when:%Y-%m-%dT%H:%M:%S})", {"Input": json.dumps({"tag": once})},
               ActionAfterCompletion="DELETE")
     [fired] = wait_for(plane, once, 1)
@@ -282,7 +282,7 @@ def test_scheduler_schedules_fire(plane, schedules, tag):
 
 def test_scheduler_time_zone_dates_and_state_in_the_listing(plane, schedules, tag):
     schedules(f"kolkata-{tag}", "cron(30 10 * * ? *)", ScheduleExpressionTimezone="Asia/Kolkata")
-    start = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(days=3)
+    start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=3)
     schedules(f"later-{tag}", "rate(1 day)", StartDate=start)
     schedules(f"paused-{tag}", "rate(1 minute)", {"Input": json.dumps({"tag": tag})}, State="DISABLED")
     rows = listing(plane)

@@ -4,14 +4,15 @@ ports, a watchdog observer that sees nothing."""
 from __future__ import annotations
 
 import asyncio
+import json
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Awaitable, Callable
 
 from watchdog.observers.api import BaseObserver, ObservedWatch
 from watchdog.observers.polling import PollingEmitter, PollingObserver
 
 from emulator.domain.functions import FunctionConfig
-from emulator.invocation.environment import Environment, RuntimeRestart
+from emulator.invocation.environment import Environment, RuntimeApiError, RuntimeRestart
 
 Handler = Callable[[Environment, bytes], Awaitable[bytes]]
 
@@ -25,7 +26,7 @@ class FunctionFailure:
     """Return this from a fake handler to answer with a function error."""
 
     def __init__(self, message: str = "boom") -> None:
-        self.payload = ('{"errorType": "RuntimeError", "errorMessage": "%s"}' % message).encode()
+        self.payload = json.dumps({"errorType": "RuntimeError", "errorMessage": message}).encode()
 
 
 class FakeExecutor:
@@ -59,7 +60,7 @@ class FakeExecutor:
             except RuntimeRestart:
                 await self.restart(env)
                 return
-            except Exception:
+            except RuntimeApiError:  # the environment is shutting down
                 return
             result = await self.handler(env, inv.payload)
             if env.alive and env.current is inv:

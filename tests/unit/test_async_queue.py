@@ -16,8 +16,12 @@ from pathlib import Path
 import pytest
 
 from emulator.config import Settings
-from emulator.domain.errors import (InvalidRequestContentException, LambdaError, RequestTooLargeException,
-                                    ServiceException)
+from emulator.domain.errors import (
+    InvalidRequestContentException,
+    LambdaError,
+    RequestTooLargeException,
+    ServiceException,
+)
 from emulator.domain.event_invoke import EventInvokeConfig, parse_event_invoke_config
 from emulator.domain.registry import FunctionRegistry
 from emulator.invocation.async_queue import AsyncInvoker, EventInvokeConfigs, EventStore, QueuedEvent
@@ -129,7 +133,7 @@ def test_an_event_older_than_its_maximum_age_is_not_run(tmp_path):
         return payload
 
     async def scenario():
-        queue, dest, pool, settings = make_queue(tmp_path, record, config={
+        queue, dest, pool, _settings = make_queue(tmp_path, record, config={
             "MaximumEventAgeInSeconds": 60,
             "DestinationConfig": {"OnFailure": {"Destination": "arn:aws:sqs:us-east-1:123456789012:f"}}})
         old = QueuedEvent("req-old", "fn", '{"old": 1}', enqueued_at=time.time() - 61)
@@ -350,7 +354,7 @@ def test_a_throttled_event_waits_without_using_an_attempt(tmp_path):
 
 def test_platform_errors_warn_once_per_event(tmp_path, caplog):
     async def scenario():
-        queue, dest, pool, _ = make_queue(tmp_path, lambda env, payload: asyncio.sleep(0, result=payload))
+        queue, _dest, pool, _ = make_queue(tmp_path, lambda env, payload: asyncio.sleep(0, result=payload))
         failures = iter(range(4))
         real = queue._run
 

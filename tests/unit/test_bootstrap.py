@@ -19,11 +19,11 @@ import sys
 import textwrap
 import threading
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Callable, Iterator, Optional
 
 import pytest
 
@@ -94,19 +94,19 @@ class FakeRuntimeApi:
 
     @property
     def address(self) -> str:
-        return "127.0.0.1:{}".format(self.server.server_address[1])
+        return f"127.0.0.1:{self.server.server_address[1]}"
 
     def invoke(
         self,
         event: object = None,
         *,
-        body: Optional[bytes] = None,
-        deadline_ms: Optional[int] = None,
-        headers: Optional[dict[str, str]] = None,
+        body: bytes | None = None,
+        deadline_ms: int | None = None,
+        headers: dict[str, str] | None = None,
     ) -> str:
         """Queue one event for ``/next`` and return its request id."""
         self._counter += 1
-        request_id = "req-{:04d}-8f0e-4bda-b1b6".format(self._counter)
+        request_id = f"req-{self._counter:04d}-8f0e-4bda-b1b6"
         all_headers = {
             "Lambda-Runtime-Aws-Request-Id": request_id,
             "Lambda-Runtime-Deadline-Ms": str(deadline_ms or int(time.time() * 1000) + 30_000),
@@ -122,7 +122,7 @@ class FakeRuntimeApi:
         try:
             return self.posts.get(timeout=timeout)
         except queue.Empty:
-            raise AssertionError("the bootstrap posted nothing within {}s".format(timeout)) from None
+            raise AssertionError(f"the bootstrap posted nothing within {timeout}s") from None
 
     def close(self) -> None:
         self.closed.set()
@@ -167,7 +167,7 @@ def _make_request_handler(api: FakeRuntimeApi) -> type[BaseHTTPRequestHandler]:
             if api.drop_connection_after_post:
                 self.close_connection = True
 
-        def _reply(self, status: int, body: bytes, headers: Optional[dict[str, str]] = None, chunked: bool = False) -> None:
+        def _reply(self, status: int, body: bytes, headers: dict[str, str] | None = None, chunked: bool = False) -> None:
             self.send_response(status)
             for name, value in (headers or {"Content-Type": "application/json"}).items():
                 self.send_header(name, value)
@@ -234,8 +234,8 @@ def launch(api: FakeRuntimeApi, tmp_path: Path) -> Iterator[Launcher]:
     def start(
         files: dict[str, str],
         handler: str = "app.handler",
-        env: Optional[dict[str, str]] = None,
-        command: Optional[list[str]] = None,
+        env: dict[str, str] | None = None,
+        command: list[str] | None = None,
         python_args: tuple[str, ...] = ("-S",),  # no site-packages: the bootstrap is stdlib only
     ) -> Bootstrap:
         task_root = tmp_path / "task"
@@ -296,7 +296,7 @@ ECHO_CONTEXT = """
 
 def error_log(error_type: str, message: str, trace: list[str]) -> str:
     """awslambdaric's text error record: CR-separated lines, leading spaces made NBSP."""
-    lines = ["[ERROR] {}: {}".format(error_type, message), "Traceback (most recent call last):"]
+    lines = [f"[ERROR] {error_type}: {message}", "Traceback (most recent call last):"]
     for element in trace:
         for line in element.splitlines():
             stripped = line.lstrip(" ")
@@ -318,7 +318,7 @@ def test_success_round_trip_posts_result_and_exposes_context(api: FakeRuntimeApi
 
     post = api.next_post()
 
-    assert post.path == "/2018-06-01/runtime/invocation/{}/response".format(request_id)
+    assert post.path == f"/2018-06-01/runtime/invocation/{request_id}/response"
     assert post.headers["content-type"] == "application/json"
     result = post.json()
     assert isinstance(result, dict)
@@ -440,10 +440,10 @@ def test_handler_exception_posts_error_and_logs_error_record(api: FakeRuntimeApi
 
     app = str(bootstrap.task_root / "app.py")
     trace = [
-        '  File "{}", line 6, in handler\n    return inner(event)\n'.format(app),
-        '  File "{}", line 3, in inner\n    raise ValueError("boom: " + event["why"])\n'.format(app),
+        f'  File "{app}", line 6, in handler\n    return inner(event)\n',
+        f'  File "{app}", line 3, in inner\n    raise ValueError("boom: " + event["why"])\n',
     ]
-    assert post.path == "/2018-06-01/runtime/invocation/{}/error".format(request_id)
+    assert post.path == f"/2018-06-01/runtime/invocation/{request_id}/error"
     assert post.headers["content-type"] == "application/json"
     assert post.headers["lambda-runtime-function-error-type"] == "ValueError"
     assert post.json() == {
@@ -718,8 +718,8 @@ def test_syntax_error(api: FakeRuntimeApi, launch: Launcher) -> None:
         api,
         bootstrap,
         "Runtime.UserCodeSyntaxError",
-        "Syntax error in module 'app': {}".format(message),
-        ['  File "{}" Line {}\n    {}'.format(path, lineno, text)],
+        f"Syntax error in module 'app': {message}",
+        [f'  File "{path}" Line {lineno}\n    {text}'],
     )
 
 
@@ -786,9 +786,9 @@ def test_exits_non_zero_when_the_runtime_api_is_unreachable(launch: Launcher) ->
     with socket.socket() as probe:  # a port with nothing listening
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    bootstrap = launch({"app.py": "def handler(event, context):\n    return 1\n"}, env={"AWS_LAMBDA_RUNTIME_API": "127.0.0.1:{}".format(port)})
+    bootstrap = launch({"app.py": "def handler(event, context):\n    return 1\n"}, env={"AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{port}"})
     assert bootstrap.wait() == 1
-    assert bootstrap.stderr.startswith("cloudmicro runtime: cannot reach the Runtime API at 127.0.0.1:{}".format(port))
+    assert bootstrap.stderr.startswith(f"cloudmicro runtime: cannot reach the Runtime API at 127.0.0.1:{port}")
 
 
 # --------------------------------------------------------------------------- parity with awslambdaric

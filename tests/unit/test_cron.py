@@ -8,7 +8,7 @@ and Scheduler's "Schedule types" (https://docs.aws.amazon.com/scheduler/latest/U
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -26,7 +26,7 @@ from emulator.event_sources.cron import (
 )
 from emulator.event_sources.schedule_checks import rule_expression_problem, schedule_problem
 
-UTC = timezone.utc
+UTC = UTC
 NEW_YORK = ZoneInfo("America/New_York")
 
 
@@ -274,7 +274,7 @@ def test_a_rate_past_year_9999_has_no_next_firing() -> None:
 
 def test_an_at_past_year_9999_in_utc_has_no_moment() -> None:
     late = parse_at("at(9999-12-31T23:00:00)")
-    assert late.moment() == datetime(9999, 12, 31, 23, tzinfo=timezone.utc)
+    assert late.moment() == datetime(9999, 12, 31, 23, tzinfo=UTC)
     assert late.moment(NEW_YORK) is None  # 04:00 UTC on 10000-01-01
 
 

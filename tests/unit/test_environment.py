@@ -7,11 +7,10 @@ import json
 
 import pytest
 
-from emulator.invocation.environment import EnvState, Environment, RuntimeApiError
+from emulator.invocation.environment import Environment, EnvState, RuntimeApiError
 from emulator.invocation.invocation import Invocation
 
 from .fakes import function
-
 
 
 def run(coro):

@@ -347,7 +347,7 @@ def test_put_rule_refuses_invalid_patterns_in_process(backend, delivered):
     from emulator.event_sources import schedule_checks
 
     schedule_checks.patch_moto_rules()
-    with pytest.raises(InvalidEventPatternException, match="Event pattern is not valid. Reason: "):
+    with pytest.raises(InvalidEventPatternException, match=r"Event pattern is not valid\. Reason: "):
         backend.put_rule(f"unit-{uuid.uuid4().hex[:8]}", event_pattern="[1]")
     name = f"unit-{uuid.uuid4().hex[:8]}"
     with pytest.raises(InvalidEventPatternException):

@@ -26,14 +26,15 @@ def test_environments_starting_at_once_all_get_the_runtime_folder(tmp_path):
         failures: list[BaseException] = []
         made: list[Path] = []
 
-        def start() -> None:
+        def start(state: Path, barrier: threading.Barrier, made: list[Path],
+                  failures: list[BaseException]) -> None:
             barrier.wait()
             try:
                 made.append(runtime_folder(state))
             except BaseException as exc:  # noqa: BLE001 - collected for the assertion
                 failures.append(exc)
 
-        threads = [threading.Thread(target=start) for _ in range(8)]
+        threads = [threading.Thread(target=start, args=(state, barrier, made, failures)) for _ in range(8)]
         for thread in threads:
             thread.start()
         for thread in threads:

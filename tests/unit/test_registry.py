@@ -118,7 +118,7 @@ def test_folder_digest_leaves_out_a_file_deleted_while_it_hashes(tmp_path, monke
     expected = functions.folder_digest(tmp_path / "fn")
     listed = functions._files
     # the listing still has a file that is gone by the time it is read (deleted by a save)
-    monkeypatch.setattr(functions, "_files", lambda folder: listed(folder) + [folder / "gone.py"])
+    monkeypatch.setattr(functions, "_files", lambda folder: [*listed(folder), folder / "gone.py"])
     assert functions.folder_digest(tmp_path / "fn") == expected
 
 

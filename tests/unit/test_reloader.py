@@ -119,7 +119,7 @@ def test_the_hot_reload_bucket_convention(tmp_path):
 
 
 def test_a_changed_layer_is_a_new_revision(tmp_path):
-    registry, pool, reloader = setup(tmp_path)
+    registry, _pool, reloader = setup(tmp_path)
     write(tmp_path / "layers" / "common" / "python" / "shared.py", "X = 1\n")
     write(tmp_path / "functions" / "fn" / "function.json", '{"Handler": "fn.fn_handler", "Layers": ["common"]}')
     reload(reloader, "fn")
@@ -178,7 +178,7 @@ def test_current_finds_a_save_no_event_reported(tmp_path):
 
 def test_new_and_removed_folders_count_at_the_next_invoke(tmp_path):
     async def scenario() -> None:
-        registry, pool, reloader = started(tmp_path)
+        registry, _pool, reloader = started(tmp_path)
         try:
             assert not await reloader.appeared("other")
             write(tmp_path / "functions" / "other" / "other.py", "def other_handler(e, c): pass\n")
@@ -240,7 +240,7 @@ def test_a_symlink_out_of_the_folder_is_warned_about(tmp_path):
 def test_reload_notices_name_the_saved_files_only(tmp_path):
     async def scenario() -> None:
         notices: list[str] = []
-        registry, _, reloader = started(tmp_path, notices)
+        _registry, _, reloader = started(tmp_path, notices)
         try:
             folder = tmp_path / "functions" / "fn"
             write(folder / "fn.py", "def fn_handler(e, c):\n    return 5\n")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import unquote_plus
 
 import pytest
@@ -17,8 +17,8 @@ from emulator.event_sources.s3_events import (
     configuration_matches,
     encode_key,
     event_type_matches,
-    eventbridge_detail,
     event_types_overlap,
+    eventbridge_detail,
     filter_rules,
     format_time,
     key_filter,
@@ -27,7 +27,7 @@ from emulator.event_sources.s3_events import (
 )
 from emulator.event_sources.s3_notifications import _lower_rule_names, _Sequencer
 
-WHEN = datetime(2024, 5, 1, 12, 0, 0, 123456, tzinfo=timezone.utc)
+WHEN = datetime(2024, 5, 1, 12, 0, 0, 123456, tzinfo=UTC)
 
 
 def event(name: str = "s3:ObjectCreated:Put", key: str = "photos/red flower.jpg", **overrides) -> ObjectEvent:
@@ -175,7 +175,7 @@ def test_restore_completed_carries_glacier_event_data():
 
 
 def test_event_time_is_utc_with_milliseconds():
-    assert format_time(datetime(2024, 1, 2, 3, 4, 5, 999999, tzinfo=timezone.utc)) == "2024-01-02T03:04:05.999Z"
+    assert format_time(datetime(2024, 1, 2, 3, 4, 5, 999999, tzinfo=UTC)) == "2024-01-02T03:04:05.999Z"
     assert format_time(datetime(2024, 1, 2, 3, 4, 5)) == "2024-01-02T03:04:05.000Z"
 
 

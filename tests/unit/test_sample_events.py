@@ -10,14 +10,14 @@ import base64
 import hashlib
 import json
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
 from emulator.cli.sample_events import SOURCES, SampleEventError, generate, options_of
 from emulator.event_sources.mappings import source_kind
 
-NOW = datetime(2024, 5, 1, 12, 0, 0, 123000, tzinfo=timezone.utc).timestamp()
+NOW = datetime(2024, 5, 1, 12, 0, 0, 123000, tzinfo=UTC).timestamp()
 ISO_MS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 ISO_S = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 CLF = re.compile(r"^\d\d/[A-Z][a-z]{2}/\d{4}:\d\d:\d\d:\d\d \+0000$")

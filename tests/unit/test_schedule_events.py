@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from emulator.event_sources.schedule_events import iso, scheduled_event, scheduler_payload
 from emulator.event_sources.target_input import target_payload
 from emulator.event_sources.timetable import RULE, SCHEDULE, ScheduleSpec
 
-AT = datetime(2024, 5, 6, 10, 5, 0, 700000, tzinfo=timezone.utc).timestamp()
+AT = datetime(2024, 5, 6, 10, 5, 0, 700000, tzinfo=UTC).timestamp()
 RULE_ARN = "arn:aws:events:eu-west-1:111122223333:rule/nightly"
 RULE_SPEC = ScheduleSpec(kind=RULE, name="nightly", group="default", arn=RULE_ARN, expression="cron(5 10 * * ? *)")
 

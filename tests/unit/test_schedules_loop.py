@@ -6,7 +6,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from emulator.event_sources.schedules import Schedules
 from emulator.event_sources.timetable import RULE, SCHEDULE, ScheduleSpec

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import json
 from dataclasses import replace
 from pathlib import Path
 
@@ -210,7 +209,7 @@ def test_a_burst_starts_few_environments_at_once_and_reuses_the_warm_ones(tmp_pa
 def test_a_start_slot_is_freed_when_an_environment_dies_during_init(tmp_path):
     async def scenario():
         executor = FakeExecutor(init_seconds=10)
-        service, registry, pool = make_service(tmp_path, executor, max_starting=1)
+        service, _registry, pool = make_service(tmp_path, executor, max_starting=1)
         first = asyncio.get_running_loop().create_task(service.invoke(InvokeRequest("fn", b"{}")))
         while not executor.launched:
             await asyncio.sleep(0.001)
@@ -239,7 +238,7 @@ def test_environments_busy_when_their_function_changes_are_destroyed_when_they_f
             return payload
 
         executor = FakeExecutor(held)
-        service, registry, pool = make_service(tmp_path, executor)
+        service, _registry, pool = make_service(tmp_path, executor)
         running = asyncio.get_running_loop().create_task(service.invoke(InvokeRequest("fn", b"{}")))
         while not pool.environments("fn") or pool.environments("fn")[0].current is None:
             await asyncio.sleep(0.001)

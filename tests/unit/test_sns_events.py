@@ -11,7 +11,7 @@ import base64
 import json
 import re
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -73,9 +73,9 @@ def test_attribute_values_are_strings():
 
 
 def test_timestamp_is_iso_with_milliseconds_in_utc():
-    moment = datetime(2019, 1, 2, 12, 45, 7, 123456, tzinfo=timezone.utc)
+    moment = datetime(2019, 1, 2, 12, 45, 7, 123456, tzinfo=UTC)
     assert sns.timestamp(moment) == "2019-01-02T12:45:07.123Z"
-    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", sns.timestamp(datetime.now(timezone.utc)))
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", sns.timestamp(datetime.now(UTC)))
 
 
 def test_string_to_sign_names_subject_only_when_there_is_one():
@@ -296,7 +296,7 @@ def test_set_subscription_attributes_checks_scope_values_and_scope_changes(backe
     with pytest.raises(SNSInvalidParameter, match=r"Invalid parameter: FilterPolicyScope: Invalid value \[Body\]"):
         backend.set_subscription_attributes(subscription.arn, "FilterPolicyScope", "Body")
     assert "FilterPolicyScope" not in subscription.attributes
-    with pytest.raises(SNSInvalidParameter, match="Invalid parameter: FilterPolicy: failed to parse JSON."):
+    with pytest.raises(SNSInvalidParameter, match=r"Invalid parameter: FilterPolicy: failed to parse JSON\."):
         backend.set_subscription_attributes(subscription.arn, "FilterPolicy", "{not json")
     backend.set_subscription_attributes(subscription.arn, "FilterPolicyScope", "MessageBody")
     backend.set_subscription_attributes(subscription.arn, "FilterPolicy", json.dumps({"a": {"b": ["c"]}}))

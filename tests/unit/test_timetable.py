@@ -4,13 +4,13 @@ refreshes that re-read the schedules (a fake clock: epoch seconds passed in)."""
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
 from emulator.event_sources.timetable import RULE, SCHEDULE, ScheduleSpec, Timetable
 
-T0 = datetime(2024, 5, 6, 10, 0, 30, tzinfo=timezone.utc).timestamp()  # a Monday, 10:00:30 UTC
+T0 = datetime(2024, 5, 6, 10, 0, 30, tzinfo=UTC).timestamp()  # a Monday, 10:00:30 UTC
 
 
 def rule(expression: str, **kwargs: object) -> ScheduleSpec:

@@ -17,9 +17,11 @@ def aws_caller_handler(event, context):
         s3.put_object(Bucket=event["bucket"], Key=event["key"], Body=event["body"].encode())
         return {"etag": s3.head_object(Bucket=event["bucket"], Key=event["key"])["ETag"]}
     if action == "sns":
-        return {"MessageId": boto3.client("sns").publish(TopicArn=event["topic"], Message=event["message"])["MessageId"]}
+        reply = boto3.client("sns").publish(TopicArn=event["topic"], Message=event["message"])
+        return {"MessageId": reply["MessageId"]}
     if action == "sqs":
-        return {"MessageId": boto3.client("sqs").send_message(QueueUrl=event["queue"], MessageBody=event["message"])["MessageId"]}
+        reply = boto3.client("sqs").send_message(QueueUrl=event["queue"], MessageBody=event["message"])
+        return {"MessageId": reply["MessageId"]}
     if action == "lambda":
         response = boto3.client("lambda").invoke(
             FunctionName=event["function"], InvocationType=event.get("type", "RequestResponse"),

@@ -45,7 +45,8 @@ def sink_handler(event, context):
             cmd = {}
         cmd = cmd if isinstance(cmd, dict) else {}
         mode = cmd.get("fail")
-        failing = (group is not None and group in blocked) or mode == "always" or (mode == "first" and _first_time(ident))
+        failing = ((group is not None and group in blocked) or mode == "always"
+                   or (mode == "first" and _first_time(ident)))
         if failing:
             failures.append({"itemIdentifier": ident})
             if group is not None:
