@@ -11,30 +11,30 @@ from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
 
-from .api import admin, errors, esm_api, event_invoke_api, lambda_api, policy_api, runtime_api
-from .aws import moto_integrations
-from .aws.backend import make_backend
-from .aws.gateway import AwsGateway
-from .aws.seeding import SeedStatus, seed_in_background, wait_for_endpoint
-from .config import Settings
-from .domain.policies import Policies
-from .domain.registry import FunctionRegistry
-from .event_sources.manager import EventSourceManager
-from .event_sources.poller import Blocking
-from .event_sources.schedules import Schedules
-from .executors.base import Executor
-from .executors.docker import DockerExecutor, docker_client
-from .executors.process import ProcessExecutor
-from .invocation.async_queue import AsyncInvoker, EventInvokeConfigs, EventStore
-from .invocation.cloudwatch import CloudWatchLogs, LogsClient, ReadYourWrites
-from .invocation.destinations import Destinations
-from .invocation.live_echo import LiveEcho
-from .invocation.logs import LogStore
-from .invocation.pool import EnvironmentPool
-from .invocation.reloader import Reloader
-from .invocation.runtime_ports import RuntimePorts
-from .invocation.service import InvokeService
-from .invocation.watcher import resolve_mode
+from emulator.api import admin, errors, esm_api, event_invoke_api, lambda_api, policy_api, runtime_api
+from emulator.aws import moto_integrations
+from emulator.aws.backend import make_backend
+from emulator.aws.gateway import AwsGateway
+from emulator.aws.seeding import SeedStatus, seed_in_background, wait_for_endpoint
+from emulator.config import Settings
+from emulator.domain.policies import Policies
+from emulator.domain.registry import FunctionRegistry
+from emulator.event_sources.manager import EventSourceManager
+from emulator.event_sources.poller import Blocking
+from emulator.event_sources.schedules import Schedules
+from emulator.executors.base import Executor
+from emulator.executors.docker import DockerExecutor, docker_client
+from emulator.executors.process import ProcessExecutor
+from emulator.invocation.async_queue import AsyncInvoker, EventInvokeConfigs, EventStore
+from emulator.invocation.cloudwatch import CloudWatchLogs, LogsClient, ReadYourWrites
+from emulator.invocation.destinations import Destinations
+from emulator.invocation.live_echo import LiveEcho
+from emulator.invocation.logs import LogStore
+from emulator.invocation.pool import EnvironmentPool
+from emulator.invocation.reloader import Reloader
+from emulator.invocation.runtime_ports import RuntimePorts
+from emulator.invocation.service import InvokeService
+from emulator.invocation.watcher import resolve_mode
 
 log = logging.getLogger(__name__)
 

@@ -13,8 +13,8 @@ from types import TracebackType
 
 import uvicorn
 
-from .app import create_app
-from .config import Settings
+from emulator.app import create_app
+from emulator.config import Settings
 
 
 def uvicorn_config(settings: Settings, *, echo_logs: bool = True) -> uvicorn.Config:

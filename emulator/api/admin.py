@@ -9,11 +9,11 @@ from collections.abc import Mapping
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from ..domain.errors import InvalidParameterValueException, ResourceNotFoundException
-from ..event_sources.schedule_events import iso
-from ..event_sources.schedules import ScheduleNotFound
-from .wire import json_body
-from .wire import json_response as _json
+from emulator.api.wire import json_body
+from emulator.api.wire import json_response as _json
+from emulator.domain.errors import InvalidParameterValueException, ResourceNotFoundException
+from emulator.event_sources.schedule_events import iso
+from emulator.event_sources.schedules import ScheduleNotFound
 
 router = APIRouter(prefix="/_cloudmicro")
 

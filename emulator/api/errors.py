@@ -10,8 +10,8 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException
 
-from ..domain.errors import LambdaError, NotImplementedLocally, ServiceException
-from ..invocation.environment import RuntimeApiError
+from emulator.domain.errors import LambdaError, NotImplementedLocally, ServiceException
+from emulator.invocation.environment import RuntimeApiError
 
 log = logging.getLogger(__name__)
 

@@ -7,10 +7,10 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from ..domain.errors import InvalidParameterValueException
-from ..event_sources.manager import EventSourceManager
-from .wire import json_body as _body
-from .wire import json_response as _json
+from emulator.api.wire import json_body as _body
+from emulator.api.wire import json_response as _json
+from emulator.domain.errors import InvalidParameterValueException
+from emulator.event_sources.manager import EventSourceManager
 
 router = APIRouter(prefix="/2015-03-31/event-source-mappings")
 

@@ -7,11 +7,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from ..domain.errors import ResourceNotFoundException
-from ..domain.event_invoke import parse_event_invoke_config
-from ..domain.functions import FunctionConfig
-from ..invocation.async_queue import EventInvokeConfigs
-from .wire import json_body, json_response
+from emulator.api.wire import json_body, json_response
+from emulator.domain.errors import ResourceNotFoundException
+from emulator.domain.event_invoke import parse_event_invoke_config
+from emulator.domain.functions import FunctionConfig
+from emulator.invocation.async_queue import EventInvokeConfigs
 
 router = APIRouter()
 _PATH = "/2019-09-25/functions/{function_name}/event-invoke-config"

@@ -7,13 +7,13 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from ..domain.errors import InvalidParameterValueException
-from ..domain.functions import FunctionConfig
-from ..domain.registry import FunctionRegistry
-from ..invocation.pool import EnvironmentPool
-from ..invocation.service import InvokeRequest, InvokeService
-from .wire import json_body as _body
-from .wire import json_response as _json
+from emulator.api.wire import json_body as _body
+from emulator.api.wire import json_response as _json
+from emulator.domain.errors import InvalidParameterValueException
+from emulator.domain.functions import FunctionConfig
+from emulator.domain.registry import FunctionRegistry
+from emulator.invocation.pool import EnvironmentPool
+from emulator.invocation.service import InvokeRequest, InvokeService
 
 router = APIRouter()
 

@@ -8,9 +8,9 @@ import json
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from ..domain.functions import FunctionConfig
-from ..domain.policies import Policies
-from .wire import json_body, json_response
+from emulator.api.wire import json_body, json_response
+from emulator.domain.functions import FunctionConfig
+from emulator.domain.policies import Policies
 
 router = APIRouter()
 _PATH = "/2015-03-31/functions/{function_name}/policy"

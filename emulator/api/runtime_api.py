@@ -5,9 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from ..invocation.environment import Environment, RuntimeApiError, RuntimeRestart
-from ..invocation.runtime_ports import RuntimePorts
-from ..invocation.service import MAX_RESPONSE_PAYLOAD
+from emulator.invocation.environment import Environment, RuntimeApiError, RuntimeRestart
+from emulator.invocation.runtime_ports import RuntimePorts
+from emulator.invocation.service import MAX_RESPONSE_PAYLOAD
 
 router = APIRouter()
 PREFIX = "/2018-06-01/runtime"

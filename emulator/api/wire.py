@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import Response
 
-from ..domain.errors import InvalidRequestContentException
+from emulator.domain.errors import InvalidRequestContentException
 
 
 def json_response(data: Any, status: int = 200) -> Response:

@@ -12,8 +12,8 @@ from typing import Any, Protocol
 
 import httpx
 
-from . import moto_integrations
-from .gateway import signed_service
+from emulator.aws import moto_integrations
+from emulator.aws.gateway import signed_service
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ class EmbeddedMoto:
         from a2wsgi import WSGIMiddleware
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
-        from . import moto_patches
+        from emulator.aws import moto_patches
 
         if patched:
             moto_patches.apply()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import sys
 
-from . import moto_integrations, moto_patches
+from emulator.aws import moto_integrations, moto_patches
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -15,7 +15,7 @@ from typing import Any, TextIO
 import boto3
 from botocore.config import Config
 
-from .db_gen import SeedReport, seed
+from emulator.aws.db_gen import SeedReport, seed
 
 log = logging.getLogger(__name__)
 

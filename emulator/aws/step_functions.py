@@ -58,7 +58,7 @@ from moto.stepfunctions.parser.backend.execution import SyncExecution
 from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 from moto.stepfunctions.responses import StepFunctionResponse
 
-from . import moto_integrations
+from emulator.aws import moto_integrations
 
 #: errorType values of the platform's own failures, which Step Functions reports as Lambda.Unknown
 UNKNOWN_ERROR_TYPES = frozenset({"Sandbox.Timedout", "Runtime.OutOfMemory"})

@@ -13,10 +13,10 @@ from typing import Any
 
 import click
 
-from ..config import DEFAULT_PORT
-from ..invocation import log_style
-from .client import ControlPlane
-from .main import _running_plane, _settings, check_executor
+from emulator.cli.client import ControlPlane
+from emulator.cli.main import _running_plane, _settings, check_executor
+from emulator.config import DEFAULT_PORT
+from emulator.invocation import log_style
 
 
 @click.command()
@@ -29,8 +29,8 @@ from .main import _running_plane, _settings, check_executor
               help="Look for changes by polling (for setups where saving a file reloads nothing).")
 def dev(host: str | None, port: int | None, executor: str | None, functions_dir: Path | None, poll: bool) -> None:
     """Serve for the dev loop: a saved file reloads its function, every invocation's log is shown live."""
-    from ..domain.registry import FunctionRegistry
-    from ..server import serve as run
+    from emulator.domain.registry import FunctionRegistry
+    from emulator.server import serve as run
 
     settings = _settings(host=host, port=port, executor=executor, functions_dir=functions_dir,
                          watch="poll" if poll else None)

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import click
 
-from ..config import DEFAULT_PORT, Settings
-from .client import ControlPlane
+from emulator.cli.client import ControlPlane
+from emulator.config import DEFAULT_PORT, Settings
 
 
 def _settings(**overrides: object) -> Settings:
@@ -37,7 +37,7 @@ def main() -> None:
 @click.option("--functions-dir", type=click.Path(path_type=Path), default=None, help="Default ./functions.")
 def serve(host: str | None, port: int | None, executor: str | None, functions_dir: Path | None) -> None:
     """Run the control plane in the foreground (saved function files reload unless CLOUDMICRO_WATCH=off)."""
-    from ..server import serve as run
+    from emulator.server import serve as run
 
     settings = _settings(host=host, port=port, executor=executor, functions_dir=functions_dir)
     check_executor(settings)
@@ -48,7 +48,7 @@ def serve(host: str | None, port: int | None, executor: str | None, functions_di
 def check_executor(settings: Settings) -> None:
     """Fail early when ``--executor docker`` is asked for and no engine answers."""
     if settings.executor == "docker":
-        from ..executors.docker import docker_client
+        from emulator.executors.docker import docker_client
 
         if docker_client() is None:
             raise click.ClickException(
@@ -77,7 +77,7 @@ def _control_plane(endpoint: str | None, executor: str | None, seed: bool = True
     if client.healthy():
         yield client
         return
-    from ..server import BackgroundServer
+    from emulator.server import BackgroundServer
 
     with BackgroundServer(replace(settings, port=0)) as started:
         plane = ControlPlane(started)
@@ -134,7 +134,7 @@ def list_(endpoint: str | None) -> None:
         rows = [(f["FunctionName"], f["Runtime"], f["Handler"], f["MemorySize"], f["Timeout"])
                 for f in plane.list_functions()]
     else:
-        from ..domain.registry import FunctionRegistry
+        from emulator.domain.registry import FunctionRegistry
 
         registry = FunctionRegistry(settings.functions_dir, settings.state_dir, settings.region, settings.account_id)
         registry.load_folders()
@@ -176,7 +176,7 @@ def reset(endpoint: str | None) -> None:
 @click.option("--db-gen-dir", type=click.Path(path_type=Path), default=None, help="Default ./db_gen.")
 def seed(endpoint: str | None, db_gen_dir: Path | None) -> None:
     """Create the db_gen tables from scratch and load their data (exit 1 if a file is bad)."""
-    from ..aws.seeding import seed_endpoint
+    from emulator.aws.seeding import seed_endpoint
 
     settings = _settings(db_gen_dir=db_gen_dir)
     with _control_plane(endpoint, None, seed=False) as plane:
@@ -261,9 +261,9 @@ def images() -> None:
               help="Base image (default CLOUDMICRO_BASE_IMAGE or python:3.11-slim-bookworm).")
 def images_build(runtime: str, base_image: str | None) -> None:
     """Build the runtime image now (it is otherwise built on first use)."""
-    from ..executors.base import ExecutorError
-    from ..executors.docker import docker_client
-    from ..executors.images import ensure_python_image
+    from emulator.executors.base import ExecutorError
+    from emulator.executors.docker import docker_client
+    from emulator.executors.images import ensure_python_image
 
     client = docker_client()
     if client is None:
@@ -275,12 +275,12 @@ def images_build(runtime: str, base_image: str | None) -> None:
     click.echo(tag)
 
 
-from .scaffold import events, new  # noqa: E402  (scaffolding: cloudmicro new ..., cloudmicro events generate)
+from emulator.cli.scaffold import events, new  # noqa: E402  (scaffolding: cloudmicro new ..., cloudmicro events generate)
 
 main.add_command(new)
 main.add_command(events)
 
-from .devloop import dev, logs  # noqa: E402  (the dev loop; devloop imports this module, so mypy cannot type them)
+from emulator.cli.devloop import dev, logs  # noqa: E402  (the dev loop; devloop imports this module, so mypy cannot type them)
 
 main.add_command(dev)  # type: ignore[has-type]
 main.add_command(logs)  # type: ignore[has-type]

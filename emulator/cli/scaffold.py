@@ -26,8 +26,8 @@ from typing import Any
 
 import click
 
-from ..config import Settings
-from . import sample_events
+from emulator.cli import sample_events
+from emulator.config import Settings
 
 FUNCTION_NAME_MAX = 64
 _NAME_PATTERN = re.compile(r"[a-zA-Z0-9_-]+")

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from .errors import InvalidParameterValueException, ValidationException
+from emulator.domain.errors import InvalidParameterValueException, ValidationException
 
 DEFAULT_RETRIES = 2
 DEFAULT_MAX_AGE = 21600

@@ -13,8 +13,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from .errors import InvalidParameterValueException
-from .layers import layers_to_aws
+from emulator.domain.errors import InvalidParameterValueException
+from emulator.domain.layers import layers_to_aws
 
 PYTHON_RUNTIMES = ("python3.9", "python3.10", "python3.11", "python3.12", "python3.13")
 CUSTOM_RUNTIMES = ("provided", "provided.al2", "provided.al2023")

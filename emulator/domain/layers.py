@@ -24,7 +24,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from .errors import InvalidParameterValueException
+from emulator.domain.errors import InvalidParameterValueException
 
 MAX_LAYERS = 5
 LAYERS_FOLDER = "layers"

@@ -24,13 +24,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from .errors import (
+from emulator.domain.errors import (
     PreconditionFailedException,
     ResourceConflictException,
     ResourceNotFoundException,
     ValidationException,
 )
-from .functions import FunctionConfig
+from emulator.domain.functions import FunctionConfig
 
 log = logging.getLogger(__name__)
 

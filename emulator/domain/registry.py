@@ -22,13 +22,9 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from .errors import (
-    InvalidParameterValueException,
-    ResourceConflictException,
-    ResourceNotFoundException,
-)
-from .event_invoke import parse_event_invoke_config, validate_dead_letter
-from .functions import (
+from emulator.domain.errors import InvalidParameterValueException, ResourceConflictException, ResourceNotFoundException
+from emulator.domain.event_invoke import parse_event_invoke_config, validate_dead_letter
+from emulator.domain.functions import (
     DEFAULT_MEMORY,
     DEFAULT_RUNTIME,
     DEFAULT_TIMEOUT,
@@ -38,7 +34,7 @@ from .functions import (
     parse_function_name,
     validate_settings,
 )
-from .layers import resolve_layers
+from emulator.domain.layers import resolve_layers
 
 log = logging.getLogger(__name__)
 

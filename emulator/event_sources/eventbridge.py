@@ -52,8 +52,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from .filtering import PatternError, compile_pattern, matches
-from .target_input import TargetInputError, iso_time, target_payload, validate_target
+from emulator.event_sources.filtering import PatternError, compile_pattern, matches
+from emulator.event_sources.target_input import TargetInputError, iso_time, target_payload, validate_target
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
-from ..domain.errors import InvalidParameterValueException
+from emulator.domain.errors import InvalidParameterValueException
 
 SourceKind = Literal["sqs", "dynamodb", "kinesis"]
 STREAM_KINDS = ("dynamodb", "kinesis")
@@ -140,7 +140,7 @@ def _int(request: Mapping[str, Any], key: str, default: int, low: int, high: int
 def _filter_criteria(value: Any) -> dict[str, Any] | None:
     if value is None or value == {} or value == {"Filters": []}:
         return None
-    from .filtering import PatternError, validate_pattern
+    from emulator.event_sources.filtering import PatternError, validate_pattern
 
     filters = value.get("Filters") if isinstance(value, Mapping) else None
     if not isinstance(filters, list) or not all(isinstance(f, Mapping) and "Pattern" in f for f in filters):

@@ -18,11 +18,11 @@ from typing import Any, TypeVar
 import boto3
 from botocore.config import Config
 
-from ..domain.errors import LambdaError, TooManyRequestsException
-from ..domain.registry import FunctionRegistry
-from ..invocation.invocation import Invocation, InvocationResult
-from ..invocation.service import InvokeService
-from .mappings import EventSourceMapping
+from emulator.domain.errors import LambdaError, TooManyRequestsException
+from emulator.domain.registry import FunctionRegistry
+from emulator.event_sources.mappings import EventSourceMapping
+from emulator.invocation.invocation import Invocation, InvocationResult
+from emulator.invocation.service import InvokeService
 
 T = TypeVar("T")
 

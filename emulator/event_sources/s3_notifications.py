@@ -60,8 +60,7 @@ from urllib.parse import quote
 import httpx
 
 from emulator.aws import moto_integrations
-
-from .s3_events import (
+from emulator.event_sources.s3_events import (
     NotificationConfigurationError,
     ObjectEvent,
     build_event,

@@ -20,7 +20,12 @@ from collections.abc import Callable
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from .cron import AtExpression, ScheduleExpressionError, parse_rule_expression, parse_scheduler_expression
+from emulator.event_sources.cron import (
+    AtExpression,
+    ScheduleExpressionError,
+    parse_rule_expression,
+    parse_scheduler_expression,
+)
 
 __all__ = ["patch_moto", "patch_moto_rules", "rule_expression_problem", "schedule_problem", "zone"]
 
@@ -130,7 +135,7 @@ def patch_moto_rules() -> None:
     from moto.events.exceptions import InvalidEventPatternException, ValidationException
     from moto.events.models import EventsBackend
 
-    from .eventbridge import event_pattern_problem
+    from emulator.event_sources.eventbridge import event_pattern_problem
 
     def check(kwargs: dict[str, Any]) -> Exception | None:
         expression = kwargs.get("scheduled_expression")

@@ -26,7 +26,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from .timetable import ScheduleSpec
+from emulator.event_sources.timetable import ScheduleSpec
 
 __all__ = ["is_function", "iso", "payload_preview", "scheduled_event", "scheduler_payload"]
 

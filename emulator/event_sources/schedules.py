@@ -33,12 +33,12 @@ from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
-from .eventbridge import dead_letter_attributes, error_code
-from .poller import Blocking
-from .schedule_events import is_function, iso, payload_preview, scheduled_event, scheduler_payload
-from .schedule_reader import pages, read_rules, read_schedules
-from .target_input import TargetInputError, target_payload
-from .timetable import RULE, SCHEDULE, Entry, ScheduleSpec, Timetable
+from emulator.event_sources.eventbridge import dead_letter_attributes, error_code
+from emulator.event_sources.poller import Blocking
+from emulator.event_sources.schedule_events import is_function, iso, payload_preview, scheduled_event, scheduler_payload
+from emulator.event_sources.schedule_reader import pages, read_rules, read_schedules
+from emulator.event_sources.target_input import TargetInputError, target_payload
+from emulator.event_sources.timetable import RULE, SCHEDULE, Entry, ScheduleSpec, Timetable
 
 log = logging.getLogger(__name__)
 

@@ -50,7 +50,12 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from .filtering import PatternError, compile_pattern, sns_filter_matches, validate_sns_filter_policy
+from emulator.event_sources.filtering import (
+    PatternError,
+    compile_pattern,
+    sns_filter_matches,
+    validate_sns_filter_policy,
+)
 
 log = logging.getLogger(__name__)
 

@@ -15,9 +15,9 @@ import logging
 import time
 from typing import Any
 
-from .filtering import lambda_filter_matches
-from .mappings import EventSourceMapping
-from .poller import BatchInvoker, Blocking, MappingStats, problem_text
+from emulator.event_sources.filtering import lambda_filter_matches
+from emulator.event_sources.mappings import EventSourceMapping
+from emulator.event_sources.poller import BatchInvoker, Blocking, MappingStats, problem_text
 
 log = logging.getLogger(__name__)
 

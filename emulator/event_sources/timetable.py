@@ -45,7 +45,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from .cron import (
+from emulator.event_sources.cron import (
     AtExpression,
     CronExpression,
     Expression,
@@ -54,7 +54,7 @@ from .cron import (
     parse_rule_expression,
     parse_scheduler_expression,
 )
-from .schedule_checks import zone
+from emulator.event_sources.schedule_checks import zone
 
 __all__ = ["RULE", "SCHEDULE", "Entry", "ScheduleSpec", "Timetable"]
 

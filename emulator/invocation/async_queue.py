@@ -39,14 +39,14 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from ..domain.errors import LambdaError, ResourceNotFoundException, TooManyRequestsException
-from ..domain.event_invoke import EventInvokeConfig, parse_event_invoke_config
-from ..domain.functions import FunctionConfig
-from ..domain.registry import FunctionRegistry
-from .destinations import EVENT_AGE_EXCEEDED, RETRIES_EXHAUSTED, SUCCESS, AsyncOutcome, Destinations
-from .invocation import Invocation, InvocationResult
-from .service import InvokeService
-from .service import checked_payload as checked_event_payload  # the Invoke API's own checks
+from emulator.domain.errors import LambdaError, ResourceNotFoundException, TooManyRequestsException
+from emulator.domain.event_invoke import EventInvokeConfig, parse_event_invoke_config
+from emulator.domain.functions import FunctionConfig
+from emulator.domain.registry import FunctionRegistry
+from emulator.invocation.destinations import EVENT_AGE_EXCEEDED, RETRIES_EXHAUSTED, SUCCESS, AsyncOutcome, Destinations
+from emulator.invocation.invocation import Invocation, InvocationResult
+from emulator.invocation.service import InvokeService
+from emulator.invocation.service import checked_payload as checked_event_payload  # the Invoke API's own checks
 
 log = logging.getLogger(__name__)
 

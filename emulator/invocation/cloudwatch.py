@@ -41,8 +41,8 @@ from typing import Any
 
 import httpx
 
-from ..aws.gateway import signed_service
-from .logs import InvocationLog
+from emulator.aws.gateway import signed_service
+from emulator.invocation.logs import InvocationLog
 
 log = logging.getLogger(__name__)
 

@@ -31,8 +31,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from ..event_sources.poller import Blocking
-from .invocation import InvocationResult
+from emulator.event_sources.poller import Blocking
+from emulator.invocation.invocation import InvocationResult
 
 log = logging.getLogger(__name__)
 

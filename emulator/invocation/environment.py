@@ -22,8 +22,8 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from ..domain.functions import FunctionConfig
-from .invocation import Invocation, InvocationResult, utc_timestamp
+from emulator.domain.functions import FunctionConfig
+from emulator.invocation.invocation import Invocation, InvocationResult, utc_timestamp
 
 #: seconds the runtime may take to initialise before its first ``/next`` (AWS: 10 s)
 INIT_TIMEOUT = 10.0

@@ -10,7 +10,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from ..domain.functions import FunctionConfig
+from emulator.domain.functions import FunctionConfig
 
 
 def new_trace_id() -> str:

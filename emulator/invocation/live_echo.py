@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, TextIO
 
-from . import log_style
+from emulator.invocation import log_style
 
 if TYPE_CHECKING:
-    from .environment import Environment
-    from .invocation import Invocation
-    from .logs import InvocationLog
+    from emulator.invocation.environment import Environment
+    from emulator.invocation.invocation import Invocation
+    from emulator.invocation.logs import InvocationLog
 
 
 class LiveEcho:

@@ -23,11 +23,11 @@ from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..config import Settings
-from ..domain.functions import FunctionConfig
-from ..executors.base import Executor
-from .environment import Environment, Observer
-from .runtime_ports import RuntimePorts
+from emulator.config import Settings
+from emulator.domain.functions import FunctionConfig
+from emulator.executors.base import Executor
+from emulator.invocation.environment import Environment, Observer
+from emulator.invocation.runtime_ports import RuntimePorts
 
 log = logging.getLogger(__name__)
 

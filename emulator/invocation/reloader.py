@@ -35,12 +35,12 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from ..domain.errors import InvalidParameterValueException, ResourceNotFoundException
-from ..domain.functions import FunctionConfig, folder_digest, parse_function_name
-from ..domain.registry import FunctionRegistry
-from .folders import Stamp, folder_stamp
-from .pool import EnvironmentPool
-from .watcher import FolderWatcher, ObserverFactory, WatchMode, default_observer
+from emulator.domain.errors import InvalidParameterValueException, ResourceNotFoundException
+from emulator.domain.functions import FunctionConfig, folder_digest, parse_function_name
+from emulator.domain.registry import FunctionRegistry
+from emulator.invocation.folders import Stamp, folder_stamp
+from emulator.invocation.pool import EnvironmentPool
+from emulator.invocation.watcher import FolderWatcher, ObserverFactory, WatchMode, default_observer
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ from typing import Any
 import uvicorn
 from uvicorn.server import ServerState
 
-from .environment import Environment
+from emulator.invocation.environment import Environment
 
 
 class RuntimePorts:

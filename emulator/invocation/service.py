@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Protocol
 
-from ..domain.errors import (
+from emulator.domain.errors import (
     InvalidParameterValueException,
     InvalidRequestContentException,
     RequestTooLargeException,
@@ -21,13 +21,13 @@ from ..domain.errors import (
     ServiceException,
     TooManyRequestsException,
 )
-from ..domain.functions import FunctionConfig
-from ..domain.registry import FunctionRegistry
-from ..executors.base import Executor, ExecutorError, log_stream_name
-from .environment import Environment
-from .invocation import Invocation, InvocationResult
-from .logs import InvocationLog, LogStore, format_log
-from .pool import EnvironmentPool
+from emulator.domain.functions import FunctionConfig
+from emulator.domain.registry import FunctionRegistry
+from emulator.executors.base import Executor, ExecutorError, log_stream_name
+from emulator.invocation.environment import Environment
+from emulator.invocation.invocation import Invocation, InvocationResult
+from emulator.invocation.logs import InvocationLog, LogStore, format_log
+from emulator.invocation.pool import EnvironmentPool
 
 log = logging.getLogger(__name__)
 
