@@ -17,7 +17,7 @@ import pytest
 from moto.server import ThreadedMotoServer
 
 from emulator.aws.db_gen import seed
-from tests.unit.test_db_gen import DESCRIBE_ON_DEMAND, WORDS_REQUEST
+from tests.unit.aws.db_gen.samples import DESCRIBE_ON_DEMAND, WORDS_REQUEST
 
 ROOT = Path(__file__).resolve().parents[2]
 
