@@ -50,7 +50,7 @@ class Settings:
     db_gen_dir: Path = Path("db_gen")
     #: create and seed the db_gen tables when the control plane starts
     seed_on_start: bool = True
-    #: apply emulator/aws/moto_patches.py (the SQS hot path) to the embedded moto
+    #: apply emulator/moto/sqs_speed.py (the SQS hot path) to the embedded moto
     moto_patches: bool = True
     #: write every function's log to CloudWatch Logs (``/aws/lambda/<name>``, one stream per
     #: environment), in the background; ``CLOUDMICRO_CLOUDWATCH_LOGS=false`` turns it off
@@ -58,7 +58,7 @@ class Settings:
     #: seconds before the first retry of a failed asynchronous event (the second waits twice
     #: as long); AWS waits about 60 s, which is slow for a local loop
     async_retry_delay: float = 1.0
-    #: hot reload: how function folders are watched (emulator/invocation/watcher.py);
+    #: hot reload: how function folders are watched (emulator/reload/watcher.py);
     #: ``auto`` is file events, or polling where they do not arrive; ``off`` turns it off
     watch: WatchKind = "auto"
     #: where installed requirements.txt packages are cached (None: ``<state_dir>/deps``)

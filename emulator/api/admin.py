@@ -12,8 +12,8 @@ from fastapi.responses import Response
 from emulator.api.wire import json_body
 from emulator.api.wire import json_response as _json
 from emulator.domain.errors import InvalidParameterValueException, ResourceNotFoundException
-from emulator.event_sources.schedule_events import iso
-from emulator.event_sources.schedules import ScheduleNotFound
+from emulator.schedules.events import iso
+from emulator.schedules.service import ScheduleNotFound
 
 router = APIRouter(prefix="/_cloudmicro")
 

@@ -10,7 +10,7 @@ from fastapi.responses import Response
 from emulator.api.wire import json_body as _body
 from emulator.api.wire import json_response as _json
 from emulator.domain.errors import InvalidParameterValueException
-from emulator.event_sources.manager import EventSourceManager
+from emulator.esm.manager import EventSourceManager
 
 router = APIRouter(prefix="/2015-03-31/event-source-mappings")
 

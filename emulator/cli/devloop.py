@@ -29,8 +29,8 @@ from emulator.invocation import log_style
               help="Look for changes by polling (for setups where saving a file reloads nothing).")
 def dev(host: str | None, port: int | None, executor: str | None, functions_dir: Path | None, poll: bool) -> None:
     """Serve for the dev loop: a saved file reloads its function, every invocation's log is shown live."""
+    from emulator.app.server import serve as run
     from emulator.domain.registry import FunctionRegistry
-    from emulator.server import serve as run
 
     settings = _settings(host=host, port=port, executor=executor, functions_dir=functions_dir,
                          watch="poll" if poll else None)

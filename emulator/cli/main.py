@@ -37,7 +37,7 @@ def main() -> None:
 @click.option("--functions-dir", type=click.Path(path_type=Path), default=None, help="Default ./functions.")
 def serve(host: str | None, port: int | None, executor: str | None, functions_dir: Path | None) -> None:
     """Run the control plane in the foreground (saved function files reload unless CLOUDMICRO_WATCH=off)."""
-    from emulator.server import serve as run
+    from emulator.app.server import serve as run
 
     settings = _settings(host=host, port=port, executor=executor, functions_dir=functions_dir)
     check_executor(settings)
@@ -77,7 +77,7 @@ def _control_plane(endpoint: str | None, executor: str | None, seed: bool = True
     if client.healthy():
         yield client
         return
-    from emulator.server import BackgroundServer
+    from emulator.app.server import BackgroundServer
 
     with BackgroundServer(replace(settings, port=0)) as started:
         plane = ControlPlane(started)

@@ -1,11 +1,11 @@
 """Sample events, shaped as AWS sends them to a function (``cloudmicro events generate``).
 
 Where Cloudmicro builds an event for real, the sample comes from the same builder, so a sample
-and a delivered event cannot drift apart: SQS (:func:`emulator.event_sources.sqs.to_record`),
-S3 (:func:`emulator.event_sources.s3_events.build_event`), SNS
-(:func:`emulator.event_sources.sns.sns_event`), EventBridge
-(:func:`emulator.event_sources.eventbridge.envelope`) and schedules
-(:func:`emulator.event_sources.schedule_events.scheduled_event`). DynamoDB Streams records and
+and a delivered event cannot drift apart: SQS (:func:`emulator.esm.sqs.to_record`),
+S3 (:func:`emulator.push.s3.build_event`), SNS
+(:func:`emulator.push.sns.sns_event`), EventBridge
+(:func:`emulator.push.eventbridge.envelope`) and schedules
+(:func:`emulator.schedules.events.scheduled_event`). DynamoDB Streams records and
 API Gateway requests are built here. Sources (see docs/aws-lambda-reference.md, section 13):
 
 * SQS: https://docs.aws.amazon.com/lambda/latest/dg/with-sqs.html (FIFO attributes included for
@@ -71,8 +71,8 @@ def _clf_time(moment: datetime) -> str:
 def sqs(*, region: str, account_id: str, now: float, queue: str = "my-queue",
         body: str = '{"hello": "world"}') -> dict[str, Any]:
     """One SQS message as Lambda's SQS event (FIFO attributes for a ``.fifo`` queue)."""
-    from emulator.event_sources.mappings import EventSourceMapping
-    from emulator.event_sources.sqs import to_record
+    from emulator.esm.mappings import EventSourceMapping
+    from emulator.esm.sqs import to_record
 
     queue_arn = _arn(queue, "sqs", region, account_id, "")
     millis = str(int(now * 1000))
@@ -105,7 +105,7 @@ def sqs(*, region: str, account_id: str, now: float, queue: str = "my-queue",
 
 
 def _s3(name: str, *, region: str, now: float, bucket: str, key: str, size: int | None) -> dict[str, Any]:
-    from emulator.event_sources.s3_events import ObjectEvent, build_event
+    from emulator.push.s3 import ObjectEvent, build_event
 
     created = name.startswith("s3:ObjectCreated:")
     event = ObjectEvent(
@@ -137,7 +137,7 @@ def s3_delete(*, region: str, account_id: str, now: float, bucket: str = "my-buc
 def sns(*, region: str, account_id: str, now: float, topic: str = "my-topic",
         message: str = "Hello from SNS!", subject: str | None = None) -> dict[str, Any]:
     """An SNS notification as a subscribed function gets it (the signature is a placeholder)."""
-    from emulator.event_sources.sns import sns_event, timestamp
+    from emulator.push.sns import sns_event, timestamp
 
     topic_arn = _arn(topic, "sns", region, account_id, "")
     cert = hashlib.md5(topic_arn.encode()).hexdigest()
@@ -213,8 +213,8 @@ def dynamodb(*, region: str, account_id: str, now: float, table: str = "my-table
 
 def schedule(*, region: str, account_id: str, now: float, rule: str = "my-schedule") -> dict[str, Any]:
     """The "Scheduled Event" a schedule rule sends its targets."""
-    from emulator.event_sources.schedule_events import scheduled_event
-    from emulator.event_sources.timetable import ScheduleSpec
+    from emulator.schedules.events import scheduled_event
+    from emulator.schedules.timetable import ScheduleSpec
 
     arn = _arn(rule, "events", region, account_id, "rule/")
     spec = ScheduleSpec(kind="RULE", name=arn.rsplit("/", 1)[-1], group="default", arn=arn,
@@ -226,7 +226,7 @@ def eventbridge(*, region: str, account_id: str, now: float, source: str = "com.
                 detail_type: str = "Order Placed",
                 detail: dict[str, Any] | None = None) -> dict[str, Any]:
     """An event from a bus, as a rule's Lambda target gets it."""
-    from emulator.event_sources.eventbridge import envelope
+    from emulator.push.eventbridge import envelope
 
     if detail is not None and not isinstance(detail, dict):
         raise SampleEventError("--detail must be a JSON object")

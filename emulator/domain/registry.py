@@ -5,7 +5,7 @@ the zero-config convention) or a ``function.json`` with AWS field names. Functio
 created through the API keep their unzipped code under the state directory, except with
 the ``hot-reload`` bucket convention (``Code: {"S3Bucket": "hot-reload", "S3Key":
 "/abs/folder"}``, LocalStack's: https://docs.localstack.cloud/user-guide/lambda-tools/hot-reloading):
-the function runs from that folder, and the reloader (emulator/invocation/reloader.py) watches it.
+the function runs from that folder, and the reloader (emulator/reload/reloader.py) watches it.
 """
 
 from __future__ import annotations

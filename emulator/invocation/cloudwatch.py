@@ -41,7 +41,7 @@ from typing import Any
 
 import httpx
 
-from emulator.aws.gateway import signed_service
+from emulator.aws.requests import signed_service
 from emulator.invocation.logs import InvocationLog
 
 log = logging.getLogger(__name__)

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from emulator.event_sources.poller import Blocking
+from emulator.esm.poller import Blocking
 from emulator.invocation.invocation import InvocationResult
 
 log = logging.getLogger(__name__)

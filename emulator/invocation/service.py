@@ -42,7 +42,7 @@ class EventQueue(Protocol):
 
 
 class Reloads(Protocol):
-    """Hot reload, as the invoke service uses it (emulator/invocation/reloader.py)."""
+    """Hot reload, as the invoke service uses it (emulator/reload/reloader.py)."""
 
     async def current(self, function: FunctionConfig) -> FunctionConfig | None: ...
 
@@ -83,7 +83,7 @@ class InvokeService:
         self.active: dict[str, int] = {}
         #: the asynchronous queue Event invokes go to (set by the app: it is built on this service)
         self.events: EventQueue | None = None
-        #: hot reload (emulator/invocation/reloader.py), when the app runs it
+        #: hot reload (emulator/reload/reloader.py), when the app runs it
         self.reloads: Reloads | None = None
 
     async def invoke(self, request: InvokeRequest) -> InvokeOutcome:

@@ -36,8 +36,8 @@ from types import TracebackType
 from typing import Any
 
 import emulator
+from emulator.app.server import free_port
 from emulator.config import Settings
-from emulator.server import free_port
 
 #: the variable a child control plane watches: it exits when this process (its parent) is gone
 EXIT_WITH_PARENT = "CLOUDMICRO_EXIT_WITH_PARENT"

@@ -20,8 +20,8 @@ import boto3
 import pytest
 from botocore.config import Config
 
+from emulator.app.server import BackgroundServer
 from emulator.invocation.async_queue import EventStore, QueuedEvent
-from emulator.server import BackgroundServer
 from tests.conftest import ROOT, _settings, lambda_client
 from tests.integration.recorded import aws, ensure_table, recorded, settle, wait_for
 
@@ -444,7 +444,7 @@ def test_queued_events_resume_even_when_the_health_check_fails(tmp_path, tag, mo
     def unanswered(endpoint: str, timeout: float = 30) -> None:
         raise urllib.error.URLError("connection refused (simulated)")
 
-    monkeypatch.setattr("emulator.app.wait_for_endpoint", unanswered)
+    monkeypatch.setattr("emulator.app.factory.wait_for_endpoint", unanswered)
     settings = replace(_settings(tmp_path, "process"), seed_on_start=False)
     left_by_a_previous_run = QueuedEvent(str(uuid.uuid4()), "recorder", json.dumps({"tag": tag}), time.time())
     EventStore(settings.state_dir / "async-events").save(left_by_a_previous_run)
@@ -452,7 +452,7 @@ def test_queued_events_resume_even_when_the_health_check_fails(tmp_path, tag, mo
         ensure_table(endpoint)
         [got] = wait_for(endpoint, tag, 1, timeout=30)
         assert got.request_id == left_by_a_previous_run.request_id
-    [error] = [r.getMessage() for r in caplog.records if r.name == "emulator.app"]
+    [error] = [r.getMessage() for r in caplog.records if r.name == "emulator.app.factory"]
     assert "did not answer its health check" in error and "simulated" in error
 
 

@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 
-from emulator.server import free_port
+from emulator.app.server import free_port
 from tests.conftest import ROOT
 
 

@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
+from emulator.app.server import BackgroundServer, free_port
 from emulator.config import Settings
-from emulator.server import BackgroundServer, free_port
 from tests.conftest import lambda_client
 from tests.integration.recorded import aws
 

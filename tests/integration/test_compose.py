@@ -12,8 +12,8 @@ import urllib.request
 import boto3
 import pytest
 
+from emulator.app.server import free_port
 from emulator.executors.docker import LABEL
-from emulator.server import free_port
 from tests.conftest import ROOT, lambda_client
 
 

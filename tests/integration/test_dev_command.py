@@ -16,7 +16,7 @@ import urllib.request
 
 import pytest
 
-from emulator.server import free_port
+from emulator.app.server import free_port
 from tests.conftest import ROOT, lambda_client
 from tests.integration.test_hot_reload import Gate
 

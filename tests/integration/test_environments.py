@@ -10,9 +10,9 @@ import urllib.request
 
 import pytest
 
+from emulator.app.server import BackgroundServer
 from emulator.config import Settings
 from emulator.executors.docker import LABEL, OWNER_LABEL, owner_id
-from emulator.server import BackgroundServer
 from tests.conftest import TEST_FUNCTIONS, lambda_client
 
 

@@ -386,8 +386,8 @@ def test_mappings_and_messages_survive_a_restart(tmp_path, tag):
     import sys
     from dataclasses import replace
 
+    from emulator.app.server import BackgroundServer, free_port
     from emulator.config import Settings
-    from emulator.server import BackgroundServer, free_port
     from tests.conftest import TEST_FUNCTIONS
 
     moto_port = free_port()

@@ -16,8 +16,8 @@ from pathlib import Path
 import boto3
 import pytest
 
+from emulator.app.server import BackgroundServer, free_port
 from emulator.config import Settings
-from emulator.server import BackgroundServer, free_port
 from tests.conftest import ROOT, lambda_client
 
 EVENTS = ROOT / "local_events"

@@ -1,4 +1,4 @@
-"""moto's SQS semantics with ``emulator.aws.moto_patches`` applied, against a real moto server.
+"""moto's SQS semantics with ``emulator.moto.sqs_speed`` applied, against a real moto server.
 
 The server (``ThreadedMotoServer``) runs in this process, so it uses whatever the patch put on
 moto's classes. Each semantics test runs twice: with the patches (``patched``) and with moto
@@ -22,7 +22,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from emulator.aws import moto_patches
+from emulator.moto import sqs_speed
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -32,8 +32,8 @@ REGION = "us-east-1"
 def endpoint() -> Iterator[str]:
     from moto.server import ThreadedMotoServer
 
-    was_applied = moto_patches.is_applied()
-    assert moto_patches.apply()  # before the server starts, as EmbeddedMoto does
+    was_applied = sqs_speed.is_applied()
+    assert sqs_speed.apply()  # before the server starts, as EmbeddedMoto does
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
@@ -41,9 +41,9 @@ def endpoint() -> Iterator[str]:
     yield f"http://{host}:{port}"
     server.stop()
     if was_applied:
-        moto_patches.apply()
+        sqs_speed.apply()
     else:
-        moto_patches.revert()
+        sqs_speed.revert()
 
 
 def _client(endpoint: str) -> Any:
@@ -60,16 +60,16 @@ def _client(endpoint: str) -> Any:
 @pytest.fixture(params=["patched", "stock"])
 def sqs(request: pytest.FixtureRequest, endpoint: str) -> Iterator[Any]:
     if request.param == "patched":
-        assert moto_patches.apply()
+        assert sqs_speed.apply()
     else:
-        moto_patches.revert()
+        sqs_speed.revert()
     yield _client(endpoint)
-    assert moto_patches.apply()
+    assert sqs_speed.apply()
 
 
 @pytest.fixture
 def patched_sqs(endpoint: str) -> Any:
-    assert moto_patches.apply()
+    assert sqs_speed.apply()
     return _client(endpoint)
 
 
@@ -119,23 +119,23 @@ def test_apply_is_idempotent_and_pinned(endpoint: str, monkeypatch: pytest.Monke
     import moto
     from moto.sqs import models
 
-    assert moto_patches.apply() and moto_patches.apply()
+    assert sqs_speed.apply() and sqs_speed.apply()
     patched = models.SQSBackend.receive_message
-    original = moto_patches.original(models.SQSBackend, "receive_message")
+    original = sqs_speed.original(models.SQSBackend, "receive_message")
     assert original is not None and original is not patched
-    assert moto_patches.apply()
+    assert sqs_speed.apply()
     assert models.SQSBackend.receive_message is patched
-    assert moto_patches.original(models.SQSBackend, "receive_message") is original
+    assert sqs_speed.original(models.SQSBackend, "receive_message") is original
 
-    moto_patches.revert()
+    sqs_speed.revert()
     assert models.SQSBackend.receive_message is original
     monkeypatch.setattr(moto, "__version__", "9.9.9")
-    with caplog.at_level(logging.WARNING, logger="emulator.aws.moto_patches"):
-        assert moto_patches.apply() is False
+    with caplog.at_level(logging.WARNING, logger="emulator.moto.sqs_speed"):
+        assert sqs_speed.apply() is False
     assert "skipped" in caplog.text and "5.2.5" in caplog.text and "9.9.9" in caplog.text
     assert models.SQSBackend.receive_message is original
     monkeypatch.undo()
-    assert moto_patches.apply()
+    assert sqs_speed.apply()
     assert models.SQSBackend.receive_message is patched
 
 

@@ -21,8 +21,8 @@ from botocore import UNSIGNED
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from emulator.event_sources.s3_events import encode_key
-from emulator.server import free_port
+from emulator.app.server import free_port
+from emulator.push.s3 import encode_key
 from tests.conftest import ROOT, TEST_FUNCTIONS, lambda_client
 from tests.integration.recorded import aws, ensure_table, recorded, settle, wait_for
 

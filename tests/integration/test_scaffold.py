@@ -15,11 +15,11 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
+from emulator.app.server import free_port
 from emulator.cli.main import main
 from emulator.cli.sample_events import SOURCES
 from emulator.cli.scaffold import handler_name, requirement_for
 from emulator.domain.registry import FunctionRegistry
-from emulator.server import free_port
 from tests.conftest import ROOT, lambda_client
 from tests.integration.test_compose import base_image
 

@@ -25,10 +25,10 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from emulator.aws import moto_integrations
+from emulator.app.server import BackgroundServer
 from emulator.cli.client import ControlPlane
 from emulator.config import Settings
-from emulator.server import BackgroundServer
+from emulator.moto import delivery as moto_delivery
 from tests.conftest import ROOT, TEST_FUNCTIONS, lambda_client
 from tests.integration.recorded import aws, ensure_table, recorded, settle, wait_for
 
@@ -42,7 +42,7 @@ def plane(docker_endpoint, tmp_path_factory) -> Iterator[str]:
     settings = replace(Settings.from_env(), port=0, executor="docker", functions_dir=TEST_FUNCTIONS,
                        state_dir=tmp_path_factory.mktemp("schedules") / "state", seed_on_start=False)
     with BackgroundServer(settings) as endpoint:
-        assert moto_integrations.endpoint() == endpoint
+        assert moto_delivery.endpoint() == endpoint
         ensure_table(endpoint)
         lambda_client(endpoint).invoke(FunctionName="recorder", Payload=b'{"warm": "up"}')
         yield endpoint
@@ -366,7 +366,8 @@ def test_stopping_a_control_plane_with_schedules_is_quiet(tmp_path, tag, caplog)
     ("cannot schedule new futures after shutdown") from a refresh under way."""
     settings = replace(Settings.from_env(), port=0, executor="process", functions_dir=TEST_FUNCTIONS,
                        state_dir=tmp_path / "state", seed_on_start=False)
-    watched = ("emulator.event_sources", "emulator.app", "emulator.invocation.async_queue")
+    watched = ("emulator.schedules", "emulator.esm", "emulator.push", "emulator.moto", "emulator.app",
+               "emulator.invocation.async_queue")
     with caplog.at_level(logging.WARNING):
         for n in range(3):
             with BackgroundServer(settings) as endpoint:

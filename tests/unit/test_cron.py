@@ -13,7 +13,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from emulator.event_sources.cron import (
+from emulator.schedules.checks import rule_expression_problem, schedule_problem
+from emulator.schedules.cron import (
     AtExpression,
     CronExpression,
     RateExpression,
@@ -24,7 +25,6 @@ from emulator.event_sources.cron import (
     parse_rule_expression,
     parse_scheduler_expression,
 )
-from emulator.event_sources.schedule_checks import rule_expression_problem, schedule_problem
 
 UTC = UTC
 NEW_YORK = ZoneInfo("America/New_York")

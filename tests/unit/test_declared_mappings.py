@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 from emulator.domain.registry import FunctionRegistry
-from emulator.event_sources.manager import EventSourceManager
+from emulator.esm.manager import EventSourceManager
 
 QUEUE = "arn:aws:sqs:us-east-1:123456789012:orders"
 OTHER = "arn:aws:sqs:us-east-1:123456789012:returns"

@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from emulator.event_sources import eventbridge
-from emulator.event_sources.filtering import PatternError
-from emulator.event_sources.target_input import (
+from emulator.patterns.engine import PatternError
+from emulator.push import eventbridge
+from emulator.push.target_input import (
     TargetInputError,
     json_path,
     render_template,
@@ -241,11 +241,11 @@ FUNCTION = "arn:aws:lambda:us-east-1:123456789012:function:recorder"
 
 @pytest.fixture
 def delivered(monkeypatch) -> list[tuple[str, Any, str]]:
-    from emulator.aws import moto_integrations
+    from emulator.moto import delivery as moto_delivery
 
     eventbridge.patch_moto()
     got: list[tuple[str, Any, str]] = []
-    monkeypatch.setattr(moto_integrations, "invoke_async",
+    monkeypatch.setattr(moto_delivery, "invoke_async",
                         lambda arn, payload, source: got.append((arn, json.loads(payload), source)))
     return got
 
@@ -344,7 +344,7 @@ def test_pattern_result_matches_with_our_engine():
 def test_put_rule_refuses_invalid_patterns_in_process(backend, delivered):
     from moto.events.exceptions import InvalidEventPatternException
 
-    from emulator.event_sources import schedule_checks
+    from emulator.schedules import checks as schedule_checks
 
     schedule_checks.patch_moto_rules()
     with pytest.raises(InvalidEventPatternException, match=r"Event pattern is not valid\. Reason: "):
@@ -372,10 +372,10 @@ def dead_letters(backend, queue) -> list[tuple[dict, dict]]:
 
 
 def test_a_refused_invoke_goes_to_the_targets_dead_letter_queue(backend, monkeypatch):
-    from emulator.aws import moto_integrations
+    from emulator.moto import delivery as moto_delivery
 
     eventbridge.patch_moto()
-    monkeypatch.setattr(moto_integrations, "invoke_async", lambda arn, payload, source: moto_integrations.Refusal(
+    monkeypatch.setattr(moto_delivery, "invoke_async", lambda arn, payload, source: moto_delivery.Refusal(
         404, "ResourceNotFoundException", f"Function not found: {arn}"))
     sqs, queue = dlq(f"unit-dlq-{uuid.uuid4().hex[:8]}")
     tag = uuid.uuid4().hex

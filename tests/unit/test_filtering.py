@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from emulator.event_sources.filtering import (
+from emulator.patterns.engine import (
     CompiledPattern,
     PatternError,
     compile_pattern,

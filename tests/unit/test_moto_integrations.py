@@ -1,12 +1,12 @@
-"""Which moto patches a request prepares (emulator/aws/moto_integrations.py): a service's own and
+"""Which moto patches a request prepares (emulator/aws/moto_delivery.py): a service's own and
 those of the services its deliveries pass through."""
 
 from __future__ import annotations
 
 from types import SimpleNamespace
 
-from emulator.aws import moto_integrations
-from emulator.aws.moto_integrations import PATCHERS, needed
+from emulator.moto import delivery as moto_delivery
+from emulator.moto.delivery import PATCHERS, needed
 
 
 def test_s3_prepares_the_services_it_delivers_through():
@@ -40,13 +40,13 @@ def test_an_unknown_service_prepares_everything_but_step_functions():
 def test_prepare_applies_each_patch_once(monkeypatch):
     applied: list[str] = []
     fake = SimpleNamespace(**{name: (lambda name=name: applied.append(name)) for name in ("s3", "sns", "events")})
-    monkeypatch.setattr(moto_integrations, "_prepared", set())
-    monkeypatch.setattr(moto_integrations, "_applied", set())
-    monkeypatch.setattr(moto_integrations, "PATCHERS", {name: f"fake:{name}" for name in ("s3", "sns", "events")})
-    monkeypatch.setattr(moto_integrations.importlib, "import_module", lambda name: fake)
-    moto_integrations.prepare("events")
-    moto_integrations.prepare("s3")
-    moto_integrations.prepare("s3")
-    moto_integrations.prepare(None)
-    moto_integrations.prepare("dynamodb")
+    monkeypatch.setattr(moto_delivery, "_prepared", set())
+    monkeypatch.setattr(moto_delivery, "_applied", set())
+    monkeypatch.setattr(moto_delivery, "PATCHERS", {name: f"fake:{name}" for name in ("s3", "sns", "events")})
+    monkeypatch.setattr(moto_delivery.importlib, "import_module", lambda name: fake)
+    moto_delivery.prepare("events")
+    moto_delivery.prepare("s3")
+    moto_delivery.prepare("s3")
+    moto_delivery.prepare(None)
+    moto_delivery.prepare("dynamodb")
     assert applied == ["events", "sns", "s3"]

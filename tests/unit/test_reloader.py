@@ -13,7 +13,7 @@ from watchdog.observers.api import BaseObserver
 
 from emulator.domain.errors import InvalidParameterValueException
 from emulator.domain.registry import FunctionRegistry
-from emulator.invocation.reloader import Reloader
+from emulator.reload.reloader import Reloader
 
 from .fakes import SilentObserver, silent_then_polling
 

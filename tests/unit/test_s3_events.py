@@ -1,4 +1,4 @@
-"""The S3 event builder and matching (emulator/event_sources/s3_events.py): AWS's shapes."""
+"""The S3 event builder and matching (emulator/push/s3.py): AWS's shapes."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from urllib.parse import unquote_plus
 
 import pytest
 
-from emulator.event_sources.s3_events import (
+from emulator.moto.s3 import _lower_rule_names, _Sequencer
+from emulator.push.s3 import (
     OVERLAP_MESSAGE,
     KeyFilter,
     NotificationConfigurationError,
@@ -25,7 +26,6 @@ from emulator.event_sources.s3_events import (
     key_filter_matches,
     key_filters_overlap,
 )
-from emulator.event_sources.s3_notifications import _lower_rule_names, _Sequencer
 
 WHEN = datetime(2024, 5, 1, 12, 0, 0, 123456, tzinfo=UTC)
 

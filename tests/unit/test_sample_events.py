@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 import pytest
 
 from emulator.cli.sample_events import SOURCES, SampleEventError, generate, options_of
-from emulator.event_sources.mappings import source_kind
+from emulator.esm.mappings import source_kind
 
 NOW = datetime(2024, 5, 1, 12, 0, 0, 123000, tzinfo=UTC).timestamp()
 ISO_MS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")

@@ -7,9 +7,9 @@ import re
 import uuid
 from datetime import UTC, datetime
 
-from emulator.event_sources.schedule_events import iso, scheduled_event, scheduler_payload
-from emulator.event_sources.target_input import target_payload
-from emulator.event_sources.timetable import RULE, SCHEDULE, ScheduleSpec
+from emulator.push.target_input import target_payload
+from emulator.schedules.events import iso, scheduled_event, scheduler_payload
+from emulator.schedules.timetable import RULE, SCHEDULE, ScheduleSpec
 
 AT = datetime(2024, 5, 6, 10, 5, 0, 700000, tzinfo=UTC).timestamp()
 RULE_ARN = "arn:aws:events:eu-west-1:111122223333:rule/nightly"

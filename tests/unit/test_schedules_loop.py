@@ -1,4 +1,4 @@
-"""The schedules' loops (emulator/event_sources/schedules.py) with a fake thread pool and a
+"""The schedules' loops (emulator/schedules/service.py) with a fake thread pool and a
 timetable fed by hand: a bad firing never stops the loop, and shutdown is quiet and final."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from emulator.event_sources.schedules import Schedules
-from emulator.event_sources.timetable import RULE, SCHEDULE, ScheduleSpec
+from emulator.schedules.service import Schedules
+from emulator.schedules.timetable import RULE, SCHEDULE, ScheduleSpec
 
 
 class FakeBlocking:

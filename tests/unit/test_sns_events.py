@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from emulator.event_sources import sns
+from emulator.push import sns
 
 TOPIC = "arn:aws:sns:us-east-2:123456789012:sns-lambda"
 SUBSCRIPTION = TOPIC + ":21be56ed-a058-49f5-8c98-aedd2564c486"
@@ -114,11 +114,11 @@ def test_filter_policy_complexity_multiplies_values_and_adds_or_branches():
 
 @pytest.fixture
 def delivered(monkeypatch) -> list[tuple[str, dict, str]]:
-    from emulator.aws import moto_integrations
+    from emulator.moto import delivery as moto_delivery
 
     sns.patch_moto()
     got: list[tuple[str, dict, str]] = []
-    monkeypatch.setattr(moto_integrations, "invoke_async",
+    monkeypatch.setattr(moto_delivery, "invoke_async",
                         lambda arn, payload, source: got.append((arn, json.loads(payload), source)))
     return got
 
@@ -338,12 +338,12 @@ def test_redrive_policy_problems():
 def test_a_refused_delivery_goes_to_the_redrive_queue(backend, monkeypatch):
     from moto.sqs.models import sqs_backends
 
-    from emulator.aws import moto_integrations
+    from emulator.moto import delivery as moto_delivery
 
     sns.patch_moto()
-    refused = moto_integrations.Refusal(404, "ResourceNotFoundException", "Function not found")
+    refused = moto_delivery.Refusal(404, "ResourceNotFoundException", "Function not found")
     outcome: list[Any] = [refused]
-    monkeypatch.setattr(moto_integrations, "invoke_async", lambda arn, payload, source: outcome[0])
+    monkeypatch.setattr(moto_delivery, "invoke_async", lambda arn, payload, source: outcome[0])
     queues = sqs_backends["123456789012"]["us-east-1"]
     name = f"dlq-{uuid.uuid4().hex[:8]}"
     queue_arn = queues.create_queue(name).queue_arn

@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 from types import SimpleNamespace
 
-from emulator.event_sources.mappings import new_mapping
-from emulator.event_sources.streams import StreamPoller
+from emulator.esm.mappings import new_mapping
+from emulator.esm.streams import StreamPoller
 
 ARN = "arn:aws:kinesis:us-east-1:123456789012:stream/s"
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from emulator.event_sources.timetable import RULE, SCHEDULE, ScheduleSpec, Timetable
+from emulator.schedules.timetable import RULE, SCHEDULE, ScheduleSpec, Timetable
 
 T0 = datetime(2024, 5, 6, 10, 0, 30, tzinfo=UTC).timestamp()  # a Monday, 10:00:30 UTC
 
@@ -228,7 +228,7 @@ def test_an_at_past_year_9999_in_its_time_zone_never_fires() -> None:
 
 
 def test_an_entry_that_cannot_be_planned_does_not_stop_the_others(monkeypatch) -> None:
-    from emulator.event_sources import timetable as module
+    from emulator.schedules import timetable as module
 
     real = module._next_time
 

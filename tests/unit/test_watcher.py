@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from emulator.invocation.folders import folder_stamp, is_scratch
-from emulator.invocation.watcher import FolderWatcher
+from emulator.reload.folders import folder_stamp, is_scratch
+from emulator.reload.watcher import FolderWatcher
 
 from .fakes import silent_then_polling
 

@@ -12,8 +12,8 @@ from typing import Any, Protocol
 
 import httpx
 
-from emulator.aws import moto_integrations
-from emulator.aws.gateway import signed_service
+from emulator.aws.requests import signed_service
+from emulator.moto import delivery as moto_delivery
 
 log = logging.getLogger(__name__)
 
@@ -43,16 +43,16 @@ class EmbeddedMoto:
         from a2wsgi import WSGIMiddleware
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
-        from emulator.aws import moto_patches
+        from emulator.moto import sqs_speed
 
         if patched:
-            moto_patches.apply()
+            sqs_speed.apply()
 
         self._dispatcher = DomainDispatcherApplication(create_backend_app)
         self._app = WSGIMiddleware(self._dispatcher, workers=64)  # type: ignore[arg-type]  # long polls hold a worker each
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        moto_integrations.prepare(signed_service(scope))
+        moto_delivery.prepare(signed_service(scope))
         await self._app(scope, receive, send)  # type: ignore[arg-type]
 
     async def health(self) -> dict[str, Any]:

@@ -21,9 +21,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from emulator.event_sources.filtering import lambda_filter_matches
-from emulator.event_sources.mappings import EventSourceMapping
-from emulator.event_sources.poller import BatchInvoker, BatchOutcome, Blocking, MappingStats, problem_text
+from emulator.esm.mappings import EventSourceMapping
+from emulator.esm.poller import BatchInvoker, BatchOutcome, Blocking, MappingStats, problem_text
+from emulator.patterns.engine import lambda_filter_matches
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """moto's server with Cloudmicro's patches (the compose stack's ``moto`` service).
 
-    python -m emulator.aws.moto_server -H 127.0.0.1 -p 4567
+    python -m emulator.moto.server -H 127.0.0.1 -p 4567
 
 ``CLOUDMICRO_ENDPOINT`` (default http://127.0.0.1:4566) is the control plane: where S3, SNS
 and EventBridge deliver to functions, and where Step Functions tasks send their AWS calls.
@@ -11,15 +11,16 @@ from __future__ import annotations
 import os
 import sys
 
-from emulator.aws import moto_integrations, moto_patches
+from emulator.moto import delivery as moto_delivery
+from emulator.moto import sqs_speed
 
 
 def main(argv: list[str] | None = None) -> None:
     from moto import server
 
-    moto_patches.apply()
-    moto_integrations.configure(os.environ.get("CLOUDMICRO_ENDPOINT", "http://127.0.0.1:4566"))
-    moto_integrations.apply_all()
+    sqs_speed.apply()
+    moto_delivery.configure(os.environ.get("CLOUDMICRO_ENDPOINT", "http://127.0.0.1:4566"))
+    moto_delivery.apply_all()
     server.main(argv if argv is not None else sys.argv[1:])
 
 

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
 
-from emulator.event_sources.timetable import RULE, SCHEDULE, ScheduleSpec
+from emulator.schedules.timetable import RULE, SCHEDULE, ScheduleSpec
 
 __all__ = ["pages", "read_rules", "read_schedules"]
 

@@ -15,9 +15,9 @@ import logging
 import time
 from typing import Any
 
-from emulator.event_sources.filtering import lambda_filter_matches
-from emulator.event_sources.mappings import EventSourceMapping
-from emulator.event_sources.poller import BatchInvoker, Blocking, MappingStats, problem_text
+from emulator.esm.mappings import EventSourceMapping
+from emulator.esm.poller import BatchInvoker, Blocking, MappingStats, problem_text
+from emulator.patterns.engine import lambda_filter_matches
 
 log = logging.getLogger(__name__)
 

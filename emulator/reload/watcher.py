@@ -49,7 +49,7 @@ from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver, ObservedWatch
 from watchdog.observers.polling import PollingObserver
 
-from emulator.invocation.folders import folder_identity, is_scratch
+from emulator.reload.folders import folder_identity, is_scratch
 
 log = logging.getLogger(__name__)
 

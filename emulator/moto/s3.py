@@ -10,7 +10,7 @@ function up in moto's own Lambda backend, which knows none of ours, so nothing a
   keys also had ``/`` encoded), and so does the default event bus (:func:`to_eventbridge`); moto's own
   Lambda call is made inert, and for each Lambda configuration the event matches (event type
   with wildcards, prefix/suffix on the encoded key: :mod:`.s3_events`) the event AWS would send
-  is built and handed to :func:`emulator.aws.moto_integrations.deliver`, an asynchronous Invoke
+  is built and handed to :func:`emulator.moto.delivery.deliver`, an asynchronous Invoke
   through the endpoint. Delivery happens before the S3 call answers, so once PutObject returns
   the event is in the function's async queue.
 * moto's extra events are dropped for every destination (functions, queues, topics and
@@ -59,8 +59,8 @@ from urllib.parse import quote
 
 import httpx
 
-from emulator.aws import moto_integrations
-from emulator.event_sources.s3_events import (
+from emulator.moto import delivery as moto_delivery
+from emulator.push.s3 import (
     NotificationConfigurationError,
     ObjectEvent,
     build_event,
@@ -234,7 +234,7 @@ def notify_functions(event_name: str, bucket: Any, key_name: str, *, size: int |
     delivered = 0
     for notification in matching:
         payload = json.dumps(build_event(event, notification.id)).encode()
-        delivered += moto_integrations.deliver(notification.arn, payload, source=f"S3 bucket {bucket.name}")
+        delivered += moto_delivery.deliver(notification.arn, payload, source=f"S3 bucket {bucket.name}")
     return delivered
 
 
@@ -251,7 +251,7 @@ def _notify_key(event_name: str, bucket: Any, key: Any) -> None:
 def _function_exists(arn: str) -> bool | None:
     """Whether the endpoint knows the function; None when there is no endpoint to ask."""
     global _http
-    target = moto_integrations.endpoint()
+    target = moto_delivery.endpoint()
     if target is None:
         return None
     if _http is None:

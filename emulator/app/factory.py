@@ -12,16 +12,13 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI
 
 from emulator.api import admin, errors, esm_api, event_invoke_api, lambda_api, policy_api, runtime_api
-from emulator.aws import moto_integrations
-from emulator.aws.backend import make_backend
-from emulator.aws.gateway import AwsGateway
+from emulator.app.gateway import AwsGateway
 from emulator.aws.seeding import SeedStatus, seed_in_background, wait_for_endpoint
 from emulator.config import Settings
 from emulator.domain.policies import Policies
 from emulator.domain.registry import FunctionRegistry
-from emulator.event_sources.manager import EventSourceManager
-from emulator.event_sources.poller import Blocking
-from emulator.event_sources.schedules import Schedules
+from emulator.esm.manager import EventSourceManager
+from emulator.esm.poller import Blocking
 from emulator.executors.base import Executor
 from emulator.executors.docker import DockerExecutor, docker_client
 from emulator.executors.process import ProcessExecutor
@@ -31,10 +28,13 @@ from emulator.invocation.destinations import Destinations
 from emulator.invocation.live_echo import LiveEcho
 from emulator.invocation.logs import LogStore
 from emulator.invocation.pool import EnvironmentPool
-from emulator.invocation.reloader import Reloader
 from emulator.invocation.runtime_ports import RuntimePorts
 from emulator.invocation.service import InvokeService
-from emulator.invocation.watcher import resolve_mode
+from emulator.moto import delivery as moto_delivery
+from emulator.moto.backends import make_backend
+from emulator.reload.reloader import Reloader
+from emulator.reload.watcher import resolve_mode
+from emulator.schedules.service import Schedules
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +111,7 @@ def create_app(settings: Settings, *, echo_logs: bool = True) -> FastAPI:
         state.schedules = Schedules(
             blocking, lambda arn, payload, source: state.async_invoker.submit(arn, payload), embedded=embedded,
             # control planes in one process share the embedded moto: the newest fires (deliveries go to it)
-            active=lambda: not embedded or moto_integrations.endpoint() == settings.function_endpoint)
+            active=lambda: not embedded or moto_delivery.endpoint() == settings.function_endpoint)
         if isinstance(executor, DockerExecutor):
             removed = await executor.cleanup_orphans()
             if removed:
@@ -141,7 +141,7 @@ def create_app(settings: Settings, *, echo_logs: bool = True) -> FastAPI:
                     log.exception("could not start the %s", part)
 
         background.append(loop.create_task(start_pollers()))
-        # hot reload: saved function folders make new revisions (emulator/invocation/reloader.py)
+        # hot reload: saved function folders make new revisions (emulator/reload/reloader.py)
         state.reloader = None
         if settings.watch != "off":
             state.reloader = Reloader(registry, pool, resolve_mode(settings.watch, settings.functions_dir),
@@ -149,12 +149,12 @@ def create_app(settings: Settings, *, echo_logs: bool = True) -> FastAPI:
             state.reloader.start()
             state.invoker.reloads = state.reloader  # a runtime that read a half-saved file runs again
         # the embedded moto delivers S3/SNS/EventBridge events to us (an external one is told by its env)
-        delivery = moto_integrations.configure(settings.function_endpoint) if aws.mode == "embedded" else None
+        delivery = moto_delivery.configure(settings.function_endpoint) if aws.mode == "embedded" else None
         try:
             yield
         finally:
             if delivery is not None:
-                moto_integrations.release(delivery)
+                moto_delivery.release(delivery)
             for task in background:
                 task.cancel()
             await asyncio.gather(*background, return_exceptions=True)

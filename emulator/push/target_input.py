@@ -1,6 +1,6 @@
 """What an EventBridge target receives: the event, ``Input``, ``InputPath`` or ``InputTransformer``.
 
-Pure functions, shared by rules on a bus (:mod:`emulator.event_sources.eventbridge`) and by
+Pure functions, shared by rules on a bus (:mod:`emulator.push.eventbridge`) and by
 schedule rules. The rules follow AWS's "Amazon EventBridge input transformation"
 (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-transform-target-input.html) and
 the behaviour LocalStack recorded against AWS (tests/aws/services/events/test_events_inputs):

@@ -25,9 +25,9 @@ from botocore.exceptions import ClientError
 from emulator.domain.errors import InvalidParameterValueException, ResourceConflictException, ResourceNotFoundException
 from emulator.domain.functions import parse_function_name
 from emulator.domain.registry import FunctionRegistry
-from emulator.event_sources.mappings import EventSourceMapping, new_mapping, updated_mapping
-from emulator.event_sources.poller import BatchInvoker, Blocking, MappingStats
-from emulator.event_sources.sqs import SqsPoller, queue_name
+from emulator.esm.mappings import EventSourceMapping, new_mapping, updated_mapping
+from emulator.esm.poller import BatchInvoker, Blocking, MappingStats
+from emulator.esm.sqs import SqsPoller, queue_name
 from emulator.invocation.service import InvokeService
 
 log = logging.getLogger(__name__)
@@ -143,7 +143,7 @@ class EventSourceManager:
     def _poller(self, mapping: EventSourceMapping, stats: MappingStats) -> Poller:
         if mapping.kind == "sqs":
             return SqsPoller(mapping, self.invoke, self.blocking, stats)
-        from emulator.event_sources.streams import StreamPoller
+        from emulator.esm.streams import StreamPoller
 
         return StreamPoller(mapping, self.invoke, self.blocking, stats, self.checkpoints)
 

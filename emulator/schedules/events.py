@@ -8,7 +8,7 @@ A rule sends each Lambda target the "Scheduled Event"
      "resources": [<rule ARN>], "detail": {}}
 
 as the target's Input / InputPath / InputTransformer make of it
-(:func:`emulator.event_sources.target_input.target_payload`).
+(:func:`emulator.push.target_input.target_payload`).
 
 A Scheduler schedule sends its target's ``Input`` with the context attributes filled in
 (``<aws.scheduler.schedule-arn>``, ``<aws.scheduler.scheduled-time>``,
@@ -26,7 +26,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from emulator.event_sources.timetable import ScheduleSpec
+from emulator.schedules.timetable import ScheduleSpec
 
 __all__ = ["is_function", "iso", "payload_preview", "scheduled_event", "scheduler_payload"]
 

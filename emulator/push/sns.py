@@ -16,7 +16,7 @@ sns.amazonaws.com as AWS's does, so code that fetches it to verify cannot do so 
 Everything moto delivers goes through ``Subscription.publish`` (Publish, PublishBatch, S3 bucket
 notifications, EventBridge SNS targets), so patching it for ``lambda`` subscriptions covers them
 all; other protocols stay moto's. Filter policies (both ``FilterPolicyScope`` values) are
-evaluated by :mod:`emulator.event_sources.filtering` for every protocol: moto's own matcher
+evaluated by :mod:`emulator.patterns.engine` for every protocol: moto's own matcher
 misses ``wildcard``, ``equals-ignore-case``, ``prefix``/``equals-ignore-case``, ``null`` values,
 nested ``exists: false`` and crashes on ``$or`` in body policies, and its validator rejects
 ``wildcard`` and ``cidr``.
@@ -50,7 +50,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from emulator.event_sources.filtering import (
+from emulator.patterns.engine import (
     PatternError,
     compile_pattern,
     sns_filter_matches,
@@ -363,7 +363,7 @@ def deliver_to_lambda(subscription: Any, message: str, message_id: str, subject:
     """Filter, shape and hand one message for a ``lambda`` subscription to the async Invoke."""
     from moto.sns.exceptions import InvalidParameterValue
 
-    from emulator.aws import moto_integrations
+    from emulator.moto import delivery as moto_delivery
 
     if message_structure == "json":
         try:
@@ -381,7 +381,7 @@ def deliver_to_lambda(subscription: Any, message: str, message_id: str, subject:
         subscription_arn=subscription.arn, topic_arn=topic_arn, message_id=message_id, message=message,
         subject=subject, message_attributes=message_attributes, timestamp=now, signature=signature,
         signing_cert_url=f"https://sns.{region}.amazonaws.com/{_signer.cert_name}")
-    refusal = moto_integrations.invoke_async(subscription.endpoint, json.dumps(sns_event(**fields)).encode("utf-8"),
+    refusal = moto_delivery.invoke_async(subscription.endpoint, json.dumps(sns_event(**fields)).encode("utf-8"),
                                              source=f"SNS topic {topic_arn}")
     if refusal is not None:
         dead_letter(subscription, notification(**fields))

@@ -16,7 +16,7 @@ to the target's ``DeadLetterConfig`` queue as EventBridge sends it (the event, w
 TARGET_ARN, ERROR_CODE and ERROR_MESSAGE attributes: :func:`.eventbridge.dead_letter_attributes`).
 
 Several control planes in one process share the embedded moto; only the one ``active()`` names
-(the newest, like :func:`emulator.aws.moto_integrations.deliver`) fires, so nothing fires twice.
+(the newest, like :func:`emulator.moto.delivery.deliver`) fires, so nothing fires twice.
 The scheduler's clock can be moved (:meth:`Schedules.set_offset`): "time travel" for trying a
 daily schedule without waiting a day, and for tests.
 """
@@ -33,12 +33,12 @@ from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
-from emulator.event_sources.eventbridge import dead_letter_attributes, error_code
-from emulator.event_sources.poller import Blocking
-from emulator.event_sources.schedule_events import is_function, iso, payload_preview, scheduled_event, scheduler_payload
-from emulator.event_sources.schedule_reader import pages, read_rules, read_schedules
-from emulator.event_sources.target_input import TargetInputError, target_payload
-from emulator.event_sources.timetable import RULE, SCHEDULE, Entry, ScheduleSpec, Timetable
+from emulator.esm.poller import Blocking
+from emulator.push.eventbridge import dead_letter_attributes, error_code
+from emulator.push.target_input import TargetInputError, target_payload
+from emulator.schedules.events import is_function, iso, payload_preview, scheduled_event, scheduler_payload
+from emulator.schedules.reader import pages, read_rules, read_schedules
+from emulator.schedules.timetable import RULE, SCHEDULE, Entry, ScheduleSpec, Timetable
 
 log = logging.getLogger(__name__)
 

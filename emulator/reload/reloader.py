@@ -1,6 +1,6 @@
 """Hot reload: a saved file makes the next invoke run the new code, with no restart.
 
-The watcher (:mod:`emulator.invocation.watcher`) reports, once a function's files have been
+The watcher (:mod:`emulator.reload.watcher`) reports, once a function's files have been
 quiet for a moment, that something under it changed. The reloader then reads the function
 again and, when its code (CodeSha256) or configuration differs, puts a new revision in the
 registry and destroys the idle environments of the old one. The next invoke starts a fresh
@@ -38,9 +38,9 @@ from typing import Any
 from emulator.domain.errors import InvalidParameterValueException, ResourceNotFoundException
 from emulator.domain.functions import FunctionConfig, folder_digest, parse_function_name
 from emulator.domain.registry import FunctionRegistry
-from emulator.invocation.folders import Stamp, folder_stamp
 from emulator.invocation.pool import EnvironmentPool
-from emulator.invocation.watcher import FolderWatcher, ObserverFactory, WatchMode, default_observer
+from emulator.reload.folders import Stamp, folder_stamp
+from emulator.reload.watcher import FolderWatcher, ObserverFactory, WatchMode, default_observer
 
 log = logging.getLogger(__name__)
 

@@ -45,7 +45,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from emulator.event_sources.cron import (
+from emulator.schedules.checks import zone
+from emulator.schedules.cron import (
     AtExpression,
     CronExpression,
     Expression,
@@ -54,7 +55,6 @@ from emulator.event_sources.cron import (
     parse_rule_expression,
     parse_scheduler_expression,
 )
-from emulator.event_sources.schedule_checks import zone
 
 __all__ = ["RULE", "SCHEDULE", "Entry", "ScheduleSpec", "Timetable"]
 

@@ -58,7 +58,7 @@ from moto.stepfunctions.parser.backend.execution import SyncExecution
 from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 from moto.stepfunctions.responses import StepFunctionResponse
 
-from emulator.aws import moto_integrations
+from emulator.moto import delivery as moto_delivery
 
 #: errorType values of the platform's own failures, which Step Functions reports as Lambda.Unknown
 UNKNOWN_ERROR_TYPES = frozenset({"Sandbox.Timedout", "Runtime.OutOfMemory"})
@@ -84,7 +84,7 @@ def boto_client_for(region: str, service: str, state_credentials: Any = None) ->
     from botocore.config import Config
     from moto.settings import moto_server_port
 
-    endpoint = moto_integrations.endpoint() or f"http://localhost:{moto_server_port()}"
+    endpoint = moto_delivery.endpoint() or f"http://localhost:{moto_server_port()}"
     with _clients_lock:
         client = _clients.get((service, region, endpoint))
         if client is None:

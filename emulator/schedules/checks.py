@@ -20,7 +20,7 @@ from collections.abc import Callable
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from emulator.event_sources.cron import (
+from emulator.schedules.cron import (
     AtExpression,
     ScheduleExpressionError,
     parse_rule_expression,
@@ -135,7 +135,7 @@ def patch_moto_rules() -> None:
     from moto.events.exceptions import InvalidEventPatternException, ValidationException
     from moto.events.models import EventsBackend
 
-    from emulator.event_sources.eventbridge import event_pattern_problem
+    from emulator.push.eventbridge import event_pattern_problem
 
     def check(kwargs: dict[str, Any]) -> Exception | None:
         expression = kwargs.get("scheduled_expression")

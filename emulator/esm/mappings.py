@@ -140,7 +140,7 @@ def _int(request: Mapping[str, Any], key: str, default: int, low: int, high: int
 def _filter_criteria(value: Any) -> dict[str, Any] | None:
     if value is None or value == {} or value == {"Filters": []}:
         return None
-    from emulator.event_sources.filtering import PatternError, validate_pattern
+    from emulator.patterns.engine import PatternError, validate_pattern
 
     filters = value.get("Filters") if isinstance(value, Mapping) else None
     if not isinstance(filters, list) or not all(isinstance(f, Mapping) and "Pattern" in f for f in filters):

@@ -6,16 +6,16 @@ A matching event reaches a Lambda target as AWS sends it (https://docs.aws.amazo
      "region", "resources": [...], "detail": {...}}
 
 or what the target's ``Input`` / ``InputPath`` / ``InputTransformer`` make of it
-(:func:`target_payload`, in :mod:`emulator.event_sources.target_input`).
+(:func:`target_payload`, in :mod:`emulator.push.target_input`).
 
 moto calls ``Rule.send_to_targets`` for each rule of the bus on PutEvents, for S3 events sent
 to EventBridge and for archive replays. Patched, it
 
 * skips DISABLED rules (moto fires them) and rules without an event pattern (schedule rules:
   events on the bus never match them);
-* matches with :mod:`emulator.event_sources.filtering` (moto's matcher lacks most operators)
+* matches with :mod:`emulator.patterns.engine` (moto's matcher lacks most operators)
   against the AWS envelope (moto's copy has a numeric ``time`` and an ``ingestion-time`` key);
-* delivers Lambda targets through :func:`emulator.aws.moto_integrations.deliver` (moto raises
+* delivers Lambda targets through :func:`emulator.moto.delivery.deliver` (moto raises
   NotImplementedError for them, which fails PutEvents) and SNS targets by publishing to moto's
   topic (moto does not support them either), so SNS subscribers, Lambda ones included, get it;
 * hands every other target to moto, one at a time, so a target moto cannot deliver (logged)
@@ -35,7 +35,7 @@ PutRule's ``EventPattern`` is checked with the same engine that matches it
 (:func:`event_pattern_problem`): an invalid pattern is refused with AWS's
 InvalidEventPatternException ("Event pattern is not valid. Reason: ...") instead of being stored
 and then matching nothing (or, for JSON that is not an object, a 500 from moto's parser). That
-check is applied by :func:`emulator.event_sources.schedule_checks.patch_moto_rules`, PutRule's
+check is applied by :func:`emulator.schedules.checks.patch_moto_rules`, PutRule's
 one wrapper. TestEventPattern answers ``{"Result": true|false}`` from that engine too (moto's
 handler returns nothing); the event must be a JSON object with ``id``, ``account``, ``source``,
 ``time``, ``region`` and ``detail-type`` ("Parameter Event is not valid.", a
@@ -52,8 +52,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from emulator.event_sources.filtering import PatternError, compile_pattern, matches
-from emulator.event_sources.target_input import TargetInputError, iso_time, target_payload, validate_target
+from emulator.patterns.engine import PatternError, compile_pattern, matches
+from emulator.push.target_input import TargetInputError, iso_time, target_payload, validate_target
 
 log = logging.getLogger(__name__)
 
@@ -152,9 +152,9 @@ def deliver_to_target(rule: Any, target: Mapping[str, Any], event: Mapping[str, 
         dead_letter(rule, target, event, exc.code, str(exc))
         return False
     if service == "lambda":
-        from emulator.aws import moto_integrations
+        from emulator.moto import delivery as moto_delivery
 
-        refusal = moto_integrations.invoke_async(arn, payload, source=f"EventBridge rule {rule.name}")
+        refusal = moto_delivery.invoke_async(arn, payload, source=f"EventBridge rule {rule.name}")
         if refusal is None:
             return True
         dead_letter(rule, target, event, error_code(refusal.status, refusal.error_type), refusal.message)
@@ -184,9 +184,9 @@ def _publish_to_topic(rule: Any, topic_arn: str, payload: bytes) -> tuple[str, s
     from moto.sns.exceptions import SNSNotFoundError
     from moto.sns.models import sns_backends
 
-    from emulator.aws import moto_integrations
+    from emulator.moto import delivery as moto_delivery
 
-    moto_integrations.prepare("sns")  # its lambda subscriptions deliver our way
+    moto_delivery.prepare("sns")  # its lambda subscriptions deliver our way
     parts = topic_arn.split(":")
     try:
         sns_backends[parts[4]][parts[3]].publish(message=payload.decode("utf-8"), arn=topic_arn)
@@ -255,9 +255,9 @@ def _moto_deliver(original: Any, rule: Any, target: Mapping[str, Any], moto_even
     from moto.events.models import EventPattern
 
     if _service(str(target.get("Arn", ""))) == "states":
-        from emulator.aws import moto_integrations
+        from emulator.moto import delivery as moto_delivery
 
-        moto_integrations.prepare("states")  # the execution runs our way (prepared on use: it is heavy)
+        moto_delivery.prepare("states")  # the execution runs our way (prepared on use: it is heavy)
 
     single = copy.copy(rule)
     single.targets = [target]

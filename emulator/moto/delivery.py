@@ -9,7 +9,7 @@ point in moto (``patch_moto()``) to build the event as AWS shapes it and hand it
 :func:`deliver`, an asynchronous Invoke (``InvocationType: Event``) of the function through
 the Cloudmicro endpoint. So the event goes through the same async queue as any Event
 invoke (retries, destinations, DLQ), whether moto is embedded or a separate server
-(``python -m emulator.aws.moto_server``), and deliveries moto makes internally (S3 -> SNS
+(``python -m emulator.moto.server``), and deliveries moto makes internally (S3 -> SNS
 topic -> Lambda, S3 -> EventBridge -> Lambda) arrive too.
 
 Patches are applied per service on first use (:func:`prepare`), so a control plane that
@@ -20,12 +20,12 @@ EventBridge request prepares SNS (topic targets). CloudFormation can create anyt
 prepares every patch; so does a request whose service is unknown (unsigned, or SigV2: S3 clients
 use both), except Step Functions'. That one is heavy (about 1.5 s and 130 MB: moto's ASL
 interpreter) and only matters once an execution starts, which is a SigV4 StartExecution or an
-EventBridge target (:mod:`emulator.event_sources.eventbridge` prepares it before delivering to a
+EventBridge target (:mod:`emulator.push.eventbridge` prepares it before delivering to a
 state machine). Without these, a delivery would take moto's own path, which knows none of our
 functions and drops the event silently.
 
 Step Functions: moto runs state machines (its port of an ASL interpreter) when
-``execute_state_machine`` is on; :mod:`emulator.aws.step_functions` turns that on and has
+``execute_state_machine`` is on; :mod:`emulator.moto.stepfunctions` turns that on and has
 its tasks call the Cloudmicro endpoint (see there), so Lambda tasks reach our functions
 and service integrations reach moto through the gateway.
 """
@@ -45,11 +45,11 @@ log = logging.getLogger(__name__)
 
 #: SigV4 service name -> "module:function" that patches moto's delivery for it (several: space-separated)
 PATCHERS: dict[str, str] = {
-    "states": "emulator.aws.step_functions:patch",
-    "sns": "emulator.event_sources.sns:patch_moto",
-    "events": "emulator.event_sources.eventbridge:patch_moto emulator.event_sources.schedule_checks:patch_moto_rules",
-    "scheduler": "emulator.event_sources.schedule_checks:patch_moto",
-    "s3": "emulator.event_sources.s3_notifications:patch_moto",
+    "states": "emulator.moto.stepfunctions:patch",
+    "sns": "emulator.push.sns:patch_moto",
+    "events": "emulator.push.eventbridge:patch_moto emulator.schedules.checks:patch_moto_rules",
+    "scheduler": "emulator.schedules.checks:patch_moto",
+    "s3": "emulator.moto.s3:patch_moto",
 }
 
 #: service -> the services whose patched code its deliveries go through

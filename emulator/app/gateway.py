@@ -9,29 +9,15 @@ buffering, a header scan per request).
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
-_SCOPE = re.compile(rb"Credential=[^/,\s]+/\d{8}/[^/]+/([^/]+)/aws4_request")
-_QUERY_SCOPE = re.compile(rb"X-Amz-Credential=[^&/]+(?:/|%2F)\d{8}(?:/|%2F)[^&/%]+(?:/|%2F)([^&/%]+)(?:/|%2F)")
+from emulator.aws.requests import signed_service
+
 _LAMBDA_PATHS = (
     "/_cloudmicro", "/2015-03-31/functions", "/2017-10-31/functions", "/2019-09-30/functions",
     "/2014-11-13/functions", "/2015-03-31/event-source-mappings", "/2016-08-19/account-settings",
     "/2017-03-31/tags", "/2019-09-25/functions", "/2021-10-31/functions", "/2018-10-31/layers",
 )
-
-
-def signed_service(scope: dict[str, Any]) -> str | None:
-    """The service a SigV4-signed request is for, or None when it is unsigned."""
-    for name, value in scope["headers"]:
-        if name == b"authorization":
-            match = _SCOPE.search(value)
-            return match.group(1).decode() if match else None
-    query = scope.get("query_string", b"")
-    if b"X-Amz-Credential" in query:
-        match = _QUERY_SCOPE.search(query)
-        return match.group(1).decode() if match else None
-    return None
 
 
 def is_lambda_request(scope: dict[str, Any]) -> bool:

@@ -20,7 +20,7 @@ from botocore.config import Config
 
 from emulator.domain.errors import LambdaError, TooManyRequestsException
 from emulator.domain.registry import FunctionRegistry
-from emulator.event_sources.mappings import EventSourceMapping
+from emulator.esm.mappings import EventSourceMapping
 from emulator.invocation.invocation import Invocation, InvocationResult
 from emulator.invocation.service import InvokeService
 
