@@ -4,7 +4,8 @@ The fake Runtime API is a stdlib HTTP/1.1 server on an ephemeral 127.0.0.1 port.
 events with ``api.invoke(...)`` and take what the bootstrap posts with ``api.next_post()``.
 The bootstrap's stdout and stderr go to files, and each recorded POST carries a snapshot of
 stdout taken when the POST arrived, which shows that output is flushed before results are sent.
-Nothing waits by sleeping: queues, ``Popen.wait`` and timeouts only.
+Nothing waits by sleeping: queues, ``Popen.wait`` and timeouts only, and the server stops as
+soon as it is told to (it is woken by a connection, not polled).
 """
 
 from __future__ import annotations
@@ -89,8 +90,14 @@ class FakeRuntimeApi:
 
     def __post_init__(self) -> None:
         self.server = _QuietServer(("127.0.0.1", 0), _make_request_handler(self))
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self._serve, daemon=True)
         self.thread.start()
+
+    def _serve(self) -> None:
+        # handle_request() waits for the next connection with no timeout (serve_forever would
+        # poll every 0.5 s, and shutdown() wait for that poll): close() wakes it with one
+        while not self.closed.is_set():
+            self.server.handle_request()
 
     @property
     def address(self) -> str:
@@ -126,7 +133,10 @@ class FakeRuntimeApi:
 
     def close(self) -> None:
         self.closed.set()
-        self.server.shutdown()
+        with socket.create_connection(self.server.server_address[:2], timeout=TIMEOUT):
+            pass  # the accept loop wakes up, sees closed and ends
+        self.thread.join(TIMEOUT)
+        assert not self.thread.is_alive(), "the fake Runtime API did not stop"
         self.server.server_close()
 
 
