@@ -1,22 +1,58 @@
-"""The executor interface and what every executor shares."""
+"""The executor interface, what an executor needs of an environment, and what every executor shares.
+
+Executors run on the control plane's event loop (their blocking work in threads). They know
+nothing of the invocation layer: :class:`ExecutionEnvironment` is what they need of an
+environment, and ``emulator.invocation.environment.Environment`` satisfies it structurally.
+"""
 
 from __future__ import annotations
 
 import os
 import signal
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol, Self
 
 from ..config import Settings
 from ..domain.functions import FunctionConfig
-from ..invocation.environment import Environment
 
 BOOTSTRAP = Path(__file__).resolve().parent.parent.parent / "runtimes" / "python" / "bootstrap.py"
 
 
 class ExecutorError(Exception):
     """An environment could not be started; the message says why and what to do."""
+
+
+class ExecutionEnvironment(Protocol):
+    """What an executor needs of an execution environment, and nothing more (the invocation
+    layer's ``Environment`` has it all)."""
+
+    @property
+    def id(self) -> str:
+        """Unique hex id (container names, FIFOs, the log stream name)."""
+
+    @property
+    def function(self) -> FunctionConfig:
+        """The function (revision) the environment runs."""
+
+    @property
+    def port(self) -> int:
+        """The loopback port of the environment's Runtime API."""
+
+    #: the executor's handle (a container id, a process)
+    handle: Any
+    #: monotonic time the environment was created (Init Duration counts from it) and last used
+    created_at: float
+    last_used: float
+    #: called when the runtime's output reaches EOF (it exited): the executor finds the status
+    on_eof: Callable[[Self], None]
+
+    def read_output_from(self, fd: int) -> None:
+        """Collect the runtime's stdout/stderr from this (non-blocking) pipe end."""
+
+    def exited(self, reason: str, out_of_memory: bool = False) -> None:
+        """The runtime ended (``exit status 1``, ``signal: killed``)."""
 
 
 class Executor(Protocol):
@@ -27,16 +63,16 @@ class Executor(Protocol):
     async def prepare(self, function: FunctionConfig) -> None:
         """Make sure the function can be launched (e.g. its image exists)."""
 
-    async def launch(self, env: Environment) -> None:
+    async def launch(self, env: ExecutionEnvironment) -> None:
         """Start the runtime for ``env`` (its Runtime API port is ``env.port``)."""
 
-    async def destroy(self, env: Environment) -> None:
+    async def destroy(self, env: ExecutionEnvironment) -> None:
         """Stop and remove the environment's container or process."""
 
-    def max_memory_mb(self, env: Environment) -> int | None:
+    def max_memory_mb(self, env: ExecutionEnvironment) -> int | None:
         """Peak memory of the environment so far, read from the kernel; None if unknown."""
 
-    def renewable(self, env: Environment, function: FunctionConfig) -> bool:
+    def renewable(self, env: ExecutionEnvironment, function: FunctionConfig) -> bool:
         """Whether ``env``'s container or process can run ``function`` (a new revision) once its
         runtime starts afresh in place (hot reload): nothing it was made with has changed."""
 
@@ -74,7 +110,7 @@ def runtime_environment(
     function: FunctionConfig,
     settings: Settings,
     *,
-    env: Environment,
+    env: ExecutionEnvironment,
     runtime_api: str,
     task_root: str,
     path: str,
@@ -113,7 +149,7 @@ def runtime_environment(
     return variables
 
 
-def log_stream_name(env: Environment) -> str:
+def log_stream_name(env: ExecutionEnvironment) -> str:
     """``YYYY/MM/DD/[$LATEST]<32 hex>``, dated when the environment was created (the same
     name at every call: its logs go to this CloudWatch Logs stream)."""
     created = time.time() - (time.monotonic() - env.created_at)

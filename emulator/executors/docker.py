@@ -28,8 +28,15 @@ import docker.errors
 
 from ..config import Settings
 from ..domain.functions import FunctionConfig
-from ..invocation.environment import Environment
-from .base import ExecutorError, RenewalKey, exit_reason, renewal_key, runtime_environment, still_renewable
+from .base import (
+    ExecutionEnvironment,
+    ExecutorError,
+    RenewalKey,
+    exit_reason,
+    renewal_key,
+    runtime_environment,
+    still_renewable,
+)
 from .dependencies import Dependencies, Target
 from .images import ensure_python_image, python_version
 from .layers import opt_folder
@@ -132,7 +139,7 @@ class DockerExecutor:
         await asyncio.gather(*(self._remove(cid) for cid in dead))
         return len(dead)
 
-    async def launch(self, env: Environment) -> None:
+    async def launch(self, env: ExecutionEnvironment) -> None:
         function = env.function
         await self.prepare(function)
         packages, opt = await self._packages(function)
@@ -201,7 +208,7 @@ class DockerExecutor:
         opt = await self._call(opt_folder, function, self.settings.state_dir) if function.layers else None
         return packages, opt
 
-    def _on_eof(self, env: Environment) -> None:
+    def _on_eof(self, env: ExecutionEnvironment) -> None:
         self.max_memory_mb(env)  # read the peak while the container's cgroup still exists
 
         async def find_status() -> None:
@@ -226,11 +233,11 @@ class DockerExecutor:
 
         asyncio.get_running_loop().create_task(find_status())
 
-    def renewable(self, env: Environment, function: FunctionConfig) -> bool:
+    def renewable(self, env: ExecutionEnvironment, function: FunctionConfig) -> bool:
         packages = self.dependencies.installed(function, docker_target(function))
         return still_renewable(self._renewal.get(env.id), function, packages)
 
-    async def destroy(self, env: Environment) -> None:
+    async def destroy(self, env: ExecutionEnvironment) -> None:
         self._renewal.pop(env.id, None)
         cid = self._containers.pop(env.id, None)
         self._cgroup_files.pop(env.id, None)
@@ -264,7 +271,7 @@ class DockerExecutor:
 
     # --- memory -----------------------------------------------------------------------
 
-    def max_memory_mb(self, env: Environment) -> int | None:
+    def max_memory_mb(self, env: ExecutionEnvironment) -> int | None:
         """The container's peak memory from its cgroup (the last reading once it is gone)."""
         path = self._cgroup_files.get(env.id)
         if path is not None:

@@ -37,8 +37,16 @@ from pathlib import Path
 
 from ..config import Settings
 from ..domain.functions import FunctionConfig
-from ..invocation.environment import Environment
-from .base import BOOTSTRAP, ExecutorError, RenewalKey, exit_reason, renewal_key, runtime_environment, still_renewable
+from .base import (
+    BOOTSTRAP,
+    ExecutionEnvironment,
+    ExecutorError,
+    RenewalKey,
+    exit_reason,
+    renewal_key,
+    runtime_environment,
+    still_renewable,
+)
 from .dependencies import Dependencies, Target
 from .images import python_version, sdk_paths
 from .layers import opt_folder
@@ -155,7 +163,7 @@ class ProcessExecutor:
         # only when it is clearly newer than its source: see trust_fresh_bytecode_only).
         return [self.python(function).executable, "-I", "-S", "-B", str(self._runtime / BOOTSTRAP.name)]
 
-    async def launch(self, env: Environment) -> None:
+    async def launch(self, env: ExecutionEnvironment) -> None:
         function = env.function
         python = self.python(function)
 
@@ -197,7 +205,7 @@ class ProcessExecutor:
         env.on_eof = self._on_eof
         env.read_output_from(fd)
 
-    def _on_eof(self, env: Environment) -> None:
+    def _on_eof(self, env: ExecutionEnvironment) -> None:
         proc: subprocess.Popen[bytes] = env.handle
         code = proc.poll()
         if code is not None:
@@ -213,11 +221,11 @@ class ProcessExecutor:
 
         asyncio.get_running_loop().create_task(wait())
 
-    def renewable(self, env: Environment, function: FunctionConfig) -> bool:
+    def renewable(self, env: ExecutionEnvironment, function: FunctionConfig) -> bool:
         packages = self.dependencies.installed(function, self.python(function).target)
         return still_renewable(self._renewal.get(env.id), function, packages)
 
-    async def destroy(self, env: Environment) -> None:
+    async def destroy(self, env: ExecutionEnvironment) -> None:
         self._renewal.pop(env.id, None)
         await self._kill(self._procs.pop(env.id, None))
 
@@ -231,7 +239,7 @@ class ProcessExecutor:
                 os.killpg(proc.pid, signal.SIGKILL)
         await asyncio.to_thread(proc.wait)
 
-    def max_memory_mb(self, env: Environment) -> int | None:
+    def max_memory_mb(self, env: ExecutionEnvironment) -> int | None:
         proc: subprocess.Popen[bytes] | None = env.handle
         if proc is None:
             return None
