@@ -27,8 +27,7 @@ from common import ROOT, client, control_plane
 sys.path.insert(0, str(ROOT))
 from emulator.domain.registry import FunctionRegistry
 from emulator.executors.dependencies import Dependencies
-from emulator.executors.docker import docker_target
-from emulator.executors.process import HOST_PYTHON, Interpreter, find_python
+from emulator.executors.runtimes.python import HOST_PYTHON, Interpreter, docker_target, find_python
 
 RESTARTS = 5
 REQUIREMENTS = "tabulate==0.9.0\n"

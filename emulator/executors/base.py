@@ -3,6 +3,7 @@
 Executors run on the control plane's event loop (their blocking work in threads). They know
 nothing of the invocation layer: :class:`ExecutionEnvironment` is what they need of an
 environment, and ``emulator.invocation.environment.Environment`` satisfies it structurally.
+Nothing language-specific is here either: that is behind :mod:`.runtimes`.
 """
 
 from __future__ import annotations
@@ -10,14 +11,12 @@ from __future__ import annotations
 import os
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Literal, Protocol, Self
 
-from ..config import Settings
-from ..domain.functions import FunctionConfig
-
-BOOTSTRAP = Path(__file__).resolve().parent.parent.parent / "runtimes" / "python" / "bootstrap.py"
+from emulator.config import Settings
+from emulator.domain.functions import FunctionConfig
 
 
 class ExecutorError(Exception):
@@ -83,12 +82,13 @@ class Executor(Protocol):
 RenewalKey = tuple[object, ...]
 
 
-def renewal_key(function: FunctionConfig, packages: Path | None) -> RenewalKey | None:
+def renewal_key(function: FunctionConfig, packages: Path | None, restarts_in_place: bool) -> RenewalKey | None:
     """What an environment was made with besides the function's code (its image, handler,
-    memory, variables, mounts, the very folder mounted): revisions with the same key can share a container or process,
-    whose runtime then restarts in place. None: never (custom runtimes and functions with
+    memory, variables, mounts, the very folder mounted): revisions with the same key can share a
+    container or process, whose runtime then restarts in place. None: never (runtimes that cannot
+    restart in place, see :meth:`.runtimes.LanguageRuntime.restarts_in_place`, and functions with
     layers, whose /opt may be a merged copy, get new environments)."""
-    if function.is_custom_runtime or function.layers:
+    if not restarts_in_place or function.layers:
         return None
     try:  # the folder itself, not only its path: a bind mount (or a cwd) keeps one made again from view
         folder = os.stat(function.code_dir)
@@ -98,12 +98,13 @@ def renewal_key(function: FunctionConfig, packages: Path | None) -> RenewalKey |
             str(function.code_dir), (folder.st_dev, folder.st_ino), str(packages) if packages is not None else None)
 
 
-def still_renewable(key: RenewalKey | None, function: FunctionConfig, packages: Path | Literal[False] | None) -> bool:
+def still_renewable(key: RenewalKey | None, function: FunctionConfig, packages: Path | Literal[False] | None,
+                    restarts_in_place: bool) -> bool:
     """Whether an environment made with ``key`` can run ``function`` after a restart in place;
     ``packages`` is :meth:`.dependencies.Dependencies.installed` (False: not installed yet)."""
     if key is None or packages is False:
         return False
-    return renewal_key(function, packages) == key
+    return renewal_key(function, packages, restarts_in_place) == key
 
 
 def runtime_environment(
@@ -114,12 +115,14 @@ def runtime_environment(
     runtime_api: str,
     task_root: str,
     path: str,
+    runtime: Mapping[str, str],
 ) -> dict[str, str]:
     """The environment variables a function sees.
 
     Defaults that point unmodified AWS SDKs at the local endpoint come first, so the
     function's own variables override them; then the variables AWS reserves (which a
-    function configuration cannot set).
+    function configuration cannot set), the last of them ``runtime``'s: the runtime family's
+    own (``AWS_EXECUTION_ENV``, ``LAMBDA_RUNTIME_DIR``, what its runtime reads).
     """
     variables = {
         "LANG": "en_US.UTF-8",
@@ -137,15 +140,14 @@ def runtime_environment(
         "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
         "AWS_REGION": settings.region,
         "AWS_DEFAULT_REGION": settings.region,
-        "AWS_EXECUTION_ENV": f"AWS_Lambda_{function.runtime}",
         "AWS_LAMBDA_RUNTIME_API": runtime_api,
         "AWS_ACCESS_KEY_ID": "test",
         "AWS_SECRET_ACCESS_KEY": "test",
         "AWS_SESSION_TOKEN": "test",
         "_HANDLER": function.handler,
         "LAMBDA_TASK_ROOT": task_root,
-        "LAMBDA_RUNTIME_DIR": "/var/runtime",
     })
+    variables.update(runtime)
     return variables
 
 

@@ -1,6 +1,9 @@
-"""A function's requirements.txt, installed once per content and target, shared by its environments.
+"""A function's dependency file, installed once per content and target, shared by its environments.
 
-The packages of ``functions/<name>/requirements.txt`` go to ``<deps dir>/<key>/``, where
+The dependency file is the runtime family's (:attr:`.runtimes.LanguageRuntime.dependency_file`:
+``requirements.txt`` for Python, none for custom runtimes); so is the installer that runs (pip,
+see :mod:`.runtimes.pip`). The packages of ``functions/<name>/requirements.txt`` go to
+``<deps dir>/<key>/``, where
 the key is a hash of the file's bytes and of the target: the executor, the Python version and
 the platform they must import on. The folder appears (renamed from a temporary one) only when
 pip succeeded, so its existence is the cache hit: an environment launch reads the file, hashes
@@ -8,7 +11,7 @@ it and checks one folder. Functions with the same requirements share the folder,
 survives restarts; a changed file is a new key, so it installs again (the old folder stays).
 
 Installs happen when an environment is launched, never on the event loop: pip runs in a thread
-(in a container for Docker, see :mod:`.pip`). One install runs per key; every launch that needs
+(in a container for Docker). One install runs per key; every launch that needs
 it waits for that same install, and invokes of other functions go on meanwhile. A failed
 install answers every waiting invoke with ResourceConflictException (the function cannot be
 run, as AWS answers for a function that is not Active), naming the file and pip's reason; the
@@ -25,48 +28,36 @@ import shutil
 import sys
 import time
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from ..domain.errors import ResourceConflictException
-from ..domain.functions import FunctionConfig
-from .pip import REQUIREMENTS, PipFailed, Progress
+from emulator.domain.errors import ResourceConflictException
+from emulator.domain.functions import FunctionConfig
+from emulator.executors.runtimes import runtime_for
+from emulator.executors.runtimes.base import Installer, InstallFailed, Progress, Target
+
+__all__ = ["Dependencies", "Installer", "Target", "cache_key", "dependency_file", "install_failed"]
 
 #: seconds a failed install is answered from memory before pip is tried again (same content)
 RETRY_FAILED_AFTER = 10.0
-
-#: installs ``<code_dir>/requirements.txt`` into the given folder, reporting pip's output
-Installer = Callable[[Path, Progress], None]
 
 
 def _stderr(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
-@dataclass(frozen=True)
-class Target:
-    """What packages are installed for (part of the cache key)."""
-
-    executor: str
-    python: str
-    platform: str
-
-    def __str__(self) -> str:
-        return f"{self.executor} python{self.python} {self.platform}"
-
-
-def requirements(function: FunctionConfig) -> bytes | None:
-    """The function's requirements.txt, or None when it has none (or nothing in it to install)."""
-    if function.is_custom_runtime:
+def dependency_file(function: FunctionConfig) -> tuple[str, bytes] | None:
+    """The name and bytes of the function's dependency file (its runtime family's), or None when
+    it has none (or nothing in it to install)."""
+    family = runtime_for(function.runtime)
+    name = family.dependency_file
+    if name is None:
         return None
     try:
-        data = (function.code_dir / REQUIREMENTS).read_bytes()
+        data = (function.code_dir / name).read_bytes()
     except (FileNotFoundError, NotADirectoryError):
         return None
-    lines = (line.strip() for line in data.decode(errors="replace").splitlines())
-    return data if any(line and not line.startswith("#") for line in lines) else None
+    return (name, data) if family.lists_packages(data) else None
 
 
 def cache_key(data: bytes, target: Target) -> str:
@@ -74,12 +65,12 @@ def cache_key(data: bytes, target: Target) -> str:
     return digest.hexdigest()[:24]
 
 
-def install_failed(function: FunctionConfig, target: Target, reason: str) -> ResourceConflictException:
-    """What an invoke gets when the function's requirements cannot be installed."""
+def install_failed(function: FunctionConfig, name: str, target: Target, reason: str) -> ResourceConflictException:
+    """What an invoke gets when the function's dependency file ``name`` cannot be installed."""
     return ResourceConflictException(
         "The operation cannot be performed at this time. The function is currently in the "
-        f"following state: Failed. {function.code_dir / REQUIREMENTS} could not be installed for "
-        f"Python {target.python}: {reason}. Fix the file and invoke again."
+        f"following state: Failed. {function.code_dir / name} could not be installed for "
+        f"{target.label}: {reason}. Fix the file and invoke again."
     )
 
 
@@ -95,45 +86,43 @@ class Dependencies:
         #: pip runs so far (cache misses), for tests and benches
         self.installs = 0
 
-    @property
-    def pip_cache(self) -> Path:
-        return self.root / ".pip-cache"
-
     def installed(self, function: FunctionConfig, target: Target) -> Path | Literal[False] | None:
         """The folder of the function's installed requirements, None when it has none, False when
         they are not installed yet (no pip: a cheap check)."""
-        data = requirements(function)
-        if data is None:
+        found = dependency_file(function)
+        if found is None:
             return None
-        folder = self.root / cache_key(data, target)
+        folder = self.root / cache_key(found[1], target)
         return folder if folder.is_dir() else False
 
     async def ensure(self, function: FunctionConfig, target: Target, installer: Installer) -> Path | None:
         """The folder holding the function's requirements (installing them first if needed), or
         None when it has none; raises ResourceConflictException when pip fails."""
-        data = requirements(function)
-        if data is None:
+        found = dependency_file(function)
+        if found is None:
             return None
+        name, data = found
         key = cache_key(data, target)
         folder = self.root / key
         if folder.is_dir():
             return folder
         failed = self._failed.get(key)
         if failed is not None and time.monotonic() - failed[0] < RETRY_FAILED_AFTER:
-            raise install_failed(function, target, failed[1])
+            raise install_failed(function, name, target, failed[1])
         task = self._running.get(key)
         if task is None:
-            task = asyncio.get_running_loop().create_task(self._install(function, key, target, installer))
+            task = asyncio.get_running_loop().create_task(self._install(function, name, key, target, installer))
             self._running[key] = task
         try:
             return await asyncio.shield(task)  # a cancelled invoke does not stop the install
-        except PipFailed as exc:
-            raise install_failed(function, target, exc.reason) from None
+        except InstallFailed as exc:
+            raise install_failed(function, name, target, exc.reason) from None
 
-    async def _install(self, function: FunctionConfig, key: str, target: Target, installer: Installer) -> Path:
+    async def _install(self, function: FunctionConfig, name: str, key: str, target: Target,
+                       installer: Installer) -> Path:
         try:
-            folder = await asyncio.to_thread(self._install_blocking, function, key, target, installer)
-        except PipFailed as exc:
+            folder = await asyncio.to_thread(self._install_blocking, function, name, key, target, installer)
+        except InstallFailed as exc:
             self._failed[key] = (time.monotonic(), exc.reason)
             raise
         finally:
@@ -141,19 +130,20 @@ class Dependencies:
         self._failed.pop(key, None)
         return folder
 
-    def _install_blocking(self, function: FunctionConfig, key: str, target: Target, installer: Installer) -> Path:
+    def _install_blocking(self, function: FunctionConfig, name: str, key: str, target: Target,
+                          installer: Installer) -> Path:
         folder = self.root / key
         self.root.mkdir(parents=True, exist_ok=True)
         scratch = self.root / f".tmp-{key}-{uuid.uuid4().hex[:8]}"
         scratch.mkdir()
         self.installs += 1
         started = time.monotonic()
-        self.progress(f"cloudmicro: {function.name}: installing {REQUIREMENTS} for {target} into {folder}")
+        self.progress(f"cloudmicro: {function.name}: installing {name} for {target} into {folder}")
         try:
             installer(scratch, self.progress)
         except BaseException:
             shutil.rmtree(scratch, ignore_errors=True)
-            self.progress(f"cloudmicro: {function.name}: installing {REQUIREMENTS} failed")
+            self.progress(f"cloudmicro: {function.name}: installing {name} failed")
             raise
         try:
             scratch.rename(folder)
@@ -161,5 +151,5 @@ class Dependencies:
             shutil.rmtree(scratch, ignore_errors=True)
             if not folder.is_dir():
                 raise
-        self.progress(f"cloudmicro: {function.name}: {REQUIREMENTS} installed in {time.monotonic() - started:.1f} s")
+        self.progress(f"cloudmicro: {function.name}: {name} installed in {time.monotonic() - started:.1f} s")
         return folder

@@ -1,7 +1,9 @@
 """The Docker executor: each environment is a warm container of the function's runtime image.
 
+What runs in the container (its image, command and variables, and what installs the function's
+dependency file) is the runtime family's (:mod:`.runtimes`); this module knows no language.
 Containers use host networking to reach their Runtime API port on loopback, mount the code
-folder read-only at ``/var/task`` (its installed requirements.txt at ``/var/cloudmicro/deps``
+folder read-only at ``/var/task`` (its installed dependency file at ``/var/cloudmicro/deps``
 and its layers at ``/opt``, read-only too), are limited to the function's MemorySize, and write
 their stdout/stderr into a FIFO that the control plane reads (so each invocation's output
 is complete when its answer arrives). They carry labels naming their owner, so a control
@@ -15,7 +17,6 @@ import contextlib
 import functools
 import logging
 import os
-import platform
 import socket
 import time
 from collections.abc import Callable
@@ -26,9 +27,9 @@ from typing import Any, TypeVar
 import docker
 import docker.errors
 
-from ..config import Settings
-from ..domain.functions import FunctionConfig
-from .base import (
+from emulator.config import Settings
+from emulator.domain.functions import FunctionConfig
+from emulator.executors.base import (
     ExecutionEnvironment,
     ExecutorError,
     RenewalKey,
@@ -37,21 +38,22 @@ from .base import (
     runtime_environment,
     still_renewable,
 )
-from .dependencies import Dependencies, Target
-from .images import ensure_python_image, python_version
-from .layers import opt_folder
-from .pip import Progress, pip_in_container
+from emulator.executors.dependencies import Dependencies
+from emulator.executors.images import ensure_runtime_image
+from emulator.executors.layers import opt_folder
+from emulator.executors.runtimes import runtime_for
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 LABEL = "cloudmicro.managed"
 OWNER_LABEL = "cloudmicro.owner"
-#: marks the throwaway containers that run pip for a requirements.txt
-PIP_LABEL = "cloudmicro.pip"
+#: marks the throwaway containers that install a function's dependency file (the value is the
+#: label's first name, from when pip was the only installer: containers left by earlier versions match)
+INSTALLER_LABEL = "cloudmicro.pip"
 LOG_PATH = "/var/runtime/cloudmicro-log"
 CONTAINER_PATH = "/var/lang/bin:/usr/local/bin:/usr/bin/:/bin:/opt/bin"
-#: where a container sees the packages installed from its function's requirements.txt
+#: where a container sees the packages installed from its function's dependency file
 PACKAGES_PATH = "/var/cloudmicro/deps"
 #: runs the runtime with its output in the FIFO; ``exec`` keeps the runtime's exit status
 _WRAPPER = ["/bin/sh", "-c", f'exec "$@" >{LOG_PATH} 2>&1', "cloudmicro-init"]
@@ -127,7 +129,7 @@ class DockerExecutor:
             return
         async with self._image_lock:
             if function.runtime not in self._images:
-                tag = await self._call(ensure_python_image, self.client, function.runtime, self.settings)
+                tag = await self._call(ensure_runtime_image, self.client, function.runtime, self.settings)
                 self._images[function.runtime] = tag
 
     # --- lifecycle --------------------------------------------------------------------
@@ -141,6 +143,7 @@ class DockerExecutor:
 
     async def launch(self, env: ExecutionEnvironment) -> None:
         function = env.function
+        family = runtime_for(function.runtime)
         await self.prepare(function)
         packages, opt = await self._packages(function)
         env.created_at = env.last_used = time.monotonic()  # Init Duration starts with the runtime, not the installs
@@ -150,10 +153,11 @@ class DockerExecutor:
         os.chmod(fifo, 0o666)
         env.read_output_from(os.open(fifo, os.O_RDONLY | os.O_NONBLOCK))
         env.on_eof = self._on_eof
-        command = ["/var/task/bootstrap"] if function.is_custom_runtime else ["python3", "/var/runtime/bootstrap.py"]
+        command = family.container_command(function)
+        own = family.container_variables(function, PACKAGES_PATH if packages is not None else None)
         variables = runtime_environment(
-            function, self.settings, env=env, runtime_api=f"127.0.0.1:{env.port}",
-            task_root="/var/task", path=CONTAINER_PATH,
+            function, self.settings, env=env, runtime_api=f"127.0.0.1:{env.port}", task_root="/var/task",
+            path=CONTAINER_PATH, runtime=own,
         )
         binds = {
             str(function.code_dir): {"bind": "/var/task", "mode": "ro"},
@@ -161,7 +165,6 @@ class DockerExecutor:
         }
         if packages is not None:
             binds[str(packages)] = {"bind": PACKAGES_PATH, "mode": "ro"}
-            variables["_CLOUDMICRO_PACKAGES"] = PACKAGES_PATH
         if opt is not None:
             binds[str(opt)] = {"bind": "/opt", "mode": "ro"}
         memory = f"{function.memory_size}m"
@@ -188,23 +191,19 @@ class DockerExecutor:
             cid = created["Id"]
             env.handle = cid
             self._containers[env.id] = cid
-            self._renewal[env.id] = renewal_key(function, packages)
+            self._renewal[env.id] = renewal_key(function, packages, family.restarts_in_place(function))
             await self._call(self.api.start, cid)
             self._cgroup_files[env.id] = _cgroup_peak_file(cid)
         except docker.errors.APIError as exc:
             raise ExecutorError(f"could not start a container for {function.name}: {exc}") from exc
 
     async def _packages(self, function: FunctionConfig) -> tuple[Path | None, Path | None]:
-        """The function's installed requirements (pip runs in its runtime image) and its /opt."""
-        image = self._images[function.runtime]
-        target = docker_target(function)
-        labels = {LABEL: "true", OWNER_LABEL: self.owner, PIP_LABEL: "true"}
-
-        def install(folder: Path, progress: Progress) -> None:
-            pip_in_container(self.client, image, function.code_dir, folder,
-                             self.dependencies.pip_cache, progress, labels)
-
-        packages = await self.dependencies.ensure(function, target, install)
+        """The function's installed dependency file (installed in its runtime image) and its /opt."""
+        family = runtime_for(function.runtime)
+        labels = {LABEL: "true", OWNER_LABEL: self.owner, INSTALLER_LABEL: "true"}
+        install = family.container_installer(function, self.client, self._images[function.runtime],
+                                             self.dependencies.root, labels)
+        packages = await self.dependencies.ensure(function, family.container_target(function), install)
         opt = await self._call(opt_folder, function, self.settings.state_dir) if function.layers else None
         return packages, opt
 
@@ -234,8 +233,9 @@ class DockerExecutor:
         asyncio.get_running_loop().create_task(find_status())
 
     def renewable(self, env: ExecutionEnvironment, function: FunctionConfig) -> bool:
-        packages = self.dependencies.installed(function, docker_target(function))
-        return still_renewable(self._renewal.get(env.id), function, packages)
+        family = runtime_for(function.runtime)
+        packages = self.dependencies.installed(function, family.container_target(function))
+        return still_renewable(self._renewal.get(env.id), function, packages, family.restarts_in_place(function))
 
     async def destroy(self, env: ExecutionEnvironment) -> None:
         self._renewal.pop(env.id, None)
@@ -257,14 +257,14 @@ class DockerExecutor:
                 log.warning("could not remove container %s: %s", cid[:12], exc)
 
     async def close(self) -> None:
-        # pip containers under way too: their install would hold up the shutdown
+        # installer containers under way too: their install would hold up the shutdown
         try:
-            pips = await self._call(self.api.containers, all=True,
-                                    filters={"label": [PIP_LABEL, f"{OWNER_LABEL}={self.owner}"]})
+            installers = await self._call(self.api.containers, all=True,
+                                          filters={"label": [INSTALLER_LABEL, f"{OWNER_LABEL}={self.owner}"]})
         except docker.errors.APIError as exc:
-            log.warning("could not list the pip containers to stop: %s", exc)
-            pips = []
-        cids = [*self._containers.values(), *(c["Id"] for c in pips)]
+            log.warning("could not list the installer containers to stop: %s", exc)
+            installers = []
+        cids = [*self._containers.values(), *(c["Id"] for c in installers)]
         await asyncio.gather(*(self._remove(cid) for cid in cids))
         self._containers.clear()
         self._threads.shutdown(wait=False)
@@ -278,11 +278,6 @@ class DockerExecutor:
             with contextlib.suppress(OSError, ValueError):
                 self._peaks[env.id] = max(1, round(int(path.read_text()) / (1024 * 1024)))
         return self._peaks.get(env.id)
-
-
-def docker_target(function: FunctionConfig) -> Target:
-    """What a function's requirements are installed for in Docker (its runtime's Python, Linux)."""
-    return Target("docker", python_version(function.runtime), f"linux-{platform.machine()}")
 
 
 def _cgroup_peak_file(cid: str) -> Path | None:

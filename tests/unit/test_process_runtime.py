@@ -11,10 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from emulator.executors.base import BOOTSTRAP
-from emulator.executors.images import sdk_paths
-from emulator.executors.pip import PipFailed, pip_on_host
-from emulator.executors.process import runtime_folder
+from emulator.executors.runtimes.pip import PipFailed, pip_on_host
+from emulator.executors.runtimes.python import BOOTSTRAP, runtime_folder, sdk_paths
 
 
 def test_environments_starting_at_once_all_get_the_runtime_folder(tmp_path):

@@ -1,4 +1,5 @@
-"""Running ``pip install --target`` for a function's requirements.txt, where its code will run.
+"""The Python family's installer: ``pip install --target`` for a function's requirements.txt, where
+its code will run (pip runs in a thread of the control plane, or in a throwaway container).
 
 * Docker: pip runs inside the function's own runtime image (a throwaway container), so
   packages are chosen and built for that image's Python version, Linux and C library, and
@@ -24,15 +25,14 @@ import contextlib
 import os
 import subprocess
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 
 import docker
 import docker.errors
 
-from .base import ExecutorError
-
-Progress = Callable[[str], None]
+from emulator.executors.base import ExecutorError
+from emulator.executors.runtimes.base import InstallFailed, Progress
 
 REQUIREMENTS = "requirements.txt"
 #: where the pip container sees the install folder, the pip cache and the host's CA bundle
@@ -48,12 +48,8 @@ _PASSED = (
 _PIP_ARGS = ["--disable-pip-version-check", "--no-input", "--progress-bar", "off"]
 
 
-class PipFailed(Exception):
+class PipFailed(InstallFailed):
     """pip could not install the requirements; ``reason`` is what pip said was wrong."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 def failure_reason(lines: Iterable[str]) -> str:
