@@ -1,4 +1,6 @@
-"""Tests of runtimes/python/bootstrap.py, run as a real process against a fake Runtime API.
+"""Tests of runtimes/python/bootstrap.py, run as a real process against a fake Runtime API: the
+entry script and the cloudmicro_runtime package end to end (tests/unit/runtime/ tests the
+package's parts in this process).
 
 The fake Runtime API is a stdlib HTTP/1.1 server on an ephemeral 127.0.0.1 port.  Tests queue
 events with ``api.invoke(...)`` and take what the bootstrap posts with ``api.next_post()``.

@@ -1,18 +1,19 @@
 """The Python runtime family (``python3.9`` ... ``python3.13``): Cloudmicro's own runtime
-(``runtimes/python/bootstrap.py``), pip for requirements.txt, and restarts in place on a
-code-only change (the bootstrap's restart header).
+(``runtimes/python/bootstrap.py`` and its ``cloudmicro_runtime`` package), pip for
+requirements.txt, and restarts in place on a code-only change (the bootstrap's restart header).
 
 Docker: the image is ``runtimes/python/Dockerfile`` built from a base image given as a build
 argument (``python:3.X-slim-bookworm``, or ``CLOUDMICRO_BASE_IMAGE`` for 3.11, whose fallback is
-the offline Debian base), with the runtime and the AWS SDK at ``/var/runtime``.
+the offline Debian base), with the runtime and the AWS SDK at ``/var/runtime``, compiled there.
 
 Local processes: a function runs on the Python its Runtime names when that interpreter is on
 PATH and runs (``python3.12`` for Runtime ``python3.12``), else on the control plane's own Python,
 with one warning per runtime. Its requirements.txt is installed by the pip of the interpreter it
 runs on, for it. A function sees what it would see on AWS: the standard library, the AWS SDK and
 its own code. The runtime runs with ``python -I -S -B`` from ``<state>/runtime/``
-(:func:`runtime_folder`), a folder laid out as AWS's ``/var/runtime``: the bootstrap and links to
-this environment's boto3, botocore and their dependencies (pure Python, so other 3.x interpreters import them too). The
+(:func:`runtime_folder`), a folder laid out as AWS's ``/var/runtime``: the bootstrap, the runtime
+package compiled for each interpreter that runs it, and links to this environment's boto3,
+botocore and their dependencies (pure Python, so other 3.x interpreters import them too). The
 control plane's own packages (fastapi, moto, docker...) are not importable, so a function that
 forgets to list a package in its requirements.txt fails here as it would on AWS, not only in
 Docker. There is no ``/opt``: the runtime is told where the function's merged layers are and
@@ -45,9 +46,11 @@ from emulator.executors.runtimes.pip import REQUIREMENTS, pip_in_container, pip_
 
 log = logging.getLogger(__name__)
 
-#: ``runtimes/python``: the Dockerfile and the runtime
+#: ``runtimes/python``: the Dockerfile, the entry script and the runtime package
 SOURCE = Path(__file__).resolve().parents[3] / "runtimes" / "python"
 BOOTSTRAP = SOURCE / "bootstrap.py"
+#: the runtime package next to the entry script (a name no function's module takes)
+PACKAGE = "cloudmicro_runtime"
 #: the AWS SDK for Python, installed in the image at /var/runtime as AWS's Python runtimes have it
 #: (copied from this environment: pure Python, so no registry or network is needed)
 SDK_MODULES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six")
@@ -65,8 +68,8 @@ def python_version(runtime: str) -> str:
 
 
 def runtime_files() -> list[str]:
-    """The runtime's files, relative to :data:`SOURCE`."""
-    return [BOOTSTRAP.name]
+    """The runtime's files, relative to :data:`SOURCE`: the entry script and the package's modules."""
+    return [BOOTSTRAP.name, *(f"{PACKAGE}/{path.name}" for path in sorted((SOURCE / PACKAGE).glob("*.py")))]
 
 
 # --- Docker ---------------------------------------------------------------------------------
@@ -164,12 +167,12 @@ def find_python(runtime: str) -> Interpreter | str:
 
 
 def runtime_folder(state_dir: Path) -> Path:
-    """``<state>/runtime``: the bootstrap (a copy: Python puts the real folder of a linked script
-    on ``sys.path``) and links to the AWS SDK's modules, like AWS's ``/var/runtime``.
+    """``<state>/runtime``: the bootstrap and its package (copies: Python puts the real folder of
+    a linked script on ``sys.path``) and links to the AWS SDK's modules, like AWS's ``/var/runtime``.
     Environments starting at once (threads, or control planes sharing the state folder) may all
     make it: each file is written under a scratch name of its own, then renamed."""
     folder = state_dir.resolve() / "runtime"
-    folder.mkdir(parents=True, exist_ok=True)
+    (folder / PACKAGE).mkdir(parents=True, exist_ok=True)
     for name in runtime_files():
         _copy_if_changed(SOURCE / name, folder / name)
     for source in sdk_paths():
@@ -187,12 +190,36 @@ def _copy_if_changed(source: Path, target: Path) -> None:
     scratch = _scratch(target.parent, target.name)
     shutil.copyfile(source, scratch)
     os.replace(scratch, target)
+    for stale in (target.parent / "__pycache__").glob(f"{target.stem}.*.pyc"):  # compiled from the old source
+        stale.unlink(missing_ok=True)
 
 
 def _scratch(folder: Path, name: str) -> Path:
     """A name of its own for one writer: environments starting at once (threads of one process,
     or several control planes sharing a state folder) each write theirs, then rename it."""
     return folder / f".{name}.{os.getpid()}.{uuid.uuid4().hex[:12]}"
+
+
+def compile_runtime(folder: Path, executable: str) -> bool:
+    """Compile the runtime package in ``folder`` for ``executable`` (``-B`` keeps the runtime from
+    writing bytecode, so without this every cold start would compile it); modules whose bytecode
+    is up to date are left alone. False when it could not: the runtime then compiles at start."""
+    package = folder / PACKAGE
+    if executable == sys.executable:
+        import compileall
+
+        return bool(compileall.compile_dir(package, maxlevels=0, quiet=2))
+    try:  # another Python writes bytecode of its own version
+        done = subprocess.run([executable, "-I", "-S", "-m", "compileall", "-q", "-l", str(package)],
+                              capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        log.warning("could not compile the Python runtime for %s: %s", executable, exc)
+        return False
+    if done.returncode != 0:
+        said = (done.stdout + done.stderr).strip()[:300]
+        log.warning("could not compile the Python runtime for %s: %s", executable, said)
+        return False
+    return True
 
 
 # --- the family -----------------------------------------------------------------------------
@@ -246,7 +273,8 @@ class PythonHost:
         self.state_dir = state_dir
         self._pythons: dict[str, Interpreter] = {}
         self._folder: Path | None = None
-        self._probe_lock = threading.Lock()  # apart: writing the runtime folder must not hold up a lookup
+        self._compiled: set[str] = set()
+        self._probe_lock = threading.Lock()  # apart: a compile under way must not hold up a lookup
         self._folder_lock = threading.Lock()
 
     def interpreter(self, function: FunctionConfig) -> Interpreter:
@@ -283,17 +311,20 @@ class PythonHost:
 
     def command(self, function: FunctionConfig) -> list[str]:
         executable = self.interpreter(function).executable
-        folder = self._runtime_folder()
+        folder = self._runtime_for(executable)
         # -I -S: none of the control plane's packages, only the SDK next to the bootstrap (see the
         # module doc). -B: no .pyc written in the function's folder (the runtime reads one there
         # only when it is clearly newer than its source: see trust_fresh_bytecode_only).
         return [executable, "-I", "-S", "-B", str(folder / BOOTSTRAP.name)]
 
-    def _runtime_folder(self) -> Path:
-        """``<state>/runtime``, made once."""
+    def _runtime_for(self, executable: str) -> Path:
+        """``<state>/runtime``, made once, with the package compiled once for ``executable``."""
         with self._folder_lock:
             if self._folder is None:
                 self._folder = runtime_folder(self.state_dir)
+            if executable not in self._compiled:
+                compile_runtime(self._folder, executable)
+                self._compiled.add(executable)
             return self._folder
 
     def search_path(self, function: FunctionConfig) -> str:
