@@ -3,21 +3,20 @@
 The dependency file is the runtime family's (:attr:`.runtimes.LanguageRuntime.dependency_file`:
 ``requirements.txt`` for Python, none for custom runtimes); so is the installer that runs (pip,
 see :mod:`.runtimes.pip`). The packages of ``functions/<name>/requirements.txt`` go to
-``<deps dir>/<key>/``, where
-the key is a hash of the file's bytes and of the target: the executor, the Python version and
-the platform they must import on. The folder appears (renamed from a temporary one) only when
-pip succeeded, so its existence is the cache hit: an environment launch reads the file, hashes
-it and checks one folder. Functions with the same requirements share the folder, and it
-survives restarts; a changed file is a new key, so it installs again (the old folder stays).
+``<deps dir>/<key>/``, where the key is a hash of the file's bytes and of the target: the
+executor, the runtime's version and the platform they must import on. The folder appears
+(renamed from a temporary one) only when the installer succeeded, so its existence is the cache
+hit: an environment launch reads the file, hashes it and checks one folder. Functions with the
+same requirements share the folder, and it survives restarts; a changed file is a new key, so it
+installs again (the old folder stays).
 
-Installs happen when an environment is launched, never on the event loop: pip runs in a thread
-(in a container for Docker). One install runs per key; every launch that needs
-it waits for that same install, and invokes of other functions go on meanwhile. A failed
-install answers every waiting invoke with ResourceConflictException (the function cannot be
-run, as AWS answers for a function that is not Active), naming the file and pip's reason; the
-failure is remembered for :data:`RETRY_FAILED_AFTER` seconds so retries do not run pip again,
-and a fixed file (a new key) installs at once. A requirements.txt with no requirement in it
-installs nothing.
+Installs happen when an environment is launched, never on the event loop: the installer runs in
+a thread (in a container for Docker). One install runs per key; every launch that needs it waits
+for that same install, and invokes of other functions go on meanwhile. A failed install answers
+every waiting invoke with ResourceConflictException (the function cannot be run, as AWS answers
+for a function that is not Active), naming the file and the installer's reason; the failure is
+remembered for :data:`RETRY_FAILED_AFTER` seconds so retries do not install again, and a fixed
+file (a new key) installs at once. A requirements.txt with no requirement in it installs nothing.
 """
 
 from __future__ import annotations
@@ -38,7 +37,7 @@ from emulator.executors.runtimes.base import Installer, InstallFailed, Progress,
 
 __all__ = ["Dependencies", "Installer", "Target", "cache_key", "dependency_file", "install_failed"]
 
-#: seconds a failed install is answered from memory before pip is tried again (same content)
+#: seconds a failed install is answered from memory before it is tried again (same content)
 RETRY_FAILED_AFTER = 10.0
 
 
@@ -83,12 +82,12 @@ class Dependencies:
         self.progress = progress
         self._running: dict[str, asyncio.Task[Path]] = {}
         self._failed: dict[str, tuple[float, str]] = {}
-        #: pip runs so far (cache misses), for tests and benches
+        #: installs run so far (cache misses), for tests and benches
         self.installs = 0
 
     def installed(self, function: FunctionConfig, target: Target) -> Path | Literal[False] | None:
         """The folder of the function's installed requirements, None when it has none, False when
-        they are not installed yet (no pip: a cheap check)."""
+        they are not installed yet (no install: a cheap check)."""
         found = dependency_file(function)
         if found is None:
             return None
@@ -97,7 +96,7 @@ class Dependencies:
 
     async def ensure(self, function: FunctionConfig, target: Target, installer: Installer) -> Path | None:
         """The folder holding the function's requirements (installing them first if needed), or
-        None when it has none; raises ResourceConflictException when pip fails."""
+        None when it has none; raises ResourceConflictException when the install fails."""
         found = dependency_file(function)
         if found is None:
             return None

@@ -41,7 +41,7 @@ class ProcessExecutor:
         self.settings = settings
         self._procs: dict[str, subprocess.Popen[bytes]] = {}
         self.dependencies = Dependencies(settings.dependencies_dir)
-        self._pips: set[subprocess.Popen[str]] = set()
+        self._installers: set[subprocess.Popen[str]] = set()
         self._renewal: dict[str, RenewalKey | None] = {}
         self._hosts: dict[LanguageRuntime, HostRuntime] = {}
 
@@ -61,7 +61,7 @@ class ProcessExecutor:
         restarts = runtime_for(function.runtime).restarts_in_place(function)
         host = self.host(function)
         target = host.target(function)  # the first call per Runtime may probe an interpreter
-        packages = await self.dependencies.ensure(function, target, host.installer(function, self._pips))
+        packages = await self.dependencies.ensure(function, target, host.installer(function, self._installers))
         command = await asyncio.to_thread(host.command, function)
         opt = await asyncio.to_thread(opt_folder, function, self.settings.state_dir) if function.layers else None
         env.created_at = env.last_used = time.monotonic()  # Init Duration starts with the runtime, not the installs
@@ -140,7 +140,7 @@ class ProcessExecutor:
         return None
 
     async def close(self) -> None:
-        for pip in list(self._pips):  # an install under way would hold up the shutdown
-            pip.kill()
+        for installer in list(self._installers):  # an install under way would hold up the shutdown
+            installer.kill()
         for env_id in list(self._procs):
             await self._kill(self._procs.pop(env_id))
