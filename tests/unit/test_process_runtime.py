@@ -114,3 +114,14 @@ def test_a_changed_runtime_file_replaces_the_copy_and_its_bytecode(tmp_path):
     assert filecmp.cmp(SOURCE / PACKAGE / "loop.py", loop, shallow=False)
     assert not cached.exists()  # compiled from the old source: removed with it
     assert [p.name for p in (folder / PACKAGE).iterdir() if p.name.startswith(".")] == []
+
+
+def test_an_interpreter_that_cannot_compile_the_runtime_is_named(tmp_path, caplog):
+    folder = runtime_folder(tmp_path / "state")
+    broken = tmp_path / "python3.12"
+    broken.write_text("#!/bin/sh\necho 'compileall: no such module' >&2\nexit 1\n")
+    broken.chmod(0o755)
+    with caplog.at_level("WARNING", logger="emulator.executors.runtimes.python"):
+        assert not compile_runtime(folder, str(broken))
+    assert f"could not compile the Python runtime in {folder / PACKAGE} for {broken}" in caplog.text
+    assert "compileall: no such module" in caplog.text

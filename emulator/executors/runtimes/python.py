@@ -208,18 +208,22 @@ def compile_runtime(folder: Path, executable: str) -> bool:
     if executable == sys.executable:
         import compileall
 
-        return bool(compileall.compile_dir(package, maxlevels=0, quiet=2))
-    try:  # another Python writes bytecode of its own version
-        done = subprocess.run([executable, "-I", "-S", "-m", "compileall", "-q", "-l", str(package)],
-                              capture_output=True, text=True, timeout=60)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        log.warning("could not compile the Python runtime for %s: %s", executable, exc)
-        return False
-    if done.returncode != 0:
-        said = (done.stdout + done.stderr).strip()[:300]
-        log.warning("could not compile the Python runtime for %s: %s", executable, said)
-        return False
-    return True
+        if compileall.compile_dir(package, maxlevels=0, quiet=2):
+            return True
+        said = "a module did not compile"
+    else:
+        try:  # another Python writes bytecode of its own version
+            done = subprocess.run([executable, "-I", "-S", "-m", "compileall", "-q", "-l", str(package)],
+                                  capture_output=True, text=True, timeout=60)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            said = str(exc)
+        else:
+            if done.returncode == 0:
+                return True
+            said = (done.stdout + done.stderr).strip()[:300]
+    log.warning("could not compile the Python runtime in %s for %s (its cold starts will): %s",
+                package, executable, said)
+    return False
 
 
 # --- the family -----------------------------------------------------------------------------
