@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from emulator.api.deps import PlaneDep
 from emulator.api.wire import json_body
 from emulator.api.wire import json_response as _json
 from emulator.domain.errors import InvalidParameterValueException, ResourceNotFoundException
@@ -19,9 +20,8 @@ router = APIRouter(prefix="/_cloudmicro")
 
 
 @router.get("/health")
-async def health(request: Request) -> Response:
+async def health(state: PlaneDep) -> Response:
     """Each part's state: the Lambda service, its executor, and the AWS backend (moto)."""
-    state = request.app.state
     aws = await state.aws.health()
     return _json(
         {
@@ -32,7 +32,7 @@ async def health(request: Request) -> Response:
                 "executor": state.executor.name,
                 "functions": len(state.registry.list()),
                 "environments": len(state.pool.environments()),
-                "async_events": state.async_invoker.status(),
+                "async_events": state.async_queue.status(),
                 "config_errors": state.registry.load_errors,
                 "config_warnings": state.registry.warnings,
                 "hot_reload": state.reloader.status() if state.reloader is not None else {"mode": "off"},
@@ -44,15 +44,14 @@ async def health(request: Request) -> Response:
 
 
 @router.post("/reset")
-async def reset(request: Request) -> Response:
+async def reset(state: PlaneDep) -> Response:
     """Wipe all state: every AWS resource in moto, API-created functions, environments, logs."""
-    state = request.app.state
     await state.aws.reset()
     state.pool.discard_all()
     state.registry.reset()
     state.logs.clear()
-    state.async_invoker.clear()
-    state.async_invoker.configs.clear()
+    state.async_queue.clear()
+    state.async_queue.configs.clear()
     state.policies.clear()
     return _json({"status": "reset"})
 
@@ -64,20 +63,20 @@ async def echo(request: Request) -> Response:
 
 
 @router.get("/invocations/{request_id}/log")
-async def invocation_log(request_id: str, request: Request) -> Response:
-    entry = request.app.state.logs.get(request_id)
+async def invocation_log(request_id: str, plane: PlaneDep) -> Response:
+    entry = plane.logs.get(request_id)
     if entry is None:
         raise ResourceNotFoundException(f"No log for request {request_id} (only recent invocations are kept)")
     return Response(entry.text, media_type="text/plain; charset=utf-8")
 
 
 @router.get("/functions/{name}/logs")
-async def function_logs(name: str, request: Request) -> Response:
+async def function_logs(name: str, request: Request, plane: PlaneDep) -> Response:
     """A function's recent invocation logs, oldest first (``cloudmicro logs``). Without
     ``cursor``: the last ``limit`` (default 10). With it: those after it, waiting up to ``wait``
     seconds (at most 1: the client asks again) for one. ``Cursor`` in the reply is the next one
     to ask with, for the control plane named by ``Instance``."""
-    logs = request.app.state.logs
+    logs = plane.logs
     params = request.query_params
     cursor, limit, wait = _int_param(params, "cursor"), _int_param(params, "limit"), params.get("wait", "0")
     try:
@@ -85,7 +84,7 @@ async def function_logs(name: str, request: Request) -> Response:
     except ValueError:
         raise InvalidParameterValueException(f"wait must be a number of seconds, not {wait!r}") from None
     if not logs.recent(name):
-        name = request.app.state.registry.get(name).name  # ResourceNotFoundException for a typo
+        name = plane.registry.get(name).name  # ResourceNotFoundException for a typo
     entries, after = await logs.follow(name, cursor, seconds, 10 if limit is None else limit)
     return _json({
         "FunctionName": name,
@@ -105,8 +104,8 @@ def _int_param(params: Mapping[str, str], key: str) -> int | None:
 
 
 @router.get("/environments")
-async def environments(request: Request) -> Response:
-    executor = request.app.state.executor
+async def environments(plane: PlaneDep) -> Response:
+    executor = plane.executor
     return _json(
         [
             {
@@ -119,27 +118,27 @@ async def environments(request: Request) -> Response:
                 "handle": env.handle if isinstance(env.handle, str) else getattr(env.handle, "pid", None),
                 "max_memory_mb": executor.max_memory_mb(env),
             }
-            for env in request.app.state.pool.environments()
+            for env in plane.pool.environments()
         ]
     )
 
 
 @router.get("/mappings")
-async def mappings(request: Request) -> Response:
+async def mappings(plane: PlaneDep) -> Response:
     """Each event source mapping with its state, last result, batches and records in flight."""
-    return _json(request.app.state.mappings.status())
+    return _json(plane.mappings.status())
 
 
 @router.get("/schedules")
-async def schedules(request: Request) -> Response:
+async def schedules(plane: PlaneDep) -> Response:
     """Schedule rules and Scheduler schedules: expression, state, targets, next firing time."""
-    plane = request.app.state.schedules
-    rows = await plane.listing()
-    return _json({"Now": iso(plane.now()), "ClockOffset": plane.offset, "Schedules": rows})
+    service = plane.schedules
+    rows = await service.listing()
+    return _json({"Now": iso(service.now()), "ClockOffset": service.offset, "Schedules": rows})
 
 
 @router.post("/schedules/run")
-async def run_schedule(request: Request) -> Response:
+async def run_schedule(request: Request, plane: PlaneDep) -> Response:
     """Fire one schedule now: ``{"Name": ..., "Kind": "rule"|"schedule", "Group": ...}``."""
     body = await json_body(request)
     kind = body.get("Kind")
@@ -148,33 +147,33 @@ async def run_schedule(request: Request) -> Response:
     if not isinstance(body.get("Name"), str) or not body["Name"]:
         raise InvalidParameterValueException("Name (the rule's or the schedule's name) is required")
     try:
-        result = await request.app.state.schedules.run_now(body["Name"], kind, body.get("Group"))
+        result = await plane.schedules.run_now(body["Name"], kind, body.get("Group"))
     except ScheduleNotFound as exc:
         raise ResourceNotFoundException(str(exc)) from None
     return _json(result)
 
 
 @router.get("/schedules/clock")
-async def schedule_clock(request: Request) -> Response:
-    plane = request.app.state.schedules
-    return _json({"Now": iso(plane.now()), "Offset": plane.offset})
+async def schedule_clock(plane: PlaneDep) -> Response:
+    service = plane.schedules
+    return _json({"Now": iso(service.now()), "Offset": service.offset})
 
 
 @router.put("/schedules/clock")
-async def set_schedule_clock(request: Request) -> Response:
+async def set_schedule_clock(request: Request, plane: PlaneDep) -> Response:
     """Move the schedules' clock: ``{"Offset": seconds}`` past real time (0 for real time)."""
     offset = (await json_body(request)).get("Offset")
     if not isinstance(offset, (int, float)) or isinstance(offset, bool):
         raise InvalidParameterValueException("Offset (seconds past real time) must be a number")
-    plane = request.app.state.schedules
-    plane.set_offset(offset)
-    return _json({"Now": iso(plane.now()), "Offset": plane.offset})
+    service = plane.schedules
+    service.set_offset(offset)
+    return _json({"Now": iso(service.now()), "Offset": service.offset})
 
 
 @router.get("/code/{name}.zip")
-async def code(name: str, request: Request) -> Response:
+async def code(name: str, plane: PlaneDep) -> Response:
     """The function's code as a zip (GetFunction's Code.Location points here)."""
-    function = request.app.state.registry.get(name)
+    function = plane.registry.get(name)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for path in sorted(function.code_dir.rglob("*")):

@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from emulator.api.deps import plane_of
 from emulator.api.wire import json_body as _body
 from emulator.api.wire import json_response as _json
 from emulator.domain.errors import InvalidParameterValueException
@@ -16,7 +17,7 @@ router = APIRouter(prefix="/2015-03-31/event-source-mappings")
 
 
 def _manager(request: Request) -> EventSourceManager:
-    return request.app.state.mappings
+    return plane_of(request).mappings
 
 
 @router.post("")

@@ -7,6 +7,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from emulator.api.deps import plane_of
 from emulator.api.wire import json_body, json_response
 from emulator.domain.errors import ResourceNotFoundException
 from emulator.domain.event_invoke import parse_event_invoke_config
@@ -18,8 +19,9 @@ _PATH = "/2019-09-25/functions/{function_name}/event-invoke-config"
 
 
 def _lookup(request: Request, function_name: str) -> tuple[FunctionConfig, EventInvokeConfigs]:
-    function = request.app.state.registry.get(function_name, request.query_params.get("Qualifier"))
-    return function, request.app.state.async_invoker.configs
+    plane = plane_of(request)
+    function = plane.registry.get(function_name, request.query_params.get("Qualifier"))
+    return function, plane.async_queue.configs
 
 
 def _missing(function: FunctionConfig) -> ResourceNotFoundException:

@@ -7,13 +7,13 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from emulator.api.deps import plane_of
 from emulator.api.wire import json_body as _body
 from emulator.api.wire import json_response as _json
 from emulator.domain.errors import InvalidParameterValueException
 from emulator.domain.functions import FunctionConfig
 from emulator.domain.registry import FunctionRegistry
-from emulator.invocation.pool import EnvironmentPool
-from emulator.invocation.service import InvokeRequest, InvokeService
+from emulator.invocation.invoke_api import InvokeRequest
 
 router = APIRouter()
 
@@ -22,13 +22,12 @@ _LIST_HIDDEN = ("State", "StateReason", "StateReasonCode", "LastUpdateStatus")
 
 
 def _registry(request: Request) -> FunctionRegistry:
-    return request.app.state.registry
+    return plane_of(request).registry
 
 
 def _changed(request: Request, function: FunctionConfig) -> Response:
     """An update's answer: AWS reports the update as in progress (GetFunction then shows it done)."""
-    pool: EnvironmentPool = request.app.state.pool
-    pool.drop_function(function.name)
+    plane_of(request).pool.drop_function(function.name)
     config = function.to_aws() | {
         "LastUpdateStatus": "InProgress",
         "LastUpdateStatusReason": "The function is being created.",
@@ -41,9 +40,8 @@ def _changed(request: Request, function: FunctionConfig) -> Response:
 
 
 async def invoke(request: Request) -> Response:
-    service: InvokeService = request.app.state.invoker
     headers = request.headers
-    outcome = await service.invoke(
+    outcome = await plane_of(request).invoker.invoke(
         InvokeRequest(
             function_name=request.path_params["function_name"],
             payload=await request.body(),
@@ -124,10 +122,11 @@ async def update_function_configuration(function_name: str, request: Request) ->
 
 @router.delete("/2015-03-31/functions/{function_name}")
 async def delete_function(function_name: str, request: Request) -> Response:
-    function = _registry(request).delete(function_name)
-    request.app.state.pool.drop_function(function.name)
-    request.app.state.async_invoker.configs.forget(function.name)
-    request.app.state.policies.forget(function.name)
+    plane = plane_of(request)
+    function = plane.registry.delete(function_name)
+    plane.pool.drop_function(function.name)
+    plane.async_queue.configs.forget(function.name)
+    plane.policies.forget(function.name)
     return Response(status_code=204)
 
 

@@ -8,6 +8,7 @@ import json
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from emulator.api.deps import plane_of
 from emulator.api.wire import json_body, json_response
 from emulator.domain.functions import FunctionConfig
 from emulator.domain.policies import Policies
@@ -17,8 +18,9 @@ _PATH = "/2015-03-31/functions/{function_name}/policy"
 
 
 def _lookup(request: Request, function_name: str) -> tuple[FunctionConfig, Policies]:
-    function = request.app.state.registry.get(function_name, request.query_params.get("Qualifier"))
-    return function, request.app.state.policies
+    plane = plane_of(request)
+    function = plane.registry.get(function_name, request.query_params.get("Qualifier"))
+    return function, plane.policies
 
 
 @router.post(_PATH)

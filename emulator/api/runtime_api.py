@@ -5,9 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from emulator.api.deps import ports_of
 from emulator.invocation.environment import Environment, RuntimeApiError, RuntimeRestart
-from emulator.invocation.runtime_ports import RuntimePorts
-from emulator.invocation.service import MAX_RESPONSE_PAYLOAD
+from emulator.invocation.invoke_api import MAX_RESPONSE_PAYLOAD
 
 router = APIRouter()
 PREFIX = "/2018-06-01/runtime"
@@ -16,7 +16,7 @@ _ACCEPTED = b'{"status":"OK"}'
 
 
 def _environment(request: Request) -> Environment:
-    ports: RuntimePorts = request.app.state.ports
+    ports = ports_of(request)
     server = request.scope.get("server") or ("", 0)
     env = ports.environment_for(server[1])
     if env is None:

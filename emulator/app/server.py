@@ -12,14 +12,16 @@ import time
 from types import TracebackType
 
 import uvicorn
+from fastapi import FastAPI
 
+from emulator.api.deps import Plane, installed
 from emulator.app import create_app
 from emulator.config import Settings
 
 
-def uvicorn_config(settings: Settings, *, echo_logs: bool = True) -> uvicorn.Config:
+def uvicorn_config(settings: Settings, app: FastAPI) -> uvicorn.Config:
     return uvicorn.Config(
-        create_app(settings, echo_logs=echo_logs),
+        app,
         host=settings.host,
         port=settings.port,
         http="httptools",
@@ -38,7 +40,7 @@ def serve(settings: Settings) -> None:
     if parent and parent.isdigit():
         threading.Thread(target=_exit_with_parent, args=(int(parent),), name="cloudmicro-parent",
                          daemon=True).start()
-    uvicorn.Server(uvicorn_config(settings)).run()
+    uvicorn.Server(uvicorn_config(settings, create_app(settings))).run()
 
 
 def _exit_with_parent(parent: int) -> None:
@@ -62,7 +64,8 @@ class BackgroundServer:
 
             settings = replace(settings, port=free_port(settings.host))
         self.settings = settings
-        self.server = uvicorn.Server(uvicorn_config(settings, echo_logs=echo_logs))
+        self.app = create_app(settings, echo_logs=echo_logs)
+        self.server = uvicorn.Server(uvicorn_config(settings, self.app))
         self.server.config.loop = "asyncio"
         self._thread = threading.Thread(target=self._run, name="cloudmicro-server", daemon=True)
         self._ready_timeout = ready_timeout
@@ -77,6 +80,11 @@ class BackgroundServer:
     @property
     def endpoint(self) -> str:
         return self.settings.endpoint
+
+    @property
+    def plane(self) -> Plane:
+        """The running control plane's services (tests reach into them: the queue's clock...)."""
+        return installed(self.app)
 
     def start(self) -> str:
         self._thread.start()

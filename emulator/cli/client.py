@@ -30,7 +30,7 @@ class Reply:
         return f"{code}: {message}"
 
 
-class ControlPlane:
+class PlaneClient:
     def __init__(self, endpoint: str) -> None:
         self.endpoint = endpoint.rstrip("/")
 

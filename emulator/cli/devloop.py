@@ -13,8 +13,8 @@ from typing import Any
 
 import click
 
-from emulator.cli.client import ControlPlane
-from emulator.cli.main import _running_plane, _settings, check_executor
+from emulator.cli.client import PlaneClient
+from emulator.cli.common import check_executor, running_plane, settings_from
 from emulator.config import DEFAULT_PORT
 from emulator.invocation import log_style
 
@@ -32,7 +32,7 @@ def dev(host: str | None, port: int | None, executor: str | None, functions_dir:
     from emulator.app.server import serve as run
     from emulator.domain.registry import FunctionRegistry
 
-    settings = _settings(host=host, port=port, executor=executor, functions_dir=functions_dir,
+    settings = settings_from(host=host, port=port, executor=executor, functions_dir=functions_dir,
                          watch="poll" if poll else None)
     if settings.watch == "off":  # CLOUDMICRO_WATCH=off is for serve; dev always watches
         settings = replace(settings, watch="auto")
@@ -56,7 +56,7 @@ def dev(host: str | None, port: int | None, executor: str | None, functions_dir:
 @click.option("--endpoint", default=None, help="Control plane URL (default http://127.0.0.1:4566).")
 def logs(name: str, follow: bool, number: int, endpoint: str | None) -> None:
     """Show the logs of NAME's recent invocations (coloured on a terminal, plain when piped)."""
-    plane = _running_plane(endpoint)
+    plane = running_plane(endpoint)
     colour = log_style.wants_colour(sys.stdout)
     data = _fetch(plane, name, None, number, 0)
     _show(data, colour)
@@ -68,7 +68,7 @@ def logs(name: str, follow: bool, number: int, endpoint: str | None) -> None:
         _follow(plane, data["FunctionName"], data["Cursor"], data["Instance"], colour)
 
 
-def _follow(plane: ControlPlane, name: str, cursor: int, instance: str, colour: bool) -> None:
+def _follow(plane: PlaneClient, name: str, cursor: int, instance: str, colour: bool) -> None:
     """Ask for what came after ``cursor`` again and again (each ask waits up to 1 s on the
     control plane); ride out a control plane that restarts or a function that goes away."""
     trouble: str | None = None
@@ -98,7 +98,7 @@ def _say_once(previous: str | None, message: str) -> str:
     return message
 
 
-def _fetch(plane: ControlPlane, name: str, cursor: int | None, limit: int, wait: float) -> dict[str, Any]:
+def _fetch(plane: PlaneClient, name: str, cursor: int | None, limit: int, wait: float) -> dict[str, Any]:
     reply = plane.function_logs(name, cursor, limit=limit, wait=wait)
     if reply.status != 200:
         raise click.ClickException(reply.error_message())

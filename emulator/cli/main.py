@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import sys
 from collections.abc import Iterator
 from dataclasses import replace
@@ -12,15 +11,12 @@ from pathlib import Path
 
 import click
 
-from emulator.cli.client import ControlPlane
-from emulator.config import DEFAULT_PORT, Settings
-
-
-def _settings(**overrides: object) -> Settings:
-    try:
-        return Settings.from_env(**overrides)
-    except ValueError as exc:
-        raise click.UsageError(str(exc)) from None
+from emulator.cli.client import PlaneClient
+from emulator.cli.common import check_executor, plane_client, running_plane, settings_from
+from emulator.cli.devloop import dev, logs
+from emulator.cli.scaffold import events, new
+from emulator.config import DEFAULT_PORT
+from emulator.domain.arn import Arn
 
 
 @click.group()
@@ -39,48 +35,24 @@ def serve(host: str | None, port: int | None, executor: str | None, functions_di
     """Run the control plane in the foreground (saved function files reload unless CLOUDMICRO_WATCH=off)."""
     from emulator.app.server import serve as run
 
-    settings = _settings(host=host, port=port, executor=executor, functions_dir=functions_dir)
+    settings = settings_from(host=host, port=port, executor=executor, functions_dir=functions_dir)
     check_executor(settings)
     click.echo(f"cloudmicro: serving on {settings.endpoint} (functions from {settings.functions_dir})", err=True)
     run(settings)
 
 
-def check_executor(settings: Settings) -> None:
-    """Fail early when ``--executor docker`` is asked for and no engine answers."""
-    if settings.executor == "docker":
-        from emulator.executors.docker import docker_client
-
-        if docker_client() is None:
-            raise click.ClickException(
-                "no Docker engine answers (is dockerd running? is DOCKER_HOST right?); "
-                "start one, or use --executor process"
-            )
-
-
-def _plane(endpoint: str | None, settings: Settings) -> ControlPlane:
-    """The control plane named by --endpoint, CLOUDMICRO_ENDPOINT or the settings."""
-    return ControlPlane(endpoint or os.environ.get("CLOUDMICRO_ENDPOINT") or settings.endpoint)
-
-
-def _running_plane(endpoint: str | None) -> ControlPlane:
-    plane = _plane(endpoint, _settings())
-    if not plane.healthy():
-        raise click.ClickException(f"no control plane answers at {plane.endpoint}")
-    return plane
-
-
 @contextlib.contextmanager
-def _control_plane(endpoint: str | None, executor: str | None, seed: bool = True) -> Iterator[ControlPlane]:
+def _control_plane(endpoint: str | None, executor: str | None, seed: bool = True) -> Iterator[PlaneClient]:
     """The running control plane, or one started for the length of this command."""
-    settings = _settings(executor=executor, seed_on_start=None if seed else False)
-    client = _plane(endpoint, settings)
+    settings = settings_from(executor=executor, seed_on_start=None if seed else False)
+    client = plane_client(endpoint, settings)
     if client.healthy():
         yield client
         return
     from emulator.app.server import BackgroundServer
 
     with BackgroundServer(replace(settings, port=0)) as started:
-        plane = ControlPlane(started)
+        plane = PlaneClient(started)
         if settings.seed_on_start:
             plane.wait_for_seeding()
         yield plane
@@ -93,7 +65,7 @@ def _read_event(name: str, event: str | None, payload: str | None) -> bytes:
         return payload.encode()
     if event == "-":
         return sys.stdin.buffer.read()
-    path = Path(event) if event else _settings().project_dir / "local_events" / f"{name}.json"
+    path = Path(event) if event else settings_from().project_dir / "local_events" / f"{name}.json"
     if not path.exists():
         if event:
             raise click.UsageError(f"event file {path} does not exist")
@@ -128,8 +100,8 @@ def invoke(name: str, event: str | None, payload: str | None, endpoint: str | No
 @click.option("--endpoint", default=None, help="Control plane URL (default http://127.0.0.1:4566).")
 def list_(endpoint: str | None) -> None:
     """List functions (from the running control plane, else from ./functions)."""
-    settings = _settings()
-    plane = _plane(endpoint, settings)
+    settings = settings_from()
+    plane = plane_client(endpoint, settings)
     if plane.healthy():
         rows = [(f["FunctionName"], f["Runtime"], f["Handler"], f["MemorySize"], f["Timeout"])
                 for f in plane.list_functions()]
@@ -150,12 +122,12 @@ def list_(endpoint: str | None) -> None:
 @click.option("--endpoint", default=None, help="Control plane URL (default http://127.0.0.1:4566).")
 def mappings(endpoint: str | None) -> None:
     """Event source mappings: state, last result, batches processed, records in flight."""
-    plane = _running_plane(endpoint)
+    plane = running_plane(endpoint)
     rows = plane.request("GET", "/_cloudmicro/mappings").json()
     click.echo(f"{'UUID':36} {'FUNCTION':16} {'STATE':9} {'BATCHES':>7} {'RECORDS':>7} {'IN FLIGHT':>9}  "
                f"SOURCE / LAST RESULT")
     for row in rows:
-        source = row["EventSourceArn"].split(":", 5)[-1]
+        source = Arn.parse(row["EventSourceArn"]).resource
         click.echo(f"{row['UUID']:36} {row['FunctionName']:16} {row['State']:9} {row['batches']:>7} "
                    f"{row['records']:>7} {row['in_flight']:>9}  {source}  [{row['last_result']}]")
 
@@ -164,7 +136,7 @@ def mappings(endpoint: str | None) -> None:
 @click.option("--endpoint", default=None, help="Control plane URL (default http://127.0.0.1:4566).")
 def reset(endpoint: str | None) -> None:
     """Wipe all state of the running control plane (AWS resources, API-created functions, logs)."""
-    plane = _running_plane(endpoint)
+    plane = running_plane(endpoint)
     reply = plane.request("POST", "/_cloudmicro/reset")
     if reply.status != 200:
         raise click.ClickException(reply.error_message())
@@ -178,7 +150,7 @@ def seed(endpoint: str | None, db_gen_dir: Path | None) -> None:
     """Create the db_gen tables from scratch and load their data (exit 1 if a file is bad)."""
     from emulator.aws.seeding import seed_endpoint
 
-    settings = _settings(db_gen_dir=db_gen_dir)
+    settings = settings_from(db_gen_dir=db_gen_dir)
     with _control_plane(endpoint, None, seed=False) as plane:
         report = seed_endpoint(plane.endpoint, settings.region, settings.db_gen_dir, sys.stderr)
     click.echo(report.summary(), err=True)
@@ -200,7 +172,7 @@ def _target_name(arn: str) -> str:
 @click.option("--endpoint", default=None, help="Control plane URL (default http://127.0.0.1:4566).")
 def schedule_list(endpoint: str | None) -> None:
     """Each schedule: name, expression, state, targets and next firing time (UTC)."""
-    plane = _running_plane(endpoint)
+    plane = running_plane(endpoint)
     reply = plane.request("GET", "/_cloudmicro/schedules")
     if reply.status != 200:
         raise click.ClickException(reply.error_message())
@@ -226,7 +198,7 @@ def schedule_list(endpoint: str | None) -> None:
 @click.option("--endpoint", default=None, help="Control plane URL (default http://127.0.0.1:4566).")
 def schedule_run(name: str, kind: str | None, group: str | None, endpoint: str | None) -> None:
     """Fire schedule NAME now (a rule or a Scheduler schedule) and print what it invoked."""
-    plane = _running_plane(endpoint)
+    plane = running_plane(endpoint)
     body = json.dumps({"Name": name, "Kind": kind, "Group": group}).encode()
     reply = plane.request("POST", "/_cloudmicro/schedules/run", body, {"Content-Type": "application/json"})
     if reply.status != 200:
@@ -269,21 +241,16 @@ def images_build(runtime: str, base_image: str | None) -> None:
     if client is None:
         raise click.ClickException("no Docker engine answers; start dockerd (see README)")
     try:
-        tag = ensure_python_image(client, runtime, _settings(base_image=base_image))
+        tag = ensure_python_image(client, runtime, settings_from(base_image=base_image))
     except ExecutorError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(tag)
 
 
-from emulator.cli.scaffold import events, new  # noqa: E402  (scaffolding: cloudmicro new ..., cloudmicro events generate)
-
-main.add_command(new)
+main.add_command(new)  # scaffolding: cloudmicro new ..., cloudmicro events generate
 main.add_command(events)
-
-from emulator.cli.devloop import dev, logs  # noqa: E402  (the dev loop; devloop imports this module, so mypy cannot type them)
-
-main.add_command(dev)  # type: ignore[has-type]
-main.add_command(logs)  # type: ignore[has-type]
+main.add_command(dev)  # the dev loop: cloudmicro dev, cloudmicro logs
+main.add_command(logs)
 
 
 if __name__ == "__main__":  # pragma: no cover

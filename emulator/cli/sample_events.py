@@ -71,6 +71,7 @@ def _clf_time(moment: datetime) -> str:
 def sqs(*, region: str, account_id: str, now: float, queue: str = "my-queue",
         body: str = '{"hello": "world"}') -> dict[str, Any]:
     """One SQS message as Lambda's SQS event (FIFO attributes for a ``.fifo`` queue)."""
+    from emulator.domain.arn import Arn
     from emulator.esm.mappings import EventSourceMapping
     from emulator.esm.sqs import to_record
 
@@ -98,7 +99,7 @@ def sqs(*, region: str, account_id: str, now: float, queue: str = "my-queue",
     }
     mapping = EventSourceMapping(function_name="sample", function_arn="", event_source_arn=queue_arn,
                                  kind="sqs", batch_size=10)
-    return {"Records": [to_record(message, mapping, queue_arn.split(":")[3])]}
+    return {"Records": [to_record(message, mapping, Arn.parse(queue_arn).region)]}
 
 
 # --------------------------------------------------------------------------- S3

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+from emulator.domain.arn import Arn
 from emulator.domain.errors import InvalidParameterValueException, ValidationException
 
 DEFAULT_RETRIES = 2
@@ -89,7 +90,7 @@ def parse_event_invoke_config(
             target = (destinations[key] or {}).get("Destination") if isinstance(destinations[key], Mapping) else None
             fields[attr] = validate_destination(target, function_arn) if target else None
     on_success = fields.get("on_success", config.on_success)
-    if on_success and on_success.split(":")[2] in ON_FAILURE_ONLY:
+    if on_success and Arn.parse(on_success).service in ON_FAILURE_ONLY:
         on_failure = fields.get("on_failure", config.on_failure)
         raise InvalidParameterValueException(
             f"The provided destination config DestinationConfig(onSuccess=OnSuccess(destination={on_success}), "
@@ -101,28 +102,29 @@ def parse_event_invoke_config(
 
 def validate_destination(arn: Any, function_arn: str) -> str:
     """A destination ARN Lambda can send records to (the service decides OnSuccess/OnFailure)."""
-    parts = arn.split(":") if isinstance(arn, str) else []
-    if len(parts) < 6 or parts[0] != "arn" or parts[2] not in DESTINATION_SERVICES or not _names_a_target(parts):
+    parsed = Arn.maybe(arn)
+    if parsed is None or parsed.service not in DESTINATION_SERVICES or not _names_a_target(parsed):
         raise InvalidParameterValueException(
             f"The destination ARN {arn} is invalid. Use the ARN of an SQS queue, an SNS topic, "
             "a Lambda function, an EventBridge event bus or (OnFailure only) an S3 bucket."
         )
-    if parts[2] == "lambda" and parts[:7] == function_arn.split(":")[:7]:
+    itself = Arn.parse(function_arn)
+    if parsed.service == "lambda" and (parsed.region, parsed.account, parsed.function_name) == (
+            itself.region, itself.account, itself.function_name):
         raise InvalidParameterValueException(
             "You can't specify the function as a destination for itself."
         )
     return arn
 
 
-def _names_a_target(parts: list[str]) -> bool:
-    service, resource = parts[2], ":".join(parts[5:])
-    if service == "events":
-        return resource.startswith("event-bus/") and len(resource) > len("event-bus/")
-    if service == "s3":
-        return len(parts) == 6 and not parts[3] and not parts[4] and bool(resource) and "/" not in resource
-    if service == "lambda":
-        return resource.startswith("function:") and len(parts) in (7, 8)
-    return bool(resource)
+def _names_a_target(arn: Arn) -> bool:
+    if arn.service == "events":
+        return arn.resource.startswith("event-bus/") and bool(arn.resource_id)
+    if arn.service == "s3":
+        return not arn.region and not arn.account and ":" not in arn.resource and "/" not in arn.resource
+    if arn.service == "lambda":
+        return arn.resource_type == "function" and bool(arn.function_name) and arn.resource_id.count(":") <= 1
+    return True
 
 
 def validate_dead_letter(value: Any) -> str | None:
@@ -134,8 +136,8 @@ def validate_dead_letter(value: Any) -> str | None:
     arn = value.get("TargetArn") or ""
     if not arn:
         return None
-    parts = arn.split(":") if isinstance(arn, str) else []
-    if len(parts) < 6 or parts[0] != "arn" or parts[2] not in ("sqs", "sns"):
+    parsed = Arn.maybe(arn)
+    if parsed is None or parsed.service not in ("sqs", "sns"):
         raise InvalidParameterValueException(
             f"The target ARN {arn} is invalid. Only Amazon SQS queue and Amazon SNS topic ARNs are "
             "supported for DeadLetterConfig."

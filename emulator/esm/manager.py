@@ -22,12 +22,14 @@ from typing import Any, Protocol
 
 from botocore.exceptions import ClientError
 
+from emulator.aws.clients import AwsClients
 from emulator.domain.errors import InvalidParameterValueException, ResourceConflictException, ResourceNotFoundException
 from emulator.domain.functions import parse_function_name
 from emulator.domain.registry import FunctionRegistry
 from emulator.esm.mappings import EventSourceMapping, new_mapping, updated_mapping
-from emulator.esm.poller import BatchInvoker, Blocking, MappingStats
-from emulator.esm.sqs import SqsPoller, queue_name
+from emulator.esm.poller import BatchInvoker, MappingStats
+from emulator.esm.sqs import SqsPoller
+from emulator.esm.streams import StreamPoller
 from emulator.invocation.service import InvokeService
 
 log = logging.getLogger(__name__)
@@ -38,10 +40,10 @@ class Poller(Protocol):
 
 
 class EventSourceManager:
-    def __init__(self, registry: FunctionRegistry, service: InvokeService, blocking: Blocking,
+    def __init__(self, registry: FunctionRegistry, service: InvokeService, clients: AwsClients,
                  state_dir: Path) -> None:
         self.registry = registry
-        self.blocking = blocking
+        self.clients = clients
         self.invoke = BatchInvoker(registry, service)
         self.path = state_dir / "event-source-mappings.json"
         self.checkpoints = state_dir / "checkpoints"
@@ -142,10 +144,8 @@ class EventSourceManager:
 
     def _poller(self, mapping: EventSourceMapping, stats: MappingStats) -> Poller:
         if mapping.kind == "sqs":
-            return SqsPoller(mapping, self.invoke, self.blocking, stats)
-        from emulator.esm.streams import StreamPoller
-
-        return StreamPoller(mapping, self.invoke, self.blocking, stats, self.checkpoints)
+            return SqsPoller(mapping, self.invoke, self.clients, stats)
+        return StreamPoller(mapping, self.invoke, self.clients, stats, self.checkpoints)
 
     def _start(self, mapping: EventSourceMapping) -> None:
         stats = self.stats.setdefault(mapping.uuid, MappingStats())
@@ -245,15 +245,14 @@ class EventSourceManager:
         """AWS refuses a mapping to a queue or stream that does not exist."""
         try:
             if mapping.kind == "sqs":
-                name, account = queue_name(mapping.event_source_arn)
-                client = self.blocking.client("sqs")
-                await self.blocking(client.get_queue_url, QueueName=name, QueueOwnerAWSAccountId=account)
+                self.clients.forget_queue_url(mapping.event_source_arn)
+                await self.clients.queue_url(mapping.event_source_arn)
             elif mapping.kind == "dynamodb":
-                client = self.blocking.client("dynamodbstreams")
-                await self.blocking(client.describe_stream, StreamArn=mapping.event_source_arn)
+                client = self.clients.client("dynamodbstreams")
+                await self.clients.call(client.describe_stream, StreamArn=mapping.event_source_arn)
             else:
-                client = self.blocking.client("kinesis")
-                await self.blocking(client.describe_stream_summary, StreamARN=mapping.event_source_arn)
+                client = self.clients.client("kinesis")
+                await self.clients.call(client.describe_stream_summary, StreamARN=mapping.event_source_arn)
         except ClientError as exc:
             if mapping.kind == "sqs":
                 raise InvalidParameterValueException(

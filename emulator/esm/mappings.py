@@ -7,14 +7,15 @@ Disabling, Updating, Deleting), and the next Get shows the settled one.
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
-from emulator.domain.errors import InvalidParameterValueException
+from emulator.domain.arn import Arn
+from emulator.domain.errors import InvalidParameterValueException, ValidationException
+from emulator.patterns.engine import PatternError, PatternTooLong, validate_filter_criteria
 
 SourceKind = Literal["sqs", "dynamodb", "kinesis"]
 STREAM_KINDS = ("dynamodb", "kinesis")
@@ -30,16 +31,14 @@ _REQUEST_KEYS = {
 
 def source_kind(arn: Any) -> SourceKind:
     """What an EventSourceArn points at; InvalidParameterValueException for anything else."""
-    if isinstance(arn, str):
-        parts = arn.split(":", 5)
-        if len(parts) == 6 and parts[0] == "arn":
-            service, resource = parts[2], parts[5]
-            if service == "sqs":
-                return "sqs"
-            if service == "dynamodb" and "/stream/" in resource:
-                return "dynamodb"
-            if service == "kinesis" and resource.startswith("stream/"):
-                return "kinesis"
+    parsed = Arn.maybe(arn)
+    if parsed is not None:
+        if parsed.service == "sqs":
+            return "sqs"
+        if parsed.service == "dynamodb" and "/stream/" in parsed.resource:
+            return "dynamodb"
+        if parsed.service == "kinesis" and parsed.resource_type == "stream":
+            return "kinesis"
     raise InvalidParameterValueException(
         f"Unsupported event source: {arn!r}. Supported locally: SQS queue ARNs "
         "(arn:aws:sqs:...), DynamoDB stream ARNs (arn:aws:dynamodb:...:table/T/stream/...) and "
@@ -138,20 +137,22 @@ def _int(request: Mapping[str, Any], key: str, default: int, low: int, high: int
 
 
 def _filter_criteria(value: Any) -> dict[str, Any] | None:
+    """FilterCriteria checked by the engine that matches it (one parser), with Lambda's errors: a
+    pattern over 4,096 characters breaks the API's length constraint (ValidationException), an
+    invalid one is InvalidParameterValueException "Invalid filter pattern definition."."""
     if value is None or value == {} or value == {"Filters": []}:
         return None
-    from emulator.patterns.engine import PatternError, validate_pattern
-
     filters = value.get("Filters") if isinstance(value, Mapping) else None
     if not isinstance(filters, list) or not all(isinstance(f, Mapping) and "Pattern" in f for f in filters):
         raise InvalidParameterValueException('FilterCriteria must look like {"Filters": [{"Pattern": "<json>"}]}')
-    for item in filters:
-        try:
-            validate_pattern(item["Pattern"])
-        except PatternError as exc:
-            raise InvalidParameterValueException(f"Invalid filter pattern definition. {exc}") from None
-    return {"Filters": [{"Pattern": item["Pattern"] if isinstance(item["Pattern"], str)
-                         else json.dumps(item["Pattern"])} for item in filters]}
+    try:
+        return validate_filter_criteria(value)
+    except PatternTooLong as exc:
+        raise ValidationException(
+            f"1 validation error detected: Value '{exc.text}' at 'filterCriteria.filters.{exc.index}.member.pattern' "
+            f"failed to satisfy constraint: Member must have length less than or equal to {exc.limit}") from None
+    except PatternError as exc:
+        raise InvalidParameterValueException(f"Invalid filter pattern definition. {exc}") from None
 
 
 def _settings(request: Mapping[str, Any], kind: SourceKind, base: EventSourceMapping | None) -> dict[str, Any]:

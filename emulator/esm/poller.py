@@ -1,22 +1,16 @@
-"""What every poller shares: statistics, the batch invoker, AWS clients and a thread pool.
+"""What every poller shares: statistics and the batch invoker.
 
-Pollers are asyncio tasks; the blocking boto3 calls they make (to the control plane's own
-endpoint, so embedded and external moto work alike) run in a dedicated thread pool.
+Pollers are asyncio tasks; the blocking boto3 calls they make go through
+:class:`emulator.aws.clients.AwsClients` (its thread pool, and moto in process when it is embedded).
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
 import json
 import time
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
-
-import boto3
-from botocore.config import Config
 
 from emulator.domain.errors import LambdaError, TooManyRequestsException
 from emulator.domain.registry import FunctionRegistry
@@ -74,6 +68,10 @@ class BatchOutcome:
             return None
 
 
+#: seconds a throttled batch waits before it is invoked again (throttling is not a failure)
+THROTTLE_WAIT = 0.05
+
+
 class BatchInvoker:
     """Invokes a mapping's function synchronously with a batch, as Lambda's pollers do.
 
@@ -87,38 +85,13 @@ class BatchInvoker:
     async def __call__(self, mapping: EventSourceMapping, event: dict[str, Any]) -> BatchOutcome:
         payload = json.dumps(event).encode()
         while True:
-            function = self.registry.get(mapping.function_name)
-            inv = Invocation(function, payload)
+            inv = Invocation(self.registry.get(mapping.function_name), payload)
             try:
-                with self.service.lease(function):
-                    _, result = await self.service.run(inv)
-                return BatchOutcome(inv.request_id, result)
+                executed = await self.service.execute(inv)
             except TooManyRequestsException:
-                await asyncio.sleep(0.05)
-
-
-class Blocking:
-    """A thread pool for the blocking calls of pollers, and boto3 clients bound to the endpoint."""
-
-    def __init__(self, endpoint: str, region: str, workers: int = 64) -> None:
-        self.endpoint = endpoint
-        self.region = region
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="poller")
-
-    async def __call__(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._pool, functools.partial(fn, *args, **kwargs))
-
-    def client(self, service: str) -> Any:
-        return boto3.client(
-            service, endpoint_url=self.endpoint, region_name=self.region,
-            aws_access_key_id="test", aws_secret_access_key="test",
-            config=Config(retries={"max_attempts": 2, "mode": "standard"}, read_timeout=30,
-                          connect_timeout=5, max_pool_connections=32),
-        )
-
-    def close(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
+                await asyncio.sleep(THROTTLE_WAIT)
+                continue
+            return BatchOutcome(inv.request_id, executed.result)
 
 
 def problem_text(exc: BaseException) -> str:

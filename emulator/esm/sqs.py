@@ -15,8 +15,11 @@ import logging
 import time
 from typing import Any
 
+from emulator.aws.clients import AwsClients
+from emulator.domain.arn import Arn
+from emulator.domain.backoff import Backoff
 from emulator.esm.mappings import EventSourceMapping
-from emulator.esm.poller import BatchInvoker, Blocking, MappingStats, problem_text
+from emulator.esm.poller import BatchInvoker, MappingStats, problem_text
 from emulator.patterns.engine import lambda_filter_matches
 
 log = logging.getLogger(__name__)
@@ -27,13 +30,8 @@ WAIT_SECONDS = 2
 DEFAULT_CONCURRENCY = 5
 #: concurrent ReceiveMessage calls of one mapping (without a batching window)
 RECEIVERS = 2
-_BACKOFF_MAX = 10.0
-
-
-def queue_name(arn: str) -> tuple[str, str]:
-    """``arn:aws:sqs:region:account:name`` → (name, account)."""
-    parts = arn.split(":")
-    return parts[5], parts[4]
+#: waits after a failed receive: 0.5 s, doubling up to 10 s (long polling is the wait between empty ones)
+ERROR_BACKOFF = (0.5, 10.0)
 
 
 def _attribute(value: dict[str, Any]) -> dict[str, Any]:
@@ -95,15 +93,15 @@ def failed_message_ids(mapping: EventSourceMapping, records: list[dict[str, Any]
 class SqsPoller:
     """Polls one mapping's queue with up to MaximumConcurrency concurrent workers."""
 
-    def __init__(self, mapping: EventSourceMapping, invoke: BatchInvoker, blocking: Blocking,
+    def __init__(self, mapping: EventSourceMapping, invoke: BatchInvoker, clients: AwsClients,
                  stats: MappingStats) -> None:
         self.mapping = mapping
         self.invoke = invoke
-        self.blocking = blocking
+        self.clients = clients
         self.stats = stats
-        self.sqs = blocking.client("sqs")
-        self.fifo = mapping.event_source_arn.endswith(".fifo")
-        self._queue_url: str | None = None
+        self.sqs = clients.client("sqs")
+        self.queue = Arn.parse(mapping.event_source_arn)
+        self.fifo = self.queue.resource.endswith(".fifo")
 
     async def run(self) -> None:
         """Receivers gather batches; each batch is processed in its own task, at most
@@ -123,7 +121,7 @@ class SqsPoller:
             await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _receiver(self, slots: asyncio.Semaphore, tasks: set[asyncio.Task[None]]) -> None:
-        backoff = 0.5
+        errors = Backoff(*ERROR_BACKOFF)
         while True:
             await slots.acquire()
             try:
@@ -133,13 +131,12 @@ class SqsPoller:
                 raise
             except Exception as exc:  # noqa: BLE001 - a poller reports problems and keeps going
                 slots.release()
-                self._queue_url = None
+                self.clients.forget_queue_url(self.queue)
                 self.stats.problem(problem_text(exc))
                 log.warning("SQS mapping %s: %s", self.mapping.uuid, problem_text(exc))
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, _BACKOFF_MAX)
+                await errors.wait()
                 continue
-            backoff = 0.5
+            errors.reset()
             if not messages:
                 slots.release()
                 continue
@@ -159,14 +156,10 @@ class SqsPoller:
             slots.release()
 
     async def queue_url(self) -> str:
-        if self._queue_url is None:
-            name, account = queue_name(self.mapping.event_source_arn)
-            reply = await self.blocking(self.sqs.get_queue_url, QueueName=name, QueueOwnerAWSAccountId=account)
-            self._queue_url = reply["QueueUrl"]
-        return self._queue_url
+        return await self.clients.queue_url(self.queue)
 
     async def _receive(self, count: int, wait: float) -> list[dict[str, Any]]:
-        reply = await self.blocking(
+        reply = await self.clients.call(
             self.sqs.receive_message, QueueUrl=await self.queue_url(), MaxNumberOfMessages=count,
             WaitTimeSeconds=int(max(0, min(20, wait))), AttributeNames=["All"], MessageAttributeNames=["All"],
         )
@@ -189,7 +182,7 @@ class SqsPoller:
         return messages
 
     async def _process(self, messages: list[dict[str, Any]]) -> None:
-        region = self.blocking.region
+        region = self.clients.region
         records = [to_record(m, self.mapping, region) for m in messages]
         criteria = self.mapping.filter_criteria
         matched = [r for r in records if lambda_filter_matches(criteria, r, "aws:sqs")]
@@ -219,6 +212,6 @@ class SqsPoller:
         for start in range(0, len(records), 10):
             chunk = records[start:start + 10]
             entries = [{"Id": str(i), "ReceiptHandle": r["receiptHandle"]} for i, r in enumerate(chunk)]
-            reply = await self.blocking(self.sqs.delete_message_batch, QueueUrl=url, Entries=entries)
+            reply = await self.clients.call(self.sqs.delete_message_batch, QueueUrl=url, Entries=entries)
             for failure in reply.get("Failed", []):
                 log.warning("could not delete message from %s: %s", self.mapping.event_source_arn, failure)

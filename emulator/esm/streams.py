@@ -21,17 +21,25 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from emulator.aws.clients import AwsClients
+from emulator.domain.arn import Arn
+from emulator.domain.backoff import Backoff
 from emulator.esm.mappings import EventSourceMapping
-from emulator.esm.poller import BatchInvoker, BatchOutcome, Blocking, MappingStats, problem_text
+from emulator.esm.poller import BatchInvoker, BatchOutcome, MappingStats, problem_text
 from emulator.patterns.engine import lambda_filter_matches
 
 log = logging.getLogger(__name__)
 
-#: seconds between GetRecords calls on a shard with nothing new
+#: seconds between GetRecords calls on a shard with nothing new: 0.1 s, growing to 0.25 s while
+#: nothing comes (the first record after a quiet spell waits at most that long)
 POLL_INTERVAL = 0.1
+EMPTY_BACKOFF = (POLL_INTERVAL, 0.25)
+#: waits after a failed call (list shards, read a shard): 0.5 s, doubling up to 10 s
+ERROR_BACKOFF = (0.5, 10.0)
+#: waits before a failed batch is invoked again: 0.1 s, doubling up to 2 s
+RETRY_BACKOFF = (0.1, 2.0)
 #: seconds between looks for new shards
 SHARD_DISCOVERY_INTERVAL = 5.0
-_RETRY_BACKOFF = (0.1, 0.2, 0.5, 1.0, 2.0)
 
 
 def _jsonable(value: Any) -> Any:
@@ -93,33 +101,33 @@ class Checkpoints:
 class StreamPoller:
     """Discovers the shards of a mapping's stream and runs one shard poller each."""
 
-    def __init__(self, mapping: EventSourceMapping, invoke: BatchInvoker, blocking: Blocking,
+    def __init__(self, mapping: EventSourceMapping, invoke: BatchInvoker, clients: AwsClients,
                  stats: MappingStats, checkpoint_dir: Path) -> None:
         self.mapping = mapping
         self.invoke = invoke
-        self.blocking = blocking
+        self.clients = clients
         self.stats = stats
         self.checkpoints = Checkpoints(checkpoint_dir, mapping.uuid)
         self.dynamodb = mapping.kind == "dynamodb"
-        self.client = blocking.client("dynamodbstreams" if self.dynamodb else "kinesis")
+        self.stream = Arn.parse(mapping.event_source_arn)
+        self.client = clients.client("dynamodbstreams" if self.dynamodb else "kinesis")
         self._shards: dict[str, asyncio.Task[None]] = {}
 
     async def run(self) -> None:
-        backoff = 0.5
+        errors = Backoff(*ERROR_BACKOFF)
         try:
             while True:
                 try:
                     for shard in await self._list_shards():
                         if shard not in self._shards:
                             self._shards[shard] = asyncio.get_running_loop().create_task(self._shard(shard))
-                    backoff = 0.5
+                    errors.reset()
                     await asyncio.sleep(SHARD_DISCOVERY_INTERVAL)
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:  # noqa: BLE001 - report and keep polling
                     self.stats.problem(problem_text(exc))
-                    await asyncio.sleep(backoff)
-                    backoff = min(backoff * 2, 10.0)
+                    await errors.wait()
         finally:
             for task in self._shards.values():
                 task.cancel()
@@ -128,9 +136,9 @@ class StreamPoller:
     async def _list_shards(self) -> list[str]:
         arn = self.mapping.event_source_arn
         if self.dynamodb:
-            reply = await self.blocking(self.client.describe_stream, StreamArn=arn)
+            reply = await self.clients.call(self.client.describe_stream, StreamArn=arn)
             return [s["ShardId"] for s in reply["StreamDescription"]["Shards"]]
-        reply = await self.blocking(self.client.list_shards, StreamName=arn.split("stream/", 1)[1])
+        reply = await self.clients.call(self.client.list_shards, StreamName=self.stream.resource_id)
         return [s["ShardId"] for s in reply["Shards"]]
 
     # --- one shard ----------------------------------------------------------------------
@@ -141,7 +149,7 @@ class StreamPoller:
         if self.dynamodb:
             args["StreamArn"] = arn
         else:
-            args["StreamName"] = arn.split("stream/", 1)[1]
+            args["StreamName"] = self.stream.resource_id
         done = self.checkpoints.get(shard)
         if done is not None:
             args["ShardIteratorType"] = "AFTER_SEQUENCE_NUMBER"
@@ -151,12 +159,12 @@ class StreamPoller:
                         Timestamp=datetime.fromtimestamp(self.mapping.starting_position_timestamp or 0, UTC))
         else:
             args["ShardIteratorType"] = self.mapping.starting_position or "LATEST"
-        reply = await self.blocking(self.client.get_shard_iterator, **args)
+        reply = await self.clients.call(self.client.get_shard_iterator, **args)
         iterator: str = reply["ShardIterator"]
         return iterator
 
     async def _shard(self, shard: str) -> None:
-        backoff = 0.5
+        errors, empty = Backoff(*ERROR_BACKOFF), Backoff(*EMPTY_BACKOFF)
         iterator: str | None = None
         while True:
             try:
@@ -164,20 +172,20 @@ class StreamPoller:
                     iterator = await self._iterator(shard)
                 records, iterator = await self._read(shard, iterator)
                 if records:
+                    empty.reset()
                     await self._process(shard, records)
                 elif iterator is None:
                     return  # the shard is closed and fully read
                 else:
-                    await asyncio.sleep(POLL_INTERVAL)
-                backoff = 0.5
+                    await empty.wait()
+                errors.reset()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - report, then start again from the checkpoint
                 iterator = None
                 self.stats.problem(problem_text(exc))
                 log.warning("stream mapping %s shard %s: %s", self.mapping.uuid, shard, problem_text(exc))
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 10.0)
+                await errors.wait()
 
     async def _read(self, shard: str, iterator: str) -> tuple[list[dict[str, Any]], str | None]:
         """Up to BatchSize records; with a batching window, keep reading until it is full or the window ends."""
@@ -186,7 +194,8 @@ class StreamPoller:
         ends = time.monotonic() + self.mapping.maximum_batching_window
         current: str | None = iterator
         while current is not None:
-            reply = await self.blocking(self.client.get_records, ShardIterator=current, Limit=size - len(records))
+            reply = await self.clients.call(self.client.get_records, ShardIterator=current,
+                                            Limit=size - len(records))
             records += [self._record(shard, r) for r in reply.get("Records", [])]
             current = reply.get("NextShardIterator")
             window = self.mapping.maximum_batching_window
@@ -197,7 +206,7 @@ class StreamPoller:
         return records, current
 
     def _record(self, shard: str, raw: dict[str, Any]) -> dict[str, Any]:
-        region = self.blocking.region
+        region = self.clients.region
         arn = self.mapping.event_source_arn
         if self.dynamodb:
             return {
@@ -222,7 +231,7 @@ class StreamPoller:
             "eventVersion": "1.0",
             "eventID": f"{shard}:{sequence}",
             "eventName": "aws:kinesis:record",
-            "invokeIdentityArn": f"arn:aws:iam::{arn.split(':')[4]}:role/lambda-role",
+            "invokeIdentityArn": f"arn:aws:iam::{self.stream.account}:role/lambda-role",
             "awsRegion": region,
             "eventSourceARN": arn,
         }
@@ -252,6 +261,7 @@ class StreamPoller:
                       checkpoint: Callable[[dict[str, Any]], None]) -> None:
         """Invoke until the batch succeeds, is bisected away, or is given up on."""
         retries = 0
+        waits = Backoff(*RETRY_BACKOFF)
         while True:
             self.stats.in_flight += len(batch)
             try:
@@ -280,7 +290,7 @@ class StreamPoller:
                 await self._handle(shard, batch[half:], checkpoint)
                 return
             retries += 1
-            await asyncio.sleep(_RETRY_BACKOFF[min(retries - 1, len(_RETRY_BACKOFF) - 1)])
+            await waits.wait()
 
     def _first_failure(self, batch: list[dict[str, Any]], outcome: BatchOutcome) -> int | None:
         """Index of the first record to retry, or None when the batch succeeded."""
@@ -344,17 +354,8 @@ class StreamPoller:
                 "streamArn": self.mapping.event_source_arn,
             },
         }
-        body = json.dumps(record)
         try:
-            if destination.startswith("arn:aws:sqs:"):
-                sqs = self.blocking.client("sqs")
-                parts = destination.split(":")
-                url = (await self.blocking(sqs.get_queue_url, QueueName=parts[5],
-                                           QueueOwnerAWSAccountId=parts[4]))["QueueUrl"]
-                await self.blocking(sqs.send_message, QueueUrl=url, MessageBody=body)
-            else:
-                sns = self.blocking.client("sns")
-                await self.blocking(sns.publish, TopicArn=destination, Message=body)
+            await self.clients.send_to(destination, json.dumps(record))
         except Exception as exc:  # noqa: BLE001 - the batch is given up on either way
             self.stats.problem(f"could not deliver to on-failure destination {destination}: {problem_text(exc)}")
 

@@ -39,14 +39,22 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from emulator.domain.arn import Arn
 from emulator.domain.errors import LambdaError, ResourceNotFoundException, TooManyRequestsException
 from emulator.domain.event_invoke import EventInvokeConfig, parse_event_invoke_config
 from emulator.domain.functions import FunctionConfig
 from emulator.domain.registry import FunctionRegistry
-from emulator.invocation.destinations import EVENT_AGE_EXCEEDED, RETRIES_EXHAUSTED, SUCCESS, AsyncOutcome, Destinations
+from emulator.invocation.destinations import (
+    EVENT_AGE_EXCEEDED,
+    RETRIES_EXHAUSTED,
+    SUCCESS,
+    AsyncOutcome,
+    Destinations,
+    invocation_record,
+)
 from emulator.invocation.invocation import Invocation, InvocationResult
+from emulator.invocation.invoke_api import checked_payload as checked_event_payload  # the Invoke API's own checks
 from emulator.invocation.service import InvokeService
-from emulator.invocation.service import checked_payload as checked_event_payload  # the Invoke API's own checks
 
 log = logging.getLogger(__name__)
 
@@ -385,9 +393,7 @@ class AsyncInvoker:
 
     async def _run(self, function: FunctionConfig, event: QueuedEvent) -> InvocationResult:
         inv = Invocation(function, event.payload.encode(), request_id=event.request_id)
-        with self.service.lease(function):
-            _, result = await self.service.run(inv)
-        return result
+        return (await self.service.execute(inv)).result
 
     def _platform_error(self, event: QueuedEvent, function: FunctionConfig, exc: LambdaError) -> None:
         """Back off and try again; say so once per event (then at debug level)."""
@@ -412,13 +418,25 @@ class AsyncInvoker:
                                event.attempts, result)
         if outcome.succeeded:
             if config.on_success:
-                await self.destinations.report(config.on_success, outcome)
+                await self._report(config.on_success, outcome)
         else:
             if config.on_failure:
-                await self.destinations.report(config.on_failure, outcome)
+                await self._report(config.on_failure, outcome)
             if function.dead_letter_target:
                 await self.destinations.dead_letter(function.dead_letter_target, outcome)
         self._done(event, "succeeded" if outcome.succeeded else "failed")
+
+    async def _report(self, destination: str, outcome: AsyncOutcome) -> None:
+        """Send the invocation record to ``destination``; a Lambda destination is invoked
+        asynchronously with it, through this queue (a record over 1 MB is not delivered)."""
+        if Arn.parse(destination).service != "lambda":
+            await self.destinations.report(destination, outcome)
+            return
+        try:
+            await self.submit(destination, json.dumps(invocation_record(outcome)).encode())
+        except Exception as exc:  # noqa: BLE001 - logged, as the other destinations' failures are
+            log.warning("could not send the %s record of %s (%s) to %s: %s", outcome.condition,
+                        outcome.function_arn, outcome.request_id, destination, getattr(exc, "message", exc))
 
     def _done(self, event: QueuedEvent, counter: str) -> None:
         self.store.delete(event)

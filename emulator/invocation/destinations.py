@@ -26,12 +26,12 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from emulator.esm.poller import Blocking
+from emulator.aws.clients import AwsClients
+from emulator.domain.arn import Arn
 from emulator.invocation.invocation import InvocationResult
 
 log = logging.getLogger(__name__)
@@ -40,7 +40,6 @@ SUCCESS = "Success"
 RETRIES_EXHAUSTED = "RetriesExhausted"
 EVENT_AGE_EXCEEDED = "EventAgeExceeded"
 
-Submit = Callable[[str, bytes], Awaitable[str]]
 
 
 @dataclass(frozen=True)
@@ -92,7 +91,7 @@ def s3_record_key(function_arn: str, timestamp: str) -> str:
     """Where an S3 destination keeps a record: ``aws/lambda/async/<function-name>/YYYY/MM/DD/
     YYYY-MM-DDTHH.MM.SS-<random UUID>``, from the record's ``timestamp`` (ISO, UTC)."""
     moment = datetime.strptime(timestamp, "%Y-%m-%dT%H:%M:%S.%fZ")
-    name = function_arn.split(":")[6]
+    name = Arn.parse(function_arn).function_name
     return f"aws/lambda/async/{name}/{moment:%Y/%m/%d}/{moment:%Y-%m-%dT%H.%M.%S}-{uuid.uuid4()}"
 
 
@@ -118,39 +117,28 @@ def invocation_record(outcome: AsyncOutcome) -> dict[str, Any]:
 
 
 class Destinations:
-    """Sends records and dead letters through the control plane's own endpoint."""
+    """Sends records and dead letters to the local AWS services (a Lambda destination is the
+    asynchronous queue's own: :meth:`emulator.invocation.async_queue.AsyncInvoker` submits to itself)."""
 
-    def __init__(self, blocking: Blocking, submit: Submit) -> None:
-        self.blocking = blocking
-        self.submit = submit
-        self._clients: dict[str, Any] = {}
-        self._queue_urls: dict[str, str] = {}
-
-    def _client(self, service: str) -> Any:
-        if service not in self._clients:
-            self._clients[service] = self.blocking.client(service)
-        return self._clients[service]
+    def __init__(self, clients: AwsClients) -> None:
+        self.clients = clients
 
     async def report(self, destination: str, outcome: AsyncOutcome) -> None:
         """Send ``outcome``'s invocation record to ``destination`` (logged, never raised)."""
         record = invocation_record(outcome)
         body = json.dumps(record)
-        service = destination.split(":")[2]
         try:
-            if service == "sqs":
-                await self._send_sqs(destination, body, {})
-            elif service == "sns":
-                await self.blocking(self._client("sns").publish, TopicArn=destination, Message=body)
-            elif service == "lambda":
-                await self.submit(destination, body.encode())
-            elif service == "events":
+            arn = Arn.parse(destination)
+            if arn.service in ("sqs", "sns"):
+                await self.clients.send_to(arn, body)
+            elif arn.service == "events":
                 await self._put_event(destination, outcome, body)
-            elif service == "s3":
-                await self.blocking(self._client("s3").put_object, Bucket=destination.split(":")[5],
-                                    Key=s3_record_key(outcome.function_arn, record["timestamp"]),
-                                    Body=body.encode())
+            elif arn.service == "s3":
+                await self.clients.call(self.clients.client("s3").put_object, Bucket=arn.resource,
+                                        Key=s3_record_key(outcome.function_arn, record["timestamp"]),
+                                        Body=body.encode())
             else:
-                raise ValueError(f"unsupported destination service {service!r}")
+                raise ValueError(f"unsupported destination service {arn.service!r}")
         except Exception as exc:  # noqa: BLE001 - a destination failure must not lose the loop
             log.warning("could not send the %s record of %s (%s) to %s: %s", outcome.condition,
                         outcome.function_arn, outcome.request_id, destination, exc)
@@ -164,30 +152,14 @@ class Destinations:
             "ErrorMessage": {"DataType": "String", "StringValue": _first_kb(outcome.error_message()) or "error"},
         }
         try:
-            if target.split(":")[2] == "sqs":
-                await self._send_sqs(target, message, attributes)
-            else:
-                await self.blocking(self._client("sns").publish, TopicArn=target, Message=message,
-                                    MessageAttributes=attributes)
+            await self.clients.send_to(target, message, attributes=attributes)
         except Exception as exc:  # noqa: BLE001
             log.warning("could not send event %s of %s to its dead-letter target %s: %s",
                         outcome.request_id, outcome.function_arn, target, exc)
 
-    async def _send_sqs(self, queue_arn: str, body: str, attributes: dict[str, Any]) -> None:
-        sqs = self._client("sqs")
-        url = self._queue_urls.get(queue_arn)
-        if url is None:
-            parts = queue_arn.split(":")
-            reply = await self.blocking(sqs.get_queue_url, QueueName=parts[5], QueueOwnerAWSAccountId=parts[4])
-            url = self._queue_urls[queue_arn] = reply["QueueUrl"]
-        kwargs: dict[str, Any] = {"QueueUrl": url, "MessageBody": body}
-        if attributes:
-            kwargs["MessageAttributes"] = attributes
-        await self.blocking(sqs.send_message, **kwargs)
-
     async def _put_event(self, bus_arn: str, outcome: AsyncOutcome, body: str) -> None:
         kind = "Success" if outcome.succeeded else "Failure"
-        reply = await self.blocking(self._client("events").put_events, Entries=[{
+        reply = await self.clients.call(self.clients.client("events").put_events, Entries=[{
             "Source": "lambda",
             "DetailType": f"Lambda Function Invocation Result - {kind}",
             "Detail": body,

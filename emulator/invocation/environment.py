@@ -1,9 +1,10 @@
 """An execution environment as an explicit state machine.
 
 States: STARTING (launched, the runtime has not asked for work yet) → IDLE (waiting in
-``/next``) → BUSY (an invocation handed out) → IDLE … and DEAD from anywhere. Every Runtime
-API call validates first and then makes one transition; an illegal call raises
-:class:`RuntimeApiError` (403) and changes nothing.
+``/next``) → BUSY (an invocation handed out) → IDLE … and DEAD from anywhere; IDLE → STARTING
+is a restart in place (hot reload). :data:`TRANSITIONS` lists every allowed move: anything else
+raises :class:`IllegalTransition`. Every Runtime API call validates first and then makes one
+transition; an illegal call raises :class:`RuntimeApiError` (403) and changes nothing.
 
 The environment also owns the read end of the runtime's stdout/stderr pipe: output is
 collected as it arrives and drained once more when an answer is posted, so each
@@ -34,6 +35,20 @@ class EnvState(enum.Enum):
     IDLE = "idle"
     BUSY = "busy"
     DEAD = "dead"
+
+
+#: the moves an environment may make; anything not listed is an error (:class:`IllegalTransition`)
+TRANSITIONS: dict[EnvState, frozenset[EnvState]] = {
+    EnvState.STARTING: frozenset({EnvState.IDLE, EnvState.DEAD}),  # init done (first /next), or died
+    EnvState.IDLE: frozenset({EnvState.BUSY, EnvState.STARTING, EnvState.DEAD}),  # work, restart in place, died
+    EnvState.BUSY: frozenset({EnvState.IDLE, EnvState.DEAD}),  # answered, or died (timeout, crash)
+    EnvState.DEAD: frozenset(),
+}
+
+
+class IllegalTransition(RuntimeError):
+    """A move :data:`TRANSITIONS` does not allow, or work given to an environment that has some:
+    a bug in the platform, never the runtime's doing (the Runtime API answers those with 403)."""
 
 
 class Observer(Protocol):
@@ -146,7 +161,8 @@ class Environment:
         if not self.alive:
             inv.finish(self._exit_result(inv))
             return
-        assert self._inbox is None and self.current is None, "environment already has work"
+        if self._inbox is not None or self.current is not None:
+            raise IllegalTransition(f"{self!r} was given {inv.request_id} while it has work")
         self._inbox = inv
         if self.state is EnvState.STARTING:
             self._arm(INIT_TIMEOUT + inv.function.timeout, inv)
@@ -156,11 +172,12 @@ class Environment:
         """Run ``function`` (a new revision of the same function, needing nothing else of the
         container or process) from now on: the runtime is asked to start afresh in place, and
         the environment is STARTING again, as a new one would be, at a fraction of the cost."""
-        assert self.state is EnvState.IDLE and self._inbox is None and self.current is None
+        if self._inbox is not None or self.current is not None:
+            raise IllegalTransition(f"{self!r} cannot restart in place while it has work")
+        self._move(EnvState.STARTING)
         self.drain_output()
         self._output = bytearray()
         self.function = function
-        self.state = EnvState.STARTING
         self.created_at = self.last_used = time.monotonic()
         self.ready_at = None
         self.invocations = 0
@@ -173,7 +190,7 @@ class Environment:
         if not self.alive:
             return
         self.drain_output()
-        self.state = EnvState.DEAD
+        self._move(EnvState.DEAD)
         self.exit_reason = self.exit_reason or reason
         self._disarm()
         self._stop_reading()
@@ -190,6 +207,12 @@ class Environment:
         self.exit_reason = reason
         self.out_of_memory = out_of_memory
         self.kill(reason)
+
+    def _move(self, to: EnvState) -> None:
+        """Make one transition of :data:`TRANSITIONS` (IllegalTransition for any other)."""
+        if to not in TRANSITIONS[self.state]:
+            raise IllegalTransition(f"{self!r}: {self.state.value} -> {to.value} is not a transition")
+        self.state = to
 
     def _exit_result(self, inv: Invocation) -> InvocationResult:
         return exit_result(inv, self.exit_reason or "exit status 0", self.out_of_memory)
@@ -217,7 +240,7 @@ class Environment:
             self.drain_output()
             self.init_output = self._output
             self._output = bytearray()
-            self.state = EnvState.IDLE
+            self._move(EnvState.IDLE)
             self.on_ready(self)
         while self._inbox is None:
             self._wakeup.clear()
@@ -227,8 +250,8 @@ class Environment:
             self._restart_if_asked()
         inv, self._inbox = self._inbox, None
         inv.start()
+        self._move(EnvState.BUSY)
         self.current = inv
-        self.state = EnvState.BUSY
         self._arm(inv.function.timeout, inv)
         if self.observer is not None:
             self.observer.started(self, inv)
@@ -278,7 +301,7 @@ class Environment:
         self.drain_output()
         self._take_output(inv)
         self.current = None
-        self.state = EnvState.IDLE
+        self._move(EnvState.IDLE)
         self.invocations += 1
         self.last_used = time.monotonic()
         inv.finish(result)

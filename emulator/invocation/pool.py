@@ -16,10 +16,11 @@ pool grows at the pace the machine can start them.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections import deque
-from collections.abc import Coroutine
+from collections.abc import AsyncIterator, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +31,17 @@ from emulator.invocation.environment import Environment, Observer
 from emulator.invocation.runtime_ports import RuntimePorts
 
 log = logging.getLogger(__name__)
+
+
+@dataclass
+class Borrowed:
+    """An environment lent for one invocation (:meth:`EnvironmentPool.environment`)."""
+
+    env: Environment
+    #: whether it was launched for this invocation (a cold start)
+    cold: bool
+    #: set when the environment must not be used again (its invocation failed fatally)
+    discard: bool = False
 
 
 @dataclass
@@ -53,7 +65,8 @@ def _wake_one(waiters: deque[asyncio.Future[None]]) -> None:
 class EnvironmentPool:
     """Every environment of every function."""
 
-    def __init__(self, executor: Executor, ports: RuntimePorts, settings: Settings) -> None:
+    def __init__(self, executor: Executor, ports: RuntimePorts, settings: Settings, *,
+                 observer: Observer | None = None) -> None:
         self.executor = executor
         self.ports = ports
         self.settings = settings
@@ -64,7 +77,7 @@ class EnvironmentPool:
         self._start_waiters: deque[asyncio.Future[None]] = deque()
         self._tasks: set[asyncio.Task[None]] = set()
         #: given to every environment: the live log (emulator/invocation/live_echo.py)
-        self.observer: Observer | None = None
+        self.observer = observer
 
     def _pool(self, name: str) -> _FunctionPool:
         pool = self._pools.get(name)
@@ -94,6 +107,26 @@ class EnvironmentPool:
             if below_limit:
                 self._start_waiters.append(waiter)  # ... or when any start slot frees
             await waiter
+
+    @contextlib.asynccontextmanager
+    async def environment(self, function: FunctionConfig) -> AsyncIterator[Borrowed]:
+        """Borrow an environment for one invocation: ``async with pool.environment(fn) as borrowed``.
+
+        It goes back to the pool when the block ends, unless the block raised, marked it
+        ``discard`` (its invocation failed fatally) or the environment died meanwhile: then it is
+        destroyed.
+        """
+        env, cold = await self.borrow(function)
+        borrowed = Borrowed(env, cold)
+        try:
+            yield borrowed
+        except BaseException:
+            self.discard(env)
+            raise
+        if borrowed.discard or not env.alive:
+            self.discard(env)
+        else:
+            self.release(env)
 
     @property
     def starting(self) -> int:

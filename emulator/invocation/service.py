@@ -1,11 +1,24 @@
-"""The invoke service: validate an Invoke request, lease concurrency, borrow an environment,
-hand the invocation to the runtime, and shape the outcome (result, function error, log)."""
+"""The invocation seam: every way in runs an invocation through :meth:`InvokeService.execute`.
+
+Sync Invoke (:mod:`.invoke_api`), the asynchronous queue (:mod:`.async_queue`: Event invokes and
+every push source), event source mapping batches (:mod:`emulator.esm`) and, next, the HTTP front
+door all hand it an :class:`~.invocation.Invocation`. It does the same five things for each, in
+one place:
+
+1. refresh the function: its revision as its files are now (hot reload: an event or a batch may
+   have waited while they were saved);
+2. take a unit of the function's concurrency (TooManyRequestsException, 429, when its
+   reserved concurrency is in use);
+3. borrow an environment (:meth:`.pool.EnvironmentPool.environment`: released on success,
+   destroyed on failure);
+4. run: hand the invocation to the runtime and wait for its answer (or the platform's: timeout,
+   crash), running it again in a new environment when the runtime started on files being saved;
+5. record the log (START / END / REPORT around the output), which also feeds the live echo and
+   CloudWatch Logs.
+"""
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import logging
 import time
 from collections.abc import Iterator
@@ -13,14 +26,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Protocol
 
-from emulator.domain.errors import (
-    InvalidParameterValueException,
-    InvalidRequestContentException,
-    RequestTooLargeException,
-    ResourceNotFoundException,
-    ServiceException,
-    TooManyRequestsException,
-)
+from emulator.domain.errors import ResourceNotFoundException, ServiceException, TooManyRequestsException
 from emulator.domain.functions import FunctionConfig
 from emulator.domain.registry import FunctionRegistry
 from emulator.executors.base import Executor, ExecutorError, log_stream_name
@@ -31,18 +37,12 @@ from emulator.invocation.pool import EnvironmentPool
 
 log = logging.getLogger(__name__)
 
-MAX_SYNC_PAYLOAD = 6 * 1024 * 1024
-MAX_ASYNC_PAYLOAD = 1024 * 1024
-MAX_RESPONSE_PAYLOAD = 6 * 1024 * 1024 + 100
-INVOCATION_TYPES = ("RequestResponse", "Event", "DryRun")
-
-
-class EventQueue(Protocol):
-    async def enqueue(self, inv: Invocation) -> None: ...
+#: runs of one invocation when its runtime keeps starting on files being saved
+MAX_ATTEMPTS = 3
 
 
 class Reloads(Protocol):
-    """Hot reload, as the invoke service uses it (emulator/reload/reloader.py)."""
+    """Hot reload, as the invocation seam uses it (emulator/reload/reloader.py)."""
 
     async def current(self, function: FunctionConfig) -> FunctionConfig | None: ...
 
@@ -52,67 +52,57 @@ class Reloads(Protocol):
 
 
 @dataclass(frozen=True)
-class InvokeRequest:
-    function_name: str
-    payload: bytes
-    invocation_type: str = "RequestResponse"
-    log_type: str = "None"
-    client_context: str | None = None
-    qualifier: str | None = None
+class Executed:
+    """What one invocation gave: the runtime's (or the platform's) answer, and its log."""
 
-
-@dataclass(frozen=True)
-class InvokeOutcome:
-    status: int
-    request_id: str
-    payload: bytes = b""
-    function_error: str | None = None
-    log_result: str | None = None
+    result: InvocationResult
+    log: InvocationLog
 
 
 class InvokeService:
     """Runs invocations; one instance per control plane."""
 
-    def __init__(
-        self, registry: FunctionRegistry, pool: EnvironmentPool, executor: Executor, logs: LogStore
-    ) -> None:
+    def __init__(self, registry: FunctionRegistry, pool: EnvironmentPool, executor: Executor, logs: LogStore,
+                 *, reloads: Reloads | None = None) -> None:
         self.registry = registry
         self.pool = pool
         self.executor = executor
         self.logs = logs
+        #: hot reload (emulator/reload/reloader.py), when the control plane runs it
+        self.reloads = reloads
+        #: invocations running per function (the concurrency leases held)
         self.active: dict[str, int] = {}
-        #: the asynchronous queue Event invokes go to (set by the app: it is built on this service)
-        self.events: EventQueue | None = None
-        #: hot reload (emulator/reload/reloader.py), when the app runs it
-        self.reloads: Reloads | None = None
 
-    async def invoke(self, request: InvokeRequest) -> InvokeOutcome:
-        function = await self._function(request.function_name, request.qualifier)
-        kind = request.invocation_type
-        if kind not in INVOCATION_TYPES:
-            raise InvalidParameterValueException(
-                f"1 validation error detected: Value '{kind}' at 'invocationType' failed to satisfy "
-                "constraint: Member must satisfy enum value set: [Event, RequestResponse, DryRun]"
-            )
-        payload = checked_payload(request.payload, kind)
-        client_context = _client_context(request.client_context)
-        if kind == "DryRun":
-            return InvokeOutcome(204, "")
-        inv = Invocation(function, payload, client_context=client_context)
-        if kind == "Event":
-            if self.events is None:
-                raise ServiceException("the asynchronous invocation queue is not running")
-            await self.events.enqueue(inv)
-            return InvokeOutcome(202, inv.request_id)
-        with self.lease(function):
-            entry, result = await self._run(inv)
-        return InvokeOutcome(
-            200,
-            inv.request_id,
-            result.payload,
-            result.function_error,
-            entry.tail_b64() if request.log_type == "Tail" else None,
-        )
+    async def resolve(self, function_name: str, qualifier: str | None = None) -> FunctionConfig:
+        """The function a name, partial ARN or ARN names, as its files are now: a save just before
+        the call (its reload still gathering, or its file event not in yet) counts, and so does a
+        function folder made a moment ago (ResourceNotFoundException when there is none)."""
+        try:
+            return self.registry.get(function_name, qualifier)
+        except ResourceNotFoundException:
+            if self.reloads is None or not await self.reloads.appeared(function_name):
+                raise
+            return self.registry.get(function_name, qualifier)
+
+    async def execute(self, inv: Invocation) -> Executed:
+        """Run ``inv`` (the seam: refresh, lease, borrow, run, record; see the module doc)."""
+        inv.function = await self._refreshed(inv.function)
+        with self.lease(inv.function):
+            for attempt in range(1, MAX_ATTEMPTS + 1):
+                try:
+                    async with self.pool.environment(inv.function) as borrowed:
+                        env, cold = borrowed.env, borrowed.cold
+                        env.assign(inv)
+                        result = await inv.future
+                        borrowed.discard = result.fatal
+                        again = await self._again_after_save(inv, env, cold, result) if attempt < MAX_ATTEMPTS else None
+                        if again is None:
+                            return Executed(result, self._record(inv, env, cold, result))
+                        borrowed.discard = True
+                except ExecutorError as exc:
+                    raise ServiceException(str(exc)) from exc
+                inv = again
+        raise AssertionError("unreachable: the last attempt returns")
 
     @contextmanager
     def lease(self, function: FunctionConfig) -> Iterator[None]:
@@ -127,47 +117,20 @@ class InvokeService:
         finally:
             self.active[function.name] -= 1
 
-    async def _function(self, function_name: str, qualifier: str | None) -> FunctionConfig:
-        """The function to invoke, as its files are now: a save just before the invoke (its
-        reload still gathering, or its file event not in yet) counts, and so does a new folder."""
-        try:
-            function = self.registry.get(function_name, qualifier)
-        except ResourceNotFoundException:
-            if self.reloads is None or not await self.reloads.appeared(function_name):
-                raise
-            function = self.registry.get(function_name, qualifier)
+    async def _refreshed(self, function: FunctionConfig) -> FunctionConfig:
+        """The function's revision as its files are now (ResourceNotFoundException: it is gone)."""
         if self.reloads is None:
             return function
         latest = await self.reloads.current(function)
-        return latest if latest is not None else self.registry.get(function_name, qualifier)
+        return latest if latest is not None else self.registry.get(function.name)
 
-    async def run(self, inv: Invocation) -> tuple[InvocationLog, InvocationResult]:
-        """Run one invocation in a borrowed environment and record its log (with the function
-        as its files are now: an event or a batch may have waited while they were saved)."""
-        if self.reloads is not None:
-            latest = await self.reloads.current(inv.function)
-            if latest is not None:
-                inv.function = latest
-        return await self._run(inv)
-
-    async def _run(self, inv: Invocation) -> tuple[InvocationLog, InvocationResult]:
-        env, cold, result = await self._attempt(inv)
-        for _ in range(2):
-            again = await self._again_after_save(inv, env, cold, result)
-            if again is None:
-                break
-            self.pool.discard(env)
-            inv = again
-            env, cold, result = await self._attempt(inv)
+    def _record(self, inv: Invocation, env: Environment, cold: bool, result: InvocationResult) -> InvocationLog:
+        """The invocation's log, kept (and so echoed and sent to CloudWatch Logs)."""
         function = inv.function
         ended = time.monotonic()
         max_memory = self.executor.max_memory_mb(env)
         if max_memory is not None:
             max_memory = min(max_memory, function.memory_size)
-        if result.fatal or not env.alive:
-            self.pool.discard(env)
-        else:
-            self.pool.release(env)
         started = inv.started_at or ended
         epoch = time.time() - time.monotonic()  # monotonic seconds + epoch = epoch seconds
         entry = InvocationLog(
@@ -191,15 +154,7 @@ class InvokeService:
             platform_log=result.platform_log,
         )
         self.logs.add(entry)
-        return entry, result
-
-    async def _attempt(self, inv: Invocation) -> tuple[Environment, bool, InvocationResult]:
-        try:
-            env, cold = await self.pool.borrow(inv.function)
-        except ExecutorError as exc:
-            raise ServiceException(str(exc)) from exc
-        env.assign(inv)
-        return env, cold, await inv.future
+        return entry
 
     async def _again_after_save(self, inv: Invocation, env: Environment, cold: bool,
                                 result: InvocationResult) -> Invocation | None:
@@ -215,35 +170,3 @@ class InvokeService:
         log.info("%s: the runtime started on files being saved; running %s again", function.name, inv.request_id)
         return Invocation(function, inv.payload, client_context=inv.client_context,
                           cognito_identity=inv.cognito_identity, request_id=inv.request_id, trace_id=inv.trace_id)
-
-
-def checked_payload(payload: bytes, kind: str) -> bytes:
-    limit = MAX_ASYNC_PAYLOAD if kind == "Event" else MAX_SYNC_PAYLOAD
-    if len(payload) > limit:
-        if kind == "Event":
-            raise RequestTooLargeException(
-                f"{len(payload)} byte payload is too large for the Event invocation type (limit {limit} bytes)"
-            )
-        raise RequestTooLargeException(f"Request must be smaller than {limit} bytes for the InvokeFunction operation")
-    if not payload.strip():
-        return b"{}"
-    try:
-        json.loads(payload)
-    except ValueError as exc:
-        raise InvalidRequestContentException(
-            f"Could not parse request body into json: Could not parse payload into json: {exc}"
-        ) from None
-    return payload
-
-
-def _client_context(value: str | None) -> str | None:
-    if not value:
-        return None
-    try:
-        decoded = base64.b64decode(value, validate=True).decode()
-        json.loads(decoded)
-    except (binascii.Error, ValueError):
-        raise InvalidRequestContentException(
-            "Client context must be a valid Base64-encoded JSON object."
-        ) from None
-    return decoded

@@ -1,6 +1,8 @@
 """moto behind the endpoint: embedded (a WSGI app in this process) or external (a URL).
 
-Both are ASGI apps with the same small interface, so the gateway does not care which.
+Both are :class:`emulator.aws.backend.AwsBackend`: ASGI apps with the same small interface, so
+the gateway does not care which. The embedded one prepares the patches each request's service
+needs (:mod:`.services`) and gives the control plane's own clients an in-process transport.
 """
 
 from __future__ import annotations
@@ -8,31 +10,17 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from typing import Any, Protocol
+from typing import Any
 
 import httpx
 
+from emulator.aws.backend import AwsBackend
+from emulator.aws.clients import Transport
 from emulator.aws.requests import signed_service
-from emulator.moto import delivery as moto_delivery
+from emulator.moto.services import prepare
+from emulator.moto.transport import InProcessTransport
 
 log = logging.getLogger(__name__)
-
-ASGIApp = Any
-
-
-class AwsBackend(Protocol):
-    """An ASGI app answering AWS APIs, plus health and reset."""
-
-    mode: str
-
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None: ...
-
-    async def health(self) -> dict[str, Any]: ...
-
-    async def reset(self) -> None: ...
-
-    async def aclose(self) -> None: ...
-
 
 class EmbeddedMoto:
     """moto's server app in this process; backends load lazily, per service, on first use."""
@@ -52,11 +40,15 @@ class EmbeddedMoto:
         self._app = WSGIMiddleware(self._dispatcher, workers=64)  # type: ignore[arg-type]  # long polls hold a worker each
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        moto_delivery.prepare(signed_service(scope))
+        prepare(signed_service(scope))
         await self._app(scope, receive, send)  # type: ignore[arg-type]
 
     async def health(self) -> dict[str, Any]:
         return {"mode": self.mode, "status": "running", "services_loaded": sorted(self._dispatcher.app_instances)}
+
+    def transport(self) -> Transport:
+        """moto in this process, for the control plane's own clients (no socket, no HTTP)."""
+        return InProcessTransport(self._dispatcher, prepare)
 
     async def reset(self) -> None:
         from moto.moto_api import _internal
@@ -101,6 +93,10 @@ class ExternalMoto:
         out.append((b"content-length", str(len(content)).encode()))
         await send({"type": "http.response.start", "status": upstream.status_code, "headers": out})
         await send({"type": "http.response.body", "body": content})
+
+    def transport(self) -> Transport | None:
+        """None: the control plane's own clients go over HTTP, through the endpoint."""
+        return None
 
     async def health(self) -> dict[str, Any]:
         try:

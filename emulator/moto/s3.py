@@ -3,7 +3,7 @@
 moto keeps the configuration (it calls Lambda configurations ``cloud_function``) and reports each
 object event through ``moto.s3.notifications.send_event``, but its Lambda delivery looks the
 function up in moto's own Lambda backend, which knows none of ours, so nothing arrives.
-:func:`patch_moto` changes that, pinned to moto 5.2.5:
+:data:`PATCHES` changes that, pinned to moto 5.2.5:
 
 * ``send_event`` still runs moto's queue, topic and EventBridge deliveries, but queues and topics
   get the event AWS sends (:func:`queue_and_topic_event` replaces moto's thinner record, whose
@@ -59,7 +59,9 @@ from urllib.parse import quote
 
 import httpx
 
+from emulator.domain.arn import Arn
 from emulator.moto import delivery as moto_delivery
+from emulator.moto.patching import Patch, PatchSet, replace_with
 from emulator.push.s3 import (
     NotificationConfigurationError,
     ObjectEvent,
@@ -80,7 +82,6 @@ NULL_VERSION = "null"  # the version id of objects and delete markers made while
 VALIDATION_MESSAGE = "Unable to validate the following destination configurations"
 
 _local = threading.local()  # per moto request thread: request facts, events not to pass on
-_patched = False
 _http: httpx.Client | None = None
 
 
@@ -308,106 +309,115 @@ def check_configuration_body(body: Any) -> None:
 # --- the patch --------------------------------------------------------------------------------
 
 
-def _wrap(owner: Any, name: str, make: Callable[[Callable[..., Any]], Callable[..., Any]]) -> None:
-    original = getattr(owner, name)
-    setattr(owner, name, functools.wraps(original)(make(original)))
+def _wrapping(make: Callable[[Callable[..., Any]], Callable[..., Any]]) -> Callable[[Any], Any]:
+    """A patch ``make`` whose replacement carries the original's name and docstring."""
+    return lambda original: functools.wraps(original)(make(original))
 
 
-def patch_moto() -> None:
-    """Apply the patches described in the module docstring (idempotent)."""
-    global _patched
-    if _patched:
-        return
+def _send_event(original: Callable[..., None]) -> Callable[..., None]:
+    def patched(account_id: str, event_name: Any, bucket: Any, key: Any) -> None:
+        name = str(getattr(event_name, "value", event_name))
+        if _is_dropped(name):
+            return
+        original(account_id, event_name, bucket, key)
+        try:
+            _notify_key(name, bucket, key)
+        except Exception:
+            log.exception("S3 notification for %s failed", getattr(bucket, "name", bucket))
+    return patched
+
+
+def _delete_object(original: Callable[..., Any]) -> Callable[..., Any]:
+    def patched(self: Any, bucket_name: str, key_name: str, version_id: str | None = None,
+                bypass: bool = False) -> Any:
+        bucket = self.get_bucket(bucket_name)
+        if getattr(bucket, "versioning_status", None) == "Suspended" and version_id is None:
+            return suspended_delete(self, bucket, key_name, bypass)
+        if not bucket.is_versioned:
+            return original(self, bucket_name, key_name, version_id=version_id, bypass=bypass)
+        existed = version_id is not None and any(
+            str(v.version_id) == str(version_id) for v in bucket.keys.getlist(key_name, []))
+        with _dropped(REMOVED):
+            success, meta = original(self, bucket_name, key_name, version_id=version_id, bypass=bypass)
+        try:
+            if success and version_id is None and meta.get("delete-marker") == "true":
+                notify_every_destination(DELETE_MARKER_CREATED, bucket, key_name, meta.get("version-id"))
+            elif success and existed:
+                notify_every_destination(REMOVED, bucket, key_name, version_id)
+        except Exception:
+            log.exception("S3 notification for %s failed", bucket_name)
+        return success, meta
+
+    def suspended_delete(self: Any, bucket: Any, key_name: str, bypass: bool) -> Any:
+        # AWS puts a delete marker whose version id is "null"; moto removes the key. Functions get
+        # AWS's event, and the response says what AWS's says (x-amz-delete-marker, version "null").
+        with _dropped(REMOVED):
+            success, meta = original(self, bucket.name, key_name, version_id=None, bypass=bypass)
+        if success:
+            meta = {**meta, "delete-marker": "true", "version-id": NULL_VERSION}
+            try:
+                notify_every_destination(DELETE_MARKER_CREATED, bucket, key_name, NULL_VERSION)
+            except Exception:
+                log.exception("S3 notification for %s failed", bucket.name)
+        return success, meta
+    return patched
+
+
+def _dropping(*names: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """A call during which moto's events of these names are not passed on."""
+    def make(original: Callable[..., Any]) -> Callable[..., Any]:
+        def patched(*args: Any, **kwargs: Any) -> Any:
+            with _dropped(*names):
+                return original(*args, **kwargs)
+        return patched
+    return make
+
+
+def _setup_class(original: Callable[..., None]) -> Callable[..., None]:
+    def patched(self: Any, request: Any, full_url: Any = None, headers: Any = None) -> None:
+        original(self, request, full_url, headers)
+        _local.source_ip = getattr(request, "remote_addr", None) or "127.0.0.1"
+        _local.request_id = None
+        _local.sequencers = {}
+    return patched
+
+
+def _config_from_body(original: Callable[[Any], dict[str, Any]]) -> Callable[[Any], dict[str, Any]]:
+    def patched(self: Any) -> dict[str, Any]:
+        check_configuration_body(self.body)
+        self.body = _lower_rule_names(self.body)
+        config = original(self)
+        skip = str(self.headers.get("x-amz-skip-destination-validation", "")).lower() == "true"
+        if config and not skip:
+            # a function in another region gets moto's own error (the region is checked after this)
+            region = self.backend.get_bucket(self.bucket_name).region_name
+            arns = [c["CloudFunction"] for c in config.get("CloudFunctionConfiguration") or []]
+            validate_functions([arn for arn in arns if _region(arn) == region])
+        return config
+    return patched
+
+
+def _region(arn: str) -> str | None:
+    parsed = Arn.maybe(arn)
+    return parsed.region if parsed is not None else None
+
+
+def _patches() -> Iterator[Patch]:
     import moto.s3.notifications as notifications
     from moto.s3.models import S3Backend
     from moto.s3.responses import S3Response
 
-    notifications._invoke_awslambda = lambda *args, **kwargs: None  # moto's Lambda backend: not ours
-    notifications._get_s3_event = queue_and_topic_event
-    notifications._send_event_bridge_message = _never_failing(to_eventbridge)
+    yield Patch(notifications, "_invoke_awslambda", replace_with(lambda *args, **kwargs: None))  # not ours
+    yield Patch(notifications, "_get_s3_event", replace_with(queue_and_topic_event))
+    yield Patch(notifications, "_send_event_bridge_message", replace_with(_never_failing(to_eventbridge)))
+    yield Patch(notifications, "send_event", _wrapping(_send_event))
+    yield Patch(S3Backend, "delete_object", _wrapping(_delete_object))
+    yield Patch(S3Backend, "complete_multipart_upload", _wrapping(_dropping(PUT, TAGGING_PUT)))
+    yield Patch(S3Response, "put_object", _wrapping(_dropping(TAGGING_PUT)))
+    yield Patch(S3Response, "copy_object", _wrapping(_dropping(TAGGING_PUT)))
+    yield Patch(S3Response, "setup_class", _wrapping(_setup_class))
+    yield Patch(S3Response, "_notification_config_from_body", _wrapping(_config_from_body))
 
-    def send_event(original: Callable[..., None]) -> Callable[..., None]:
-        def patched(account_id: str, event_name: Any, bucket: Any, key: Any) -> None:
-            name = str(getattr(event_name, "value", event_name))
-            if _is_dropped(name):
-                return
-            original(account_id, event_name, bucket, key)
-            try:
-                _notify_key(name, bucket, key)
-            except Exception:
-                log.exception("S3 notification for %s failed", getattr(bucket, "name", bucket))
-        return patched
 
-    def delete_object(original: Callable[..., Any]) -> Callable[..., Any]:
-        def patched(self: Any, bucket_name: str, key_name: str, version_id: str | None = None,
-                    bypass: bool = False) -> Any:
-            bucket = self.get_bucket(bucket_name)
-            if getattr(bucket, "versioning_status", None) == "Suspended" and version_id is None:
-                return suspended_delete(self, bucket, key_name, bypass)
-            if not bucket.is_versioned:
-                return original(self, bucket_name, key_name, version_id=version_id, bypass=bypass)
-            existed = version_id is not None and any(
-                str(v.version_id) == str(version_id) for v in bucket.keys.getlist(key_name, []))
-            with _dropped(REMOVED):
-                success, meta = original(self, bucket_name, key_name, version_id=version_id, bypass=bypass)
-            try:
-                if success and version_id is None and meta.get("delete-marker") == "true":
-                    notify_every_destination(DELETE_MARKER_CREATED, bucket, key_name, meta.get("version-id"))
-                elif success and existed:
-                    notify_every_destination(REMOVED, bucket, key_name, version_id)
-            except Exception:
-                log.exception("S3 notification for %s failed", bucket_name)
-            return success, meta
-
-        def suspended_delete(self: Any, bucket: Any, key_name: str, bypass: bool) -> Any:
-            # AWS puts a delete marker whose version id is "null"; moto removes the key. Functions get
-            # AWS's event, and the response says what AWS's says (x-amz-delete-marker, version "null").
-            with _dropped(REMOVED):
-                success, meta = original(self, bucket.name, key_name, version_id=None, bypass=bypass)
-            if success:
-                meta = {**meta, "delete-marker": "true", "version-id": NULL_VERSION}
-                try:
-                    notify_every_destination(DELETE_MARKER_CREATED, bucket, key_name, NULL_VERSION)
-                except Exception:
-                    log.exception("S3 notification for %s failed", bucket.name)
-            return success, meta
-        return patched
-
-    def dropping(*names: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-        def make(original: Callable[..., Any]) -> Callable[..., Any]:
-            def patched(*args: Any, **kwargs: Any) -> Any:
-                with _dropped(*names):
-                    return original(*args, **kwargs)
-            return patched
-        return make
-
-    def setup_class(original: Callable[..., None]) -> Callable[..., None]:
-        def patched(self: Any, request: Any, full_url: Any = None, headers: Any = None) -> None:
-            original(self, request, full_url, headers)
-            _local.source_ip = getattr(request, "remote_addr", None) or "127.0.0.1"
-            _local.request_id = None
-            _local.sequencers = {}
-        return patched
-
-    def config_from_body(original: Callable[[Any], dict[str, Any]]) -> Callable[[Any], dict[str, Any]]:
-        def patched(self: Any) -> dict[str, Any]:
-            check_configuration_body(self.body)
-            self.body = _lower_rule_names(self.body)
-            config = original(self)
-            skip = str(self.headers.get("x-amz-skip-destination-validation", "")).lower() == "true"
-            if config and not skip:
-                # a function in another region gets moto's own error (the region is checked after this)
-                region = self.backend.get_bucket(self.bucket_name).region_name
-                arns = [c["CloudFunction"] for c in config.get("CloudFunctionConfiguration") or []]
-                validate_functions([arn for arn in arns if arn.split(":")[3:4] == [region]])
-            return config
-        return patched
-
-    _wrap(notifications, "send_event", send_event)
-    _wrap(S3Backend, "delete_object", delete_object)
-    _wrap(S3Backend, "complete_multipart_upload", dropping(PUT, TAGGING_PUT))
-    _wrap(S3Response, "put_object", dropping(TAGGING_PUT))
-    _wrap(S3Response, "copy_object", dropping(TAGGING_PUT))
-    _wrap(S3Response, "setup_class", setup_class)
-    _wrap(S3Response, "_notification_config_from_body", config_from_body)
-    _patched = True
+#: the S3 notification patches described in the module docstring
+PATCHES = PatchSet("s3", _patches)

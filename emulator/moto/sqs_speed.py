@@ -107,18 +107,14 @@ from __future__ import annotations
 import hashlib
 import logging
 import string
-import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from copy import deepcopy
-from typing import Any
+from typing import Any, cast
+
+from emulator.moto.patching import Patch, PatchSet, replace_with
 
 log = logging.getLogger(__name__)
 
-PINNED_MOTO_VERSION = "5.2.5"
-
-_apply_lock = threading.Lock()
-_originals: dict[tuple[Any, str], Any] = {}
-_generation = 0  # bumped by every apply(), so indexes built under an older patch are rebuilt
 
 
 # --------------------------------------------------------------------------------------------
@@ -176,9 +172,9 @@ def _index(queue: Any) -> _QueueIndex:
         index is None
         or index.source is not messages
         or index.size != len(messages)
-        or index.generation != _generation
+        or index.generation != PATCHES.generation
     ):
-        index = _QueueIndex(messages, _generation)
+        index = _QueueIndex(messages, PATCHES.generation)
         queue.__dict__["_cloudmicro_index"] = index
     return index
 
@@ -338,7 +334,7 @@ def _queue_delete_message(self: Any, receipt_handle: str) -> None:
         # Already deleted - gracefully handle deleting it again
         return
     if receipt_handle is None:
-        _originals[(models.Queue, "delete_message")](self, receipt_handle)
+        PATCHES.original(models.Queue, "delete_message")(self, receipt_handle)
         return
 
     with self._messages_lock:
@@ -579,7 +575,7 @@ def _backend_change_message_visibility(
 
     queue = self.get_queue(queue_name)
     if receipt_handle is None:
-        _originals[(models.SQSBackend, "change_message_visibility")](
+        PATCHES.original(models.SQSBackend, "change_message_visibility")(
             self, queue_name, receipt_handle, visibility_timeout
         )
         return
@@ -668,104 +664,53 @@ def _cached_list_of_moto_modules() -> Callable[[], tuple[str, ...]]:
 # --------------------------------------------------------------------------------------------
 
 
-def _patch_table() -> list[tuple[Any, str, Any]]:
+def _patches() -> Iterator[Patch]:
     from moto import backends
     from moto.sqs import models
 
-    Queue, Backend = models.Queue, models.SQSBackend
-    return [
-        (Queue, "messages", property(_queue_messages)),
-        (Queue, "approximate_number_of_messages", property(_queue_approximate_number_of_messages)),
-        (
-            Queue,
-            "approximate_number_of_messages_delayed",
-            property(_queue_approximate_number_of_messages_delayed),
-        ),
-        (
-            Queue,
-            "approximate_number_of_messages_not_visible",
-            property(_queue_approximate_number_of_messages_not_visible),
-        ),
-        (Queue, "add_message", _queue_add_message),
-        (Queue, "delete_message", _queue_delete_message),
-        (Queue, "wait_for_messages", _queue_wait_for_messages),
-        (Backend, "_validate_message", _backend_validate_message),
-        (Backend, "send_message", _backend_send_message),
-        (Backend, "receive_message", _backend_receive_message),
-        (Backend, "delete_message", _backend_delete_message),
-        (Backend, "change_message_visibility", _backend_change_message_visibility),
-        (
-            Backend,
-            "is_message_valid_based_on_retention_period",
-            _backend_is_message_valid_based_on_retention_period,
-        ),
-        (Backend, "get_queue_attributes", _backend_get_queue_attributes),
+    queue, backend = models.Queue, models.SQSBackend
+    for owner, name, replacement in (
+        (queue, "messages", property(_queue_messages)),
+        (queue, "approximate_number_of_messages", property(_queue_approximate_number_of_messages)),
+        (queue, "approximate_number_of_messages_delayed", property(_queue_approximate_number_of_messages_delayed)),
+        (queue, "approximate_number_of_messages_not_visible",
+         property(_queue_approximate_number_of_messages_not_visible)),
+        (queue, "add_message", _queue_add_message),
+        (queue, "delete_message", _queue_delete_message),
+        (queue, "wait_for_messages", _queue_wait_for_messages),
+        (backend, "_validate_message", _backend_validate_message),
+        (backend, "send_message", _backend_send_message),
+        (backend, "receive_message", _backend_receive_message),
+        (backend, "delete_message", _backend_delete_message),
+        (backend, "change_message_visibility", _backend_change_message_visibility),
+        (backend, "is_message_valid_based_on_retention_period", _backend_is_message_valid_based_on_retention_period),
+        (backend, "get_queue_attributes", _backend_get_queue_attributes),
         (models, "generate_receipt_handle", _generate_receipt_handle),
         (backends, "list_of_moto_modules", _cached_list_of_moto_modules()),
-    ]
+    ):
+        yield Patch(owner, name, replace_with(replacement))
 
 
-PATCHED: tuple[str, ...] = (
-    "Queue.messages",
-    "Queue.approximate_number_of_messages",
-    "Queue.approximate_number_of_messages_delayed",
-    "Queue.approximate_number_of_messages_not_visible",
-    "Queue.add_message",
-    "Queue.delete_message",
-    "Queue.wait_for_messages",
-    "SQSBackend._validate_message",
-    "SQSBackend.send_message",
-    "SQSBackend.receive_message",
-    "SQSBackend.delete_message",
-    "SQSBackend.change_message_visibility",
-    "SQSBackend.is_message_valid_based_on_retention_period",
-    "SQSBackend.get_queue_attributes",
-    "moto.sqs.models.generate_receipt_handle",
-    "moto.backends.list_of_moto_modules",
-)
+#: the SQS hot path; optional: with another moto than the pinned one it is skipped, not applied
+PATCHES = PatchSet("sqs-speed", _patches, optional=True)
 
 
 def is_applied() -> bool:
-    return bool(_originals)
+    return PATCHES.applied
 
 
 def apply() -> bool:
-    """Patch moto's SQS hot path; True when the patches are in place.
-
-    Only for moto 5.2.5 (otherwise a warning, no change, False). Calling it again is harmless.
-    """
-    global _generation
-    import moto
-
-    version = getattr(moto, "__version__", "unknown")
-    if version != PINNED_MOTO_VERSION:
-        log.warning(
-            "moto SQS performance patches skipped: moto is %s, the patches are pinned to %s",
-            version,
-            PINNED_MOTO_VERSION,
-        )
-        return False
-    with _apply_lock:
-        if _originals:
-            return True
-        table = _patch_table()
-        for owner, name, _ in table:
-            _originals[(owner, name)] = owner.__dict__[name]
-        _generation += 1
-        for owner, name, replacement in table:
-            setattr(owner, name, replacement)
-    log.debug("moto %s SQS performance patches applied: %s", version, ", ".join(PATCHED))
-    return True
+    """Patch moto's SQS hot path; True when the patches are in place (False, with a warning,
+    for another moto than the pinned one). Calling it again is harmless."""
+    return PATCHES.apply()
 
 
 def revert() -> None:
     """Put moto's original functions back (for tests comparing with unpatched moto)."""
-    with _apply_lock:
-        for (owner, name), original in _originals.items():
-            setattr(owner, name, original)
-        _originals.clear()
+    PATCHES.undo()
 
 
 def original(owner: Any, name: str) -> Callable[..., Any] | None:
     """moto's function that a patch replaced (None when not patched)."""
-    return _originals.get((owner, name))
+    found = PATCHES.original(owner, name)
+    return found if found is None else cast("Callable[..., Any]", found)

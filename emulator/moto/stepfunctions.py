@@ -40,6 +40,7 @@ import pkgutil
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from email.utils import formatdate
 from typing import Any
 
@@ -59,6 +60,7 @@ from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 from moto.stepfunctions.responses import StepFunctionResponse
 
 from emulator.moto import delivery as moto_delivery
+from emulator.moto.patching import Patch, PatchSet, replace_with
 
 #: errorType values of the platform's own failures, which Step Functions reports as Lambda.Unknown
 UNKNOWN_ERROR_TYPES = frozenset({"Sandbox.Timedout", "Runtime.OutOfMemory"})
@@ -244,20 +246,35 @@ def _start_sync_execution_action(self: StepFunctionResponse) -> ActionResult:
     return ActionResult(output)
 
 
-def patch() -> None:
-    """Run state machines, with their tasks calling the Cloudmicro endpoint as AWS's would."""
-    default_user_config["stepfunctions"]["execute_state_machine"] = True
+def _asl_modules() -> Iterator[Any]:
+    """The modules of moto's ASL interpreter that make AWS clients (``boto_client_for``)."""
     for info in pkgutil.walk_packages(asl.__path__, asl.__name__ + "."):
         try:
             module = importlib.import_module(info.name)
         except Exception:  # noqa: BLE001 - a module we cannot import cannot call AWS either
             continue
         if getattr(module, "boto_client_for", None) is not None:
-            module.boto_client_for = boto_client_for  # type: ignore[attr-defined]
-    lambda_eval_utils.execute_lambda_function_integration = execute_lambda_function_integration
+            yield module
+
+
+def _with_invocation_type(original: set[str]) -> set[str]:
+    return {*original, "InvocationType"}
+
+
+def _patches() -> Iterator[Patch]:
+    yield Patch(default_user_config["stepfunctions"], "execute_state_machine", replace_with(True))
+    for module in _asl_modules():
+        yield Patch(module, "boto_client_for", replace_with(boto_client_for))
+    yield Patch(lambda_eval_utils, "execute_lambda_function_integration",
+                replace_with(execute_lambda_function_integration))
     for task in (StateTaskLambda, state_task_service_lambda.StateTaskServiceLambda):
-        task._from_error = _with_unknown_cause(task._from_error)  # type: ignore[method-assign]
-    state_task_service_lambda._SUPPORTED_API_PARAM_BINDINGS["invoke"].add("InvocationType")
-    StepFunctionsParserBackend.start_execution = _named(StepFunctionsParserBackend.start_execution)  # type: ignore[method-assign]
-    StepFunctionResponse.start_sync_execution = _start_sync_execution_action  # type: ignore[attr-defined]
-    logging.getLogger("moto.stepfunctions.parser.asl.component.eval_component").addFilter(_DropFailureEventLogs())
+        yield Patch(task, "_from_error", _with_unknown_cause)
+    yield Patch(state_task_service_lambda._SUPPORTED_API_PARAM_BINDINGS, "invoke", _with_invocation_type)
+    yield Patch(StepFunctionsParserBackend, "start_execution", _named)
+    yield Patch(StepFunctionResponse, "start_sync_execution", replace_with(_start_sync_execution_action), new=True)
+    logger = logging.getLogger("moto.stepfunctions.parser.asl.component.eval_component")
+    yield Patch(logger, "filters", lambda filters: [*filters, _DropFailureEventLogs()])
+
+
+#: state machines run, their tasks calling the Cloudmicro endpoint as AWS's would
+PATCHES = PatchSet("states", _patches)

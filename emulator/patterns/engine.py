@@ -564,21 +564,32 @@ def matches(pattern: Mapping[str, Any] | str | CompiledPattern, event: Any) -> b
 # --------------------------------------------------------------------------- Lambda
 
 
+class PatternTooLong(PatternError):
+    """A FilterCriteria pattern over Lambda's 4,096 characters (the API's length constraint on
+    ``FilterCriteria.Filters.N.Pattern``); ``index`` is the filter's, from 1."""
+
+    def __init__(self, index: int, text: str) -> None:
+        super().__init__(f"Pattern is longer than {_LAMBDA_PATTERN_MAX} characters")
+        self.index = index
+        self.text = text
+        self.limit = _LAMBDA_PATTERN_MAX
+
+
 def validate_filter_criteria(filter_criteria: Mapping[str, Any] | None) -> dict[str, Any] | None:
     """Validate an event source mapping's ``FilterCriteria``; return it normalised.
 
     ``None``, ``{}`` and ``{"Filters": []}`` mean "no filtering" and come back as ``None``.
     Each ``Pattern`` must be a JSON string (a dict is accepted and serialised) of at most
-    4096 characters. Raises :class:`PatternError`.
+    4096 characters (:class:`PatternTooLong`). Raises :class:`PatternError`.
     """
     filters = _filters(filter_criteria)
     if not filters:
         return None
     normalised = []
-    for item in filters:
+    for index, item in enumerate(filters, start=1):
         text = item if isinstance(item, str) else json.dumps(item)
         if len(text) > _LAMBDA_PATTERN_MAX:
-            raise PatternError(f"Pattern is longer than {_LAMBDA_PATTERN_MAX} characters")
+            raise PatternTooLong(index, text)
         compile_pattern(text)
         normalised.append({"Pattern": text})
     return {"Filters": normalised}

@@ -1,4 +1,4 @@
-"""SNS -> Lambda: a ``lambda`` subscription invokes the function asynchronously with the SNS event.
+"""SNS -> Lambda: the event a ``lambda`` subscription sends, the notification, and SNS's subscription checks.
 
 AWS's shape ("Using Lambda with Amazon SNS",
 https://docs.aws.amazon.com/lambda/latest/dg/with-sns.html)::
@@ -13,23 +13,13 @@ One record per delivery. ``Signature`` is a real SHA1withRSA signature (Signatur
 the canonical string SNS signs, made with a key of this process: its certificate URL names
 sns.amazonaws.com as AWS's does, so code that fetches it to verify cannot do so locally.
 
-Everything moto delivers goes through ``Subscription.publish`` (Publish, PublishBatch, S3 bucket
-notifications, EventBridge SNS targets), so patching it for ``lambda`` subscriptions covers them
-all; other protocols stay moto's. Filter policies (both ``FilterPolicyScope`` values) are
-evaluated by :mod:`emulator.patterns.engine` for every protocol: moto's own matcher
-misses ``wildcard``, ``equals-ignore-case``, ``prefix``/``equals-ignore-case``, ``null`` values,
-nested ``exists: false`` and crashes on ``$or`` in body policies, and its validator rejects
-``wildcard`` and ``cidr``.
-
-Subscribe is all or nothing, as on AWS: moto creates the subscription first and sets its
-attributes one by one afterwards, so an invalid attribute used to leave a subscription behind
-(without its filter). The patched Subscribe checks everything first with SNS's messages
-("Invalid parameter: Attributes Reason: FilterPolicy: ...", "... FilterPolicyScope: Invalid
-value [x]. Please use either MessageBody or MessageAttributes", a policy that is not JSON, raw
-delivery on a ``lambda`` subscription, "Subscription already exists with different
-attributes") and a ``lambda`` endpoint must be a function ARN ("Invalid parameter: Lambda
-endpoint ARN"). SetSubscriptionAttributes gets the same checks (prefix "Invalid parameter: "),
-and changing ``FilterPolicyScope`` re-checks the policy in force against the new scope.
+SNS's checks, with SNS's messages ("Invalid parameter: Attributes Reason: FilterPolicy: ...",
+"... FilterPolicyScope: Invalid value [x]. Please use either MessageBody or MessageAttributes", a
+policy that is not JSON, raw delivery on a ``lambda`` subscription, "Subscription already
+exists with different attributes"; a ``lambda`` endpoint must be a function ARN: "Invalid
+parameter: Lambda endpoint ARN"). SetSubscriptionAttributes gets the same checks (prefix
+"Invalid parameter: "), and changing ``FilterPolicyScope`` re-checks the policy in force
+against the new scope. :mod:`emulator.moto.sns` applies all of this inside moto.
 
 A ``lambda`` subscription's ``RedrivePolicy`` (``{"deadLetterTargetArn": <queue ARN>}``) is
 honoured: a message the async Invoke refuses (the function was deleted: a "client-side error",
@@ -46,14 +36,14 @@ import json
 import logging
 import re
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from emulator.domain.arn import Arn
 from emulator.patterns.engine import (
     PatternError,
     compile_pattern,
-    sns_filter_matches,
     validate_sns_filter_policy,
 )
 
@@ -63,12 +53,10 @@ __all__ = [
     "SET_PREFIX",
     "SUBSCRIBE_PREFIX",
     "attributes_problem",
-    "dead_letter",
     "filter_policy_complexity",
     "filter_policy_problem",
     "lambda_endpoint_problem",
     "notification",
-    "patch_moto",
     "redrive_policy_problem",
     "select_message",
     "sns_event",
@@ -117,7 +105,7 @@ def sns_event(*, subscription_arn: str, topic_arn: str, message_id: str, message
     ``message_attributes`` are in the notification shape ``{name: {"Type", "Value"}}`` (moto
     already base64-encodes Binary values); every Value is passed on as a string.
     """
-    region = topic_arn.split(":")[3] if topic_arn.count(":") >= 5 else "us-east-1"
+    region = _region(topic_arn)
     attributes = _attributes(message_attributes)
     return {"Records": [{
         "EventVersion": "1.0",
@@ -145,7 +133,7 @@ def notification(*, topic_arn: str, subscription_arn: str, message_id: str, mess
                  signing_cert_url: str) -> dict[str, Any]:
     """The JSON notification SNS sends to SQS and HTTP subscribers (and to a dead-letter queue):
     ``Subject`` and ``MessageAttributes`` only when there are some, ``...URL`` spelled in capitals."""
-    region = topic_arn.split(":")[3] if topic_arn.count(":") >= 5 else "us-east-1"
+    region = _region(topic_arn)
     body: dict[str, Any] = {"Type": "Notification", "MessageId": message_id, "TopicArn": topic_arn}
     if subject is not None:
         body["Subject"] = subject
@@ -160,6 +148,11 @@ def notification(*, topic_arn: str, subscription_arn: str, message_id: str, mess
     if message_attributes:
         body["MessageAttributes"] = _attributes(message_attributes)
     return body
+
+
+def _region(topic_arn: str) -> str:
+    arn = Arn.maybe(topic_arn)
+    return arn.region if arn is not None and arn.region else "us-east-1"
 
 
 def _attributes(message_attributes: Mapping[str, Mapping[str, Any]] | None) -> dict[str, dict[str, str]]:
@@ -304,7 +297,7 @@ def changed_attributes(existing: Mapping[str, Any], requested: Mapping[str, Any]
 # --------------------------------------------------------------------------- signing
 
 
-class _Signer:
+class Signer:
     """One RSA key per process, made on first use (~0.1 s), to sign notifications."""
 
     def __init__(self) -> None:
@@ -326,168 +319,5 @@ class _Signer:
         return base64.b64encode(signature).decode("ascii")
 
 
-_signer = _Signer()
-
-
-# --------------------------------------------------------------------------- moto
-
-
-class _Matcher:
-    """Stands in for moto's FilterPolicyMatcher: the same interface, our engine."""
-
-    def __init__(self, filter_policy: dict[str, Any], filter_policy_scope: str | None) -> None:
-        self.filter_policy = filter_policy
-        self.filter_policy_scope = filter_policy_scope or "MessageAttributes"
-
-    def matches(self, message_attributes: dict[str, Any] | None, message: str) -> bool:
-        try:
-            return sns_filter_matches(self.filter_policy, message_attributes, message, self.filter_policy_scope)
-        except PatternError:
-            return False
-
-
-def _policy_passes(subscription: Any, message_attributes: dict[str, Any] | None, message: str) -> bool:
-    policy = subscription.attributes.get("FilterPolicy")
-    if not policy:
-        return True
-    scope = subscription.attributes.get("FilterPolicyScope") or "MessageAttributes"
-    try:
-        return sns_filter_matches(policy, message_attributes, message, scope)
-    except PatternError as exc:
-        log.warning("SNS subscription %s: unusable filter policy (%s); message dropped", subscription.arn, exc)
-        return False
-
-
-def deliver_to_lambda(subscription: Any, message: str, message_id: str, subject: str | None,
-                      message_attributes: dict[str, Any] | None, message_structure: str | None) -> None:
-    """Filter, shape and hand one message for a ``lambda`` subscription to the async Invoke."""
-    from moto.sns.exceptions import InvalidParameterValue
-
-    from emulator.moto import delivery as moto_delivery
-
-    if message_structure == "json":
-        try:
-            message = select_message(message, "lambda")
-        except ValueError as exc:
-            raise InvalidParameterValue(str(exc)) from None
-    if not _policy_passes(subscription, message_attributes, message):
-        return
-    topic_arn = subscription.topic.arn
-    region = topic_arn.split(":")[3]
-    now = timestamp(datetime.now(UTC))
-    signature = _signer.sign(string_to_sign(message=message, message_id=message_id, subject=subject,
-                                            timestamp=now, topic_arn=topic_arn))
-    fields: dict[str, Any] = dict(
-        subscription_arn=subscription.arn, topic_arn=topic_arn, message_id=message_id, message=message,
-        subject=subject, message_attributes=message_attributes, timestamp=now, signature=signature,
-        signing_cert_url=f"https://sns.{region}.amazonaws.com/{_signer.cert_name}")
-    refusal = moto_delivery.invoke_async(subscription.endpoint, json.dumps(sns_event(**fields)).encode("utf-8"),
-                                             source=f"SNS topic {topic_arn}")
-    if refusal is not None:
-        dead_letter(subscription, notification(**fields))
-
-
-def dead_letter(subscription: Any, body: Mapping[str, Any]) -> bool:
-    """Send an undelivered notification to the subscription's RedrivePolicy queue; False when it
-    has none or the queue cannot take it (logged: AWS counts NumberOfNotificationsFailedToRedriveToDlq)."""
-    policy = subscription.attributes.get("RedrivePolicy")
-    if not policy or redrive_policy_problem(policy) is not None:
-        return False
-    from moto.sqs.models import sqs_backends
-
-    queue_arn = str((json.loads(policy) if isinstance(policy, str) else policy)["deadLetterTargetArn"])
-    parts = queue_arn.split(":")
-    try:
-        sqs_backends[parts[4]][parts[3]].send_message(parts[5], json.dumps(body))
-    except Exception as exc:  # noqa: BLE001 - the message is dropped, as AWS drops it
-        log.warning("SNS subscription %s: could not send to the dead-letter queue %s: %s",
-                    subscription.arn, queue_arn, exc)
-        return False
-    log.info("SNS subscription %s: undelivered message %s sent to %s", subscription.arn, body.get("MessageId"),
-             queue_arn)
-    return True
-
-
-def _validate_filter_policy(value: Any, scope: str | None) -> None:
-    from moto.sns.exceptions import SNSInvalidParameter
-
-    problem = filter_policy_problem(value, scope)
-    if problem is not None:
-        raise SNSInvalidParameter(SET_PREFIX + problem)
-
-
-def _checked_subscribe(original: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    """Subscribe, all or nothing: every attribute is checked before moto creates anything, and a
-    subscription moto made is removed again if setting its attributes still fails."""
-    from moto.sns.exceptions import SNSInvalidParameter
-
-    def subscribe(self: Any) -> Any:
-        protocol = str(self._get_param("Protocol") or "")
-        endpoint = self._get_param("Endpoint")
-        requested: dict[str, Any] = dict(self._get_param("Attributes", {}) or {})
-        if protocol == "lambda":
-            wrong_endpoint = lambda_endpoint_problem(endpoint)
-            if wrong_endpoint is not None:
-                raise SNSInvalidParameter(wrong_endpoint)
-        problem = attributes_problem(requested, protocol)
-        if problem is not None:
-            raise SNSInvalidParameter(SUBSCRIBE_PREFIX + problem)
-        existing = self.backend._find_subscription(self._get_param("TopicArn"), endpoint, protocol)
-        if existing is not None and changed_attributes(existing.attributes, requested):
-            raise SNSInvalidParameter(SUBSCRIBE_PREFIX + "Subscription already exists with different attributes")
-        before = set(self.backend.subscriptions)
-        try:
-            return original(self)
-        except Exception:
-            for arn in set(self.backend.subscriptions) - before:
-                self.backend.unsubscribe(arn)
-            raise
-
-    subscribe._cloudmicro = True  # type: ignore[attr-defined]
-    return subscribe
-
-
-def _checked_set_attributes(original: Callable[..., None]) -> Callable[..., None]:
-    """SetSubscriptionAttributes with SNS's checks, FilterPolicyScope values and scope changes included."""
-    from moto.sns.exceptions import SNSInvalidParameter
-
-    def set_subscription_attributes(self: Any, arn: str, name: str, value: Any) -> None:
-        subscription = self.subscriptions.get(arn)
-        if subscription is not None:
-            problem = attributes_problem({name: value}, subscription.protocol, subscription.attributes)
-            if problem is not None:
-                raise SNSInvalidParameter(SET_PREFIX + problem)
-        original(self, arn, name, value)
-
-    set_subscription_attributes._cloudmicro = True  # type: ignore[attr-defined]
-    return set_subscription_attributes
-
-
-def patch_moto() -> None:
-    """Deliver ``lambda`` subscriptions ourselves; filter policies by our engine for every protocol;
-    Subscribe and SetSubscriptionAttributes checked as SNS checks them."""
-    import moto.sns.models as models
-    import moto.sns.responses as responses
-
-    original = models.Subscription.publish
-    if getattr(original, "_cloudmicro", False):
-        return
-
-    def publish(self: Any, message: str, message_id: str, subject: str | None = None,
-                message_attributes: dict[str, Any] | None = None, group_id: str | None = None,
-                deduplication_id: str | None = None, message_structure: str | None = None) -> None:
-        if self.protocol != "lambda":
-            return original(self, message, message_id, subject=subject, message_attributes=message_attributes,
-                            group_id=group_id, deduplication_id=deduplication_id,
-                            message_structure=message_structure)
-        deliver_to_lambda(self, message, message_id, subject, message_attributes, message_structure)
-        return None
-
-    publish._cloudmicro = True  # type: ignore[attr-defined]
-    models.Subscription.publish = publish  # type: ignore[method-assign]
-    models.FilterPolicyMatcher = _Matcher  # type: ignore[misc,assignment]
-    models.SNSBackend._validate_filter_policy = (  # type: ignore[method-assign]
-        lambda self, value, scope: _validate_filter_policy(value, scope))
-    models.SNSBackend.set_subscription_attributes = _checked_set_attributes(  # type: ignore[method-assign]
-        models.SNSBackend.set_subscription_attributes)
-    responses.SNSResponse.subscribe = _checked_subscribe(responses.SNSResponse.subscribe)  # type: ignore[method-assign,assignment]
+#: the key every notification of this process is signed with
+signer = Signer()

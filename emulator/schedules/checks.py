@@ -2,9 +2,9 @@
 EventBridge Scheduler's CreateSchedule / UpdateSchedule.
 
 moto accepts any ``cron(...)`` in PutRule and any expression, time zone and input in
-CreateSchedule; AWS rejects them with a ValidationException. These patches run the checks of
-:mod:`.cron` first, so an invalid schedule is refused when it is created (with AWS's message,
-followed by what is wrong) instead of never firing. PutRule's message is AWS's
+CreateSchedule; AWS rejects them with a ValidationException. These checks (pure, on :mod:`.cron`)
+let :mod:`emulator.moto.events` and :mod:`emulator.moto.scheduler` refuse an invalid schedule when
+it is created (with AWS's message, followed by what is wrong) instead of never firing. PutRule's message is AWS's
 "Parameter ScheduleExpression is not valid."; Scheduler's checks follow the CreateSchedule
 reference (https://docs.aws.amazon.com/scheduler/latest/APIReference/API_CreateSchedule.html):
 a time zone from the IANA database, ``FlexibleTimeWindow`` ``OFF`` or ``FLEXIBLE`` with
@@ -14,12 +14,11 @@ templated Lambda target's ``Input`` must be well-formed JSON.
 
 from __future__ import annotations
 
-import functools
 import json
-from collections.abc import Callable
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from emulator.domain.arn import Arn
 from emulator.schedules.cron import (
     AtExpression,
     ScheduleExpressionError,
@@ -27,7 +26,7 @@ from emulator.schedules.cron import (
     parse_scheduler_expression,
 )
 
-__all__ = ["patch_moto", "patch_moto_rules", "rule_expression_problem", "schedule_problem", "zone"]
+__all__ = ["rule_expression_problem", "schedule_problem", "zone"]
 
 
 def zone(name: str | None) -> ZoneInfo:
@@ -73,76 +72,10 @@ def schedule_problem(*, expression: str | None, timezone: str | None, window: di
     if action not in (None, "NONE", "DELETE"):
         return f"ActionAfterCompletion must be NONE or DELETE, not {action!r}"
     target = target or {}
-    arn = str(target.get("Arn", ""))
-    if arn.split(":")[2:3] == ["lambda"] and target.get("Input") is not None:
+    arn = Arn.maybe(target.get("Arn"))
+    if arn is not None and arn.service == "lambda" and target.get("Input") is not None:
         try:
             json.loads(target["Input"])
         except ValueError:
             return "Target.Input must be well-formed JSON for a Lambda target"
     return None
-
-
-def _checked(method: Callable[..., Any], check: Callable[[dict[str, Any]], Exception | None]) -> Callable[..., Any]:
-    """``method`` raising what ``check`` finds wrong with its keyword arguments (wrapped once)."""
-    if getattr(method, "_cloudmicro_checked", False):
-        return method
-
-    @functools.wraps(method)
-    def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
-        problem = check(kwargs)
-        if problem is not None:
-            raise problem
-        return method(self, *args, **kwargs)
-
-    wrapper._cloudmicro_checked = True  # type: ignore[attr-defined]
-    return wrapper
-
-
-def patch_moto() -> None:
-    """Validate CreateSchedule and UpdateSchedule (and refuse an unknown schedule group)."""
-    from moto.scheduler.exceptions import ScheduleGroupNotFound, ValidationException
-    from moto.scheduler.models import EventBridgeSchedulerBackend as Backend
-
-    def check(kwargs: dict[str, Any]) -> Exception | None:
-        problem = schedule_problem(
-            expression=kwargs.get("schedule_expression"), timezone=kwargs.get("schedule_expression_timezone"),
-            window=kwargs.get("flexible_time_window"), target=kwargs.get("target"),
-            action=kwargs.get("action_after_completion"))
-        return None if problem is None else ValidationException(problem)
-
-    Backend.create_schedule = _checked(Backend.create_schedule, check)  # type: ignore[method-assign]
-    Backend.update_schedule = _checked(Backend.update_schedule, check)  # type: ignore[method-assign]
-
-    create = Backend.create_schedule
-    if not getattr(create, "_cloudmicro_group_checked", False):
-        @functools.wraps(create)
-        def create_in_existing_group(self: Any, *args: Any, **kwargs: Any) -> Any:
-            group = kwargs.get("group_name") or "default"
-            if group not in self.schedule_groups:
-                raise ScheduleGroupNotFound(group)
-            return create(self, *args, **kwargs)
-
-        create_in_existing_group._cloudmicro_group_checked = True  # type: ignore[attr-defined]
-        Backend.create_schedule = create_in_existing_group  # type: ignore[method-assign]
-
-
-def patch_moto_rules() -> None:
-    """Validate PutRule's ScheduleExpression and EventPattern as AWS does.
-
-    The pattern is checked by the engine that matches it (:mod:`.eventbridge`):
-    InvalidEventPatternException "Event pattern is not valid. Reason: ...".
-    """
-    from moto.events.exceptions import InvalidEventPatternException, ValidationException
-    from moto.events.models import EventsBackend
-
-    from emulator.push.eventbridge import event_pattern_problem
-
-    def check(kwargs: dict[str, Any]) -> Exception | None:
-        expression = kwargs.get("scheduled_expression")
-        problem = rule_expression_problem(expression) if expression else None
-        if problem is not None:
-            return ValidationException(f"Parameter ScheduleExpression is not valid. {problem}")
-        reason = event_pattern_problem(kwargs.get("event_pattern"))
-        return None if reason is None else InvalidEventPatternException(reason=reason)
-
-    EventsBackend.put_rule = _checked(EventsBackend.put_rule, check)  # type: ignore[method-assign]

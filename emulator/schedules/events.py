@@ -26,6 +26,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+from emulator.domain.arn import Arn
 from emulator.schedules.timetable import ScheduleSpec
 
 __all__ = ["is_function", "iso", "payload_preview", "scheduled_event", "scheduler_payload"]
@@ -38,15 +39,15 @@ def iso(seconds: float) -> str:
 
 def scheduled_event(spec: ScheduleSpec, scheduled: float) -> dict[str, Any]:
     """The "Scheduled Event" a rule sends for its firing at ``scheduled``."""
-    parts = spec.arn.split(":")
+    arn = Arn.maybe(spec.arn)
     return {
         "version": "0",
         "id": str(uuid.uuid4()),
         "detail-type": "Scheduled Event",
         "source": "aws.events",
-        "account": parts[4] if len(parts) > 4 else "",
+        "account": arn.account if arn is not None else "",
         "time": iso(scheduled),
-        "region": parts[3] if len(parts) > 3 else "",
+        "region": arn.region if arn is not None else "",
         "resources": [spec.arn],
         "detail": {},
     }
@@ -69,7 +70,8 @@ def scheduler_payload(spec: ScheduleSpec, scheduled: float, attempt: int = 1) ->
 
 
 def is_function(arn: str) -> bool:
-    return arn.split(":")[2:3] == ["lambda"]
+    parsed = Arn.maybe(arn)
+    return parsed is not None and parsed.service == "lambda"
 
 
 def payload_preview(payload: bytes, limit: int = 2000) -> str:

@@ -33,7 +33,8 @@ from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
-from emulator.esm.poller import Blocking
+from emulator.aws.clients import AwsClients
+from emulator.domain.arn import Arn
 from emulator.push.eventbridge import dead_letter_attributes, error_code
 from emulator.push.target_input import TargetInputError, target_payload
 from emulator.schedules.events import is_function, iso, payload_preview, scheduled_event, scheduler_payload
@@ -69,16 +70,15 @@ class Delivery:
 class Schedules:
     """The schedules of one control plane: reading, timing, firing, and what the admin API shows."""
 
-    def __init__(self, blocking: Blocking, submit: Submit, *, active: Callable[[], bool] = lambda: True,
+    def __init__(self, clients: AwsClients, submit: Submit, *, active: Callable[[], bool] = lambda: True,
                  embedded: bool = True, interval: float = 1.0, timetable: Timetable | None = None) -> None:
-        self.blocking = blocking
+        self.clients = clients
         self.submit = submit
         self.active = active
         self.embedded = embedded
         self.interval = interval
         self.timetable = timetable or Timetable()
         self.offset = 0.0
-        self._clients: dict[str, Any] = {}
         self._specs: dict[str, list[ScheduleSpec]] = {RULE: [], SCHEDULE: []}
         self._cache: dict[str, tuple[Any, ScheduleSpec]] = {}
         self._wake = asyncio.Event()
@@ -109,7 +109,7 @@ class Schedules:
 
     async def close(self) -> None:
         """Stop reading and firing, and wait for the firings under way to end. Call it before the
-        thread pool (``blocking``) is shut down: nothing here uses it afterwards."""
+        clients' thread pool is shut down: nothing here uses it afterwards."""
         self._closed = True
         tasks = self._loops + list(self._tasks)
         for task in tasks:
@@ -119,10 +119,7 @@ class Schedules:
     # --- reading ------------------------------------------------------------------------
 
     def _client(self, service: str) -> Any:
-        client = self._clients.get(service)
-        if client is None:
-            client = self._clients[service] = self.blocking.client(service)
-        return client
+        return self.clients.client(service)
 
     def _services(self) -> set[str]:
         """What to read: with an embedded moto, only services in use (nothing else can have state)."""
@@ -154,7 +151,7 @@ class Schedules:
         async with self._lock:
             if self._closed:
                 return
-            read = await self.blocking(self._read, self._services())
+            read = await self.clients.call(self._read, self._services())
             problems = []
             for kind, result in read.items():
                 if isinstance(result, Exception):
@@ -267,22 +264,15 @@ class Schedules:
     async def _dead_letter(self, spec: ScheduleSpec, target: dict[str, Any], event: dict[str, Any],
                            delivery: Delivery) -> None:
         """Send a rule's undelivered ``event`` to the target's dead-letter queue, if it has one."""
-        parts = str((target.get("DeadLetterConfig") or {}).get("Arn") or "").split(":")
-        if len(parts) != 6 or parts[2] != "sqs":
+        queue = Arn.maybe((target.get("DeadLetterConfig") or {}).get("Arn"))
+        if queue is None or queue.service != "sqs":
             return
         code = delivery.error_code or "SDK_CLIENT_ERROR"
         attributes = dead_letter_attributes(spec.arn, delivery.target, code, delivery.error or code)
-
-        def send() -> None:
-            sqs = self._client("sqs")
-            url = sqs.get_queue_url(QueueName=parts[5], QueueOwnerAWSAccountId=parts[4])["QueueUrl"]
-            sqs.send_message(QueueUrl=url, MessageBody=json.dumps(event), MessageAttributes=attributes)
-
         try:
-            await self.blocking(send)
+            await self.clients.send_to(queue, json.dumps(event), attributes=attributes)
         except Exception as exc:  # noqa: BLE001 - InvocationsFailedToBeSentToDLQ on AWS
-            log.warning("EventBridge rule %s: could not send to the dead-letter queue %s: %s",
-                        spec.name, ":".join(parts), exc)
+            log.warning("EventBridge rule %s: could not send to the dead-letter queue %s: %s", spec.name, queue, exc)
 
     async def _fire_schedule(self, spec: ScheduleSpec, scheduled: float) -> list[Delivery]:
         arn = str((spec.target or {}).get("Arn", ""))
@@ -309,7 +299,7 @@ class Schedules:
             except events.exceptions.ResourceNotFoundException:
                 return []
 
-        return await self.blocking(read)
+        return await self.clients.call(read)
 
     async def _delete(self, spec: ScheduleSpec) -> None:
         def delete() -> None:
@@ -318,7 +308,7 @@ class Schedules:
                 scheduler.delete_schedule(Name=spec.name, GroupName=spec.group)
 
         try:
-            await self.blocking(delete)
+            await self.clients.call(delete)
             log.info("schedule %s/%s completed and was deleted (ActionAfterCompletion DELETE)", spec.group, spec.name)
         except Exception as exc:  # noqa: BLE001 - retried at the next refresh
             log.warning("schedule %s/%s: could not delete it: %s", spec.group, spec.name, exc)

@@ -423,7 +423,7 @@ def test_an_event_older_than_its_maximum_age_is_reported_with_its_last_response(
         lam.update_function_configuration(FunctionName="recorder", DeadLetterConfig={"TargetArn": dlq_arn})
         request_id = invoke_event(lam, "recorder", {"tag": tag, "please-fail": True})
         wait_for(endpoint, tag, 1, timeout=30)  # the first attempt runs (and fails) ...
-        server.server.config.app.state.async_invoker.set_offset(120)  # ... then two minutes pass
+        server.plane.async_queue.set_offset(120)  # ... then two minutes pass
         [message] = receive(endpoint, failed_url, timeout=30)
         record = json.loads(message["Body"])
         assert record["requestContext"] == {"requestId": request_id, "functionArn": f"{RECORDER}:$LATEST",
@@ -444,7 +444,7 @@ def test_queued_events_resume_even_when_the_health_check_fails(tmp_path, tag, mo
     def unanswered(endpoint: str, timeout: float = 30) -> None:
         raise urllib.error.URLError("connection refused (simulated)")
 
-    monkeypatch.setattr("emulator.app.factory.wait_for_endpoint", unanswered)
+    monkeypatch.setattr("emulator.app.plane.wait_for_endpoint", unanswered)
     settings = replace(_settings(tmp_path, "process"), seed_on_start=False)
     left_by_a_previous_run = QueuedEvent(str(uuid.uuid4()), "recorder", json.dumps({"tag": tag}), time.time())
     EventStore(settings.state_dir / "async-events").save(left_by_a_previous_run)
@@ -452,7 +452,7 @@ def test_queued_events_resume_even_when_the_health_check_fails(tmp_path, tag, mo
         ensure_table(endpoint)
         [got] = wait_for(endpoint, tag, 1, timeout=30)
         assert got.request_id == left_by_a_previous_run.request_id
-    [error] = [r.getMessage() for r in caplog.records if r.name == "emulator.app.factory"]
+    [error] = [r.getMessage() for r in caplog.records if r.name == "emulator.app.plane"]
     assert "did not answer its health check" in error and "simulated" in error
 
 

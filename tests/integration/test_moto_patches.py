@@ -22,7 +22,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from emulator.moto import sqs_speed
+from emulator.moto import patching, sqs_speed
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -130,13 +130,20 @@ def test_apply_is_idempotent_and_pinned(endpoint: str, monkeypatch: pytest.Monke
     sqs_speed.revert()
     assert models.SQSBackend.receive_message is original
     monkeypatch.setattr(moto, "__version__", "9.9.9")
-    with caplog.at_level(logging.WARNING, logger="emulator.moto.sqs_speed"):
+    forget_moto_version()  # the version is read once per process
+    with caplog.at_level(logging.WARNING, logger="emulator.moto.patching"):
         assert sqs_speed.apply() is False
     assert "skipped" in caplog.text and "5.2.5" in caplog.text and "9.9.9" in caplog.text
     assert models.SQSBackend.receive_message is original
     monkeypatch.undo()
+    forget_moto_version()
     assert sqs_speed.apply()
     assert models.SQSBackend.receive_message is patched
+
+
+def forget_moto_version() -> None:
+    patching.installed_moto_version.cache_clear()
+    patching.moto_version_ok.cache_clear()
 
 
 # ------------------------------------------------------------------------------------------

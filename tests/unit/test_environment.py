@@ -153,3 +153,65 @@ def test_output_written_before_the_answer_belongs_to_the_invocation():
         env.kill("test over")
 
     run(scenario())
+
+
+# --------------------------------------------------------------------------- the transition table
+
+
+def test_the_table_lists_every_move_and_nothing_leaves_dead():
+    from emulator.invocation.environment import TRANSITIONS
+
+    assert set(TRANSITIONS) == set(EnvState)
+    assert TRANSITIONS[EnvState.STARTING] == {EnvState.IDLE, EnvState.DEAD}
+    assert TRANSITIONS[EnvState.IDLE] == {EnvState.BUSY, EnvState.STARTING, EnvState.DEAD}
+    assert TRANSITIONS[EnvState.BUSY] == {EnvState.IDLE, EnvState.DEAD}
+    assert TRANSITIONS[EnvState.DEAD] == set()
+
+
+def test_a_move_the_table_does_not_list_is_an_error_and_changes_nothing():
+    from emulator.invocation.environment import IllegalTransition
+
+    async def scenario():
+        env, _ = make_env()
+        with pytest.raises(IllegalTransition, match="starting -> busy is not a transition"):
+            env._move(EnvState.BUSY)
+        assert env.state is EnvState.STARTING
+        env.kill("test")
+        with pytest.raises(IllegalTransition, match="dead -> idle is not a transition"):
+            env._move(EnvState.IDLE)
+        assert env.state is EnvState.DEAD
+
+    run(scenario())
+
+
+def test_work_for_an_environment_that_has_some_is_an_error_not_an_assert():
+    from emulator.invocation.environment import IllegalTransition
+
+    async def scenario():
+        env, _ = make_env()
+        first = Invocation(env.function, b"{}")
+        env.assign(first)
+        with pytest.raises(IllegalTransition, match="while it has work"):
+            env.assign(Invocation(env.function, b"{}"))
+        with pytest.raises(IllegalTransition, match="cannot restart in place while it has work"):
+            env.renew(env.function)
+        assert await env.next_invocation() is first  # the first one is untouched
+
+    run(scenario())
+
+
+def test_restarting_in_place_is_only_for_an_idle_environment():
+    from emulator.invocation.environment import IllegalTransition
+
+    async def scenario():
+        env, _ = make_env()
+        with pytest.raises(IllegalTransition, match="starting -> starting"):
+            env.renew(env.function)  # still initialising
+        inv = Invocation(env.function, b"{}")
+        env.assign(inv)
+        await env.next_invocation()
+        env.respond(inv.request_id, b"null")
+        env.renew(env.function)  # idle: allowed
+        assert env.state is EnvState.STARTING
+
+    run(scenario())

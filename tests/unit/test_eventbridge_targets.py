@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from emulator.moto import events as events_glue
 from emulator.patterns.engine import PatternError
 from emulator.push import eventbridge
 from emulator.push.target_input import (
@@ -243,7 +244,7 @@ FUNCTION = "arn:aws:lambda:us-east-1:123456789012:function:recorder"
 def delivered(monkeypatch) -> list[tuple[str, Any, str]]:
     from emulator.moto import delivery as moto_delivery
 
-    eventbridge.patch_moto()
+    events_glue.PATCHES.apply()
     got: list[tuple[str, Any, str]] = []
     monkeypatch.setattr(moto_delivery, "invoke_async",
                         lambda arn, payload, source: got.append((arn, json.loads(payload), source)))
@@ -344,9 +345,7 @@ def test_pattern_result_matches_with_our_engine():
 def test_put_rule_refuses_invalid_patterns_in_process(backend, delivered):
     from moto.events.exceptions import InvalidEventPatternException
 
-    from emulator.schedules import checks as schedule_checks
-
-    schedule_checks.patch_moto_rules()
+    events_glue.PATCHES.apply()
     with pytest.raises(InvalidEventPatternException, match=r"Event pattern is not valid\. Reason: "):
         backend.put_rule(f"unit-{uuid.uuid4().hex[:8]}", event_pattern="[1]")
     name = f"unit-{uuid.uuid4().hex[:8]}"
@@ -374,7 +373,7 @@ def dead_letters(backend, queue) -> list[tuple[dict, dict]]:
 def test_a_refused_invoke_goes_to_the_targets_dead_letter_queue(backend, monkeypatch):
     from emulator.moto import delivery as moto_delivery
 
-    eventbridge.patch_moto()
+    events_glue.PATCHES.apply()
     monkeypatch.setattr(moto_delivery, "invoke_async", lambda arn, payload, source: moto_delivery.Refusal(
         404, "ResourceNotFoundException", f"Function not found: {arn}"))
     sqs, queue = dlq(f"unit-dlq-{uuid.uuid4().hex[:8]}")

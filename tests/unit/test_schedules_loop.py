@@ -13,14 +13,14 @@ from emulator.schedules.service import Schedules
 from emulator.schedules.timetable import RULE, SCHEDULE, ScheduleSpec
 
 
-class FakeBlocking:
+class FakeClients:
     """Runs the call at once; refuses, as a shut-down ThreadPoolExecutor does, once closed."""
 
     def __init__(self) -> None:
         self.closed = False
         self.calls = 0
 
-    async def __call__(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    async def call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         if self.closed:
             raise RuntimeError("cannot schedule new futures after shutdown")
         self.calls += 1
@@ -38,27 +38,27 @@ def schedule(name: str, expression: str) -> ScheduleSpec:
                         target={"Arn": "arn:aws:lambda:us-east-1:123456789012:function:fn", "Input": "{}"})
 
 
-def make(specs: list[ScheduleSpec]) -> tuple[Schedules, FakeBlocking, list[str]]:
+def make(specs: list[ScheduleSpec]) -> tuple[Schedules, FakeClients, list[str]]:
     sent: list[str] = []
 
     async def submit(arn: str, payload: bytes, source: str) -> str:
         sent.append(source)
         return "req"
 
-    blocking = FakeBlocking()
-    schedules = Schedules(blocking, submit, embedded=False, interval=0.02)  # type: ignore[arg-type]
+    clients = FakeClients()
+    schedules = Schedules(clients, submit, embedded=False, interval=0.02)  # type: ignore[arg-type]
     schedules._read = lambda services: {RULE: [], SCHEDULE: list(specs)}  # type: ignore[method-assign]
-    return schedules, blocking, sent
+    return schedules, clients, sent
 
 
 def test_close_is_quiet_and_final(caplog):
     async def scenario() -> None:
-        schedules, blocking, _ = make([schedule("s", "rate(1 day)")])
+        schedules, clients, _ = make([schedule("s", "rate(1 day)")])
         schedules.start()
-        while blocking.calls < 3:  # a few refreshes
+        while clients.calls < 3:  # a few refreshes
             await asyncio.sleep(0.01)
         await schedules.close()
-        blocking.closed = True  # the app shuts the thread pool down after close()
+        clients.closed = True  # the app shuts the thread pool down after close()
         await schedules.refresh()  # nothing: no RuntimeError
         schedules.start()  # nothing: not started again
         await asyncio.sleep(0.1)

@@ -17,11 +17,49 @@ from emulator.domain.errors import (
     TooManyRequestsException,
 )
 from emulator.domain.registry import FunctionRegistry
-from emulator.invocation.logs import LogStore
+from emulator.invocation.invocation import Invocation
+from emulator.invocation.invoke_api import Invoker, InvokeRequest
+from emulator.invocation.logs import InvocationLog, LogStore
 from emulator.invocation.pool import EnvironmentPool
-from emulator.invocation.service import InvokeRequest, InvokeService
+from emulator.invocation.service import InvokeService, Reloads
 
 from .fakes import FakeExecutor, FakePorts
+
+
+class NoQueue:
+    async def enqueue(self, inv: Invocation) -> None:
+        raise AssertionError("no Event invokes expected")
+
+
+class Service:
+    """The invocation seam and the Invoke operation, as these tests drive them."""
+
+    def __init__(self, seam: InvokeService) -> None:
+        self.seam = seam
+        self.events: object = NoQueue()
+
+    @property
+    def active(self) -> dict[str, int]:
+        return self.seam.active
+
+    @property
+    def logs(self):
+        return self.seam.logs
+
+    @property
+    def reloads(self) -> Reloads | None:
+        return self.seam.reloads
+
+    @reloads.setter
+    def reloads(self, reloads: Reloads) -> None:
+        self.seam.reloads = reloads
+
+    async def invoke(self, request: InvokeRequest):
+        return await Invoker(self.seam, self.events).invoke(request)  # type: ignore[arg-type]
+
+    async def run(self, inv: Invocation) -> tuple[InvocationLog, object]:
+        executed = await self.seam.execute(inv)
+        return executed.log, executed.result
 
 
 def make_service(tmp_path: Path, executor: FakeExecutor, **settings_fields):
@@ -33,7 +71,7 @@ def make_service(tmp_path: Path, executor: FakeExecutor, **settings_fields):
     registry = FunctionRegistry(settings.functions_dir, settings.state_dir, "us-east-1", "123456789012")
     registry.load_folders()
     pool = EnvironmentPool(executor, FakePorts(), settings)  # type: ignore[arg-type]
-    return InvokeService(registry, pool, executor, LogStore()), registry, pool
+    return Service(InvokeService(registry, pool, executor, LogStore())), registry, pool
 
 
 def test_warm_environments_are_reused_and_cold_ones_launched_in_parallel(tmp_path):
@@ -288,8 +326,6 @@ def test_every_invoke_asks_for_the_function_as_its_files_are_now(tmp_path):
         assert [env.function.revision_id for env in executor.launched][-1] == newer.revision_id
         assert len(executor.launched) == 2  # the warm environment of the old revision is not used
         # an event (or a batch) that waited runs on the function as it is when it runs
-        from emulator.invocation.invocation import Invocation
-
         newest = registry.get("fn").changed(timeout=10)
         reloads.newer["fn"] = newest
         _, result = await service.run(Invocation(newer, b"{}"))

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from emulator.moto import sns as sns_glue
 from emulator.push import sns
 
 TOPIC = "arn:aws:sns:us-east-2:123456789012:sns-lambda"
@@ -89,9 +90,9 @@ def test_signature_is_sha1_with_rsa_over_the_canonical_string():
     from cryptography.hazmat.primitives.asymmetric import padding
 
     text = sns.string_to_sign(message="m", message_id="i", subject=None, timestamp="t", topic_arn="a")
-    signature = base64.b64decode(sns._signer.sign(text))
-    sns._signer._key.public_key().verify(signature, text.encode(), padding.PKCS1v15(), hashes.SHA1())
-    assert re.fullmatch(r"SimpleNotificationService-[0-9a-f]{32}\.pem", sns._signer.cert_name)
+    signature = base64.b64decode(sns.signer.sign(text))
+    sns.signer._key.public_key().verify(signature, text.encode(), padding.PKCS1v15(), hashes.SHA1())
+    assert re.fullmatch(r"SimpleNotificationService-[0-9a-f]{32}\.pem", sns.signer.cert_name)
 
 
 def test_message_structure_json_picks_lambda_then_default():
@@ -116,7 +117,7 @@ def test_filter_policy_complexity_multiplies_values_and_adds_or_branches():
 def delivered(monkeypatch) -> list[tuple[str, dict, str]]:
     from emulator.moto import delivery as moto_delivery
 
-    sns.patch_moto()
+    sns_glue.PATCHES.apply()
     got: list[tuple[str, dict, str]] = []
     monkeypatch.setattr(moto_delivery, "invoke_async",
                         lambda arn, payload, source: got.append((arn, json.loads(payload), source)))
@@ -340,7 +341,7 @@ def test_a_refused_delivery_goes_to_the_redrive_queue(backend, monkeypatch):
 
     from emulator.moto import delivery as moto_delivery
 
-    sns.patch_moto()
+    sns_glue.PATCHES.apply()
     refused = moto_delivery.Refusal(404, "ResourceNotFoundException", "Function not found")
     outcome: list[Any] = [refused]
     monkeypatch.setattr(moto_delivery, "invoke_async", lambda arn, payload, source: outcome[0])

@@ -1,12 +1,11 @@
-"""Which moto patches a request prepares (emulator/aws/moto_delivery.py): a service's own and
+"""Which moto patches a request prepares (emulator/moto/services.py): a service's own and
 those of the services its deliveries pass through."""
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
-from emulator.moto import delivery as moto_delivery
-from emulator.moto.delivery import PATCHERS, needed
+from emulator.moto import services
+from emulator.moto.patching import PatchSet
+from emulator.moto.services import PATCHERS, needed
 
 
 def test_s3_prepares_the_services_it_delivers_through():
@@ -39,14 +38,19 @@ def test_an_unknown_service_prepares_everything_but_step_functions():
 
 def test_prepare_applies_each_patch_once(monkeypatch):
     applied: list[str] = []
-    fake = SimpleNamespace(**{name: (lambda name=name: applied.append(name)) for name in ("s3", "sns", "events")})
-    monkeypatch.setattr(moto_delivery, "_prepared", set())
-    monkeypatch.setattr(moto_delivery, "_applied", set())
-    monkeypatch.setattr(moto_delivery, "PATCHERS", {name: f"fake:{name}" for name in ("s3", "sns", "events")})
-    monkeypatch.setattr(moto_delivery.importlib, "import_module", lambda name: fake)
-    moto_delivery.prepare("events")
-    moto_delivery.prepare("s3")
-    moto_delivery.prepare("s3")
-    moto_delivery.prepare(None)
-    moto_delivery.prepare("dynamodb")
+
+    def fake(name: str) -> PatchSet:
+        def patches() -> list:
+            applied.append(name)
+            return []
+        return PatchSet(name, patches)
+
+    sets = {name: fake(name) for name in ("s3", "sns", "events")}
+    monkeypatch.setattr(services, "_prepared", set())
+    monkeypatch.setattr(services, "PATCHERS", {name: (lambda name=name: sets[name],) for name in sets})
+    services.prepare("events")
+    services.prepare("s3")
+    services.prepare("s3")
+    services.prepare(None)
+    services.prepare("dynamodb")
     assert applied == ["events", "sns", "s3"]

@@ -1,0 +1,117 @@
+"""Lambda's Invoke operation: check the request as AWS checks it, then run it through the seam
+(``RequestResponse``), queue it (``Event``) or only check it (``DryRun``).
+
+https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from typing import Protocol
+
+from emulator.domain.errors import (
+    InvalidParameterValueException,
+    InvalidRequestContentException,
+    RequestTooLargeException,
+)
+from emulator.invocation.invocation import Invocation
+from emulator.invocation.service import InvokeService
+
+MAX_SYNC_PAYLOAD = 6 * 1024 * 1024
+MAX_ASYNC_PAYLOAD = 1024 * 1024
+MAX_RESPONSE_PAYLOAD = 6 * 1024 * 1024 + 100
+INVOCATION_TYPES = ("RequestResponse", "Event", "DryRun")
+
+
+class EventQueue(Protocol):
+    """Where ``Event`` invokes go (emulator/invocation/async_queue.py)."""
+
+    async def enqueue(self, inv: Invocation) -> None: ...
+
+
+@dataclass(frozen=True)
+class InvokeRequest:
+    function_name: str
+    payload: bytes
+    invocation_type: str = "RequestResponse"
+    log_type: str = "None"
+    client_context: str | None = None
+    qualifier: str | None = None
+
+
+@dataclass(frozen=True)
+class InvokeOutcome:
+    status: int
+    request_id: str
+    payload: bytes = b""
+    function_error: str | None = None
+    log_result: str | None = None
+
+
+class Invoker:
+    """The Invoke operation of one control plane."""
+
+    def __init__(self, service: InvokeService, events: EventQueue) -> None:
+        self.service = service
+        self.events = events
+
+    async def invoke(self, request: InvokeRequest) -> InvokeOutcome:
+        function = await self.service.resolve(request.function_name, request.qualifier)
+        kind = request.invocation_type
+        if kind not in INVOCATION_TYPES:
+            raise InvalidParameterValueException(
+                f"1 validation error detected: Value '{kind}' at 'invocationType' failed to satisfy "
+                "constraint: Member must satisfy enum value set: [Event, RequestResponse, DryRun]"
+            )
+        payload = checked_payload(request.payload, kind)
+        client_context = _client_context(request.client_context)
+        if kind == "DryRun":
+            return InvokeOutcome(204, "")
+        inv = Invocation(function, payload, client_context=client_context)
+        if kind == "Event":
+            await self.events.enqueue(inv)
+            return InvokeOutcome(202, inv.request_id)
+        executed = await self.service.execute(inv)
+        return InvokeOutcome(
+            200,
+            inv.request_id,
+            executed.result.payload,
+            executed.result.function_error,
+            executed.log.tail_b64() if request.log_type == "Tail" else None,
+        )
+
+
+def checked_payload(payload: bytes, kind: str) -> bytes:
+    """The payload Invoke accepts for ``kind``: at most 6 MB (1 MB for Event), JSON, ``{}`` when empty."""
+    limit = MAX_ASYNC_PAYLOAD if kind == "Event" else MAX_SYNC_PAYLOAD
+    if len(payload) > limit:
+        if kind == "Event":
+            raise RequestTooLargeException(
+                f"{len(payload)} byte payload is too large for the Event invocation type (limit {limit} bytes)"
+            )
+        raise RequestTooLargeException(f"Request must be smaller than {limit} bytes for the InvokeFunction operation")
+    if not payload.strip():
+        return b"{}"
+    try:
+        json.loads(payload)
+    except ValueError as exc:
+        raise InvalidRequestContentException(
+            f"Could not parse request body into json: Could not parse payload into json: {exc}"
+        ) from None
+    return payload
+
+
+def _client_context(value: str | None) -> str | None:
+    if not value:
+        return None
+    try:
+        decoded = base64.b64decode(value, validate=True).decode()
+        json.loads(decoded)
+    except (binascii.Error, ValueError):
+        raise InvalidRequestContentException(
+            "Client context must be a valid Base64-encoded JSON object."
+        ) from None
+    return decoded

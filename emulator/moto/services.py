@@ -1,0 +1,113 @@
+"""Which of moto's services Cloudmicro patches, and when the patches go in.
+
+Patches are applied per service on first use (:func:`prepare`, called by the embedded backend
+for every request and by the in-process transport for every client), so a control plane that
+never touches S3 does not import moto's S3; the moto server applies them all at start
+(:func:`apply_all`). A service's request also prepares the services its deliveries pass through
+(:data:`DEPENDS`): an S3 request prepares SNS and EventBridge (a bucket notifies topics and the
+event bus), an EventBridge request prepares SNS (topic targets). CloudFormation can create
+anything, so it prepares every patch; so does a request whose service is unknown (unsigned, or
+SigV2: S3 clients use both), except Step Functions'. That one is heavy (about 1.5 s and 130 MB:
+moto's ASL interpreter) and only matters once an execution starts, which is a SigV4
+StartExecution or an EventBridge target (:mod:`emulator.moto.events` prepares it before
+delivering to a state machine). Without these, a delivery would take moto's own path, which
+knows none of our functions and drops the event silently.
+
+Each service's patch sets are found by a function that imports their module when first
+needed (the Step Functions module imports moto's ASL interpreter as it loads).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+from emulator.moto.patching import PatchSet
+
+
+def _s3() -> PatchSet:
+    from emulator.moto.s3 import PATCHES
+
+    return PATCHES
+
+
+def _sns() -> PatchSet:
+    from emulator.moto.sns import PATCHES
+
+    return PATCHES
+
+
+def _events() -> PatchSet:
+    from emulator.moto.events import PATCHES
+
+    return PATCHES
+
+
+def _scheduler() -> PatchSet:
+    from emulator.moto.scheduler import PATCHES
+
+    return PATCHES
+
+
+def _states() -> PatchSet:
+    from emulator.moto.stepfunctions import PATCHES
+
+    return PATCHES
+
+
+#: SigV4 service name -> its patch sets
+PATCHERS: dict[str, tuple[Callable[[], PatchSet], ...]] = {
+    "states": (_states,),
+    "sns": (_sns,),
+    "events": (_events,),
+    "scheduler": (_scheduler,),
+    "s3": (_s3,),
+}
+#: service -> the services whose patched code its deliveries go through
+DEPENDS: dict[str, tuple[str, ...]] = {"s3": ("sns", "events"), "events": ("sns",)}
+#: services whose requests prepare every patch (CloudFormation creates resources of any service)
+PREPARE_ALL: frozenset[str] = frozenset({"cloudformation"})
+#: patches a request of unknown service does not prepare: heavy, and prepared where they are used
+ON_USE_ONLY: frozenset[str] = frozenset({"states"})
+
+_lock = threading.RLock()
+_prepared: set[str | None] = set()  # services (None: unsigned) whose requests were prepared for
+
+
+def prepare(service: str | None) -> None:
+    """Apply the patches a request for ``service`` needs, once (a set lookup after the first call).
+
+    ``service`` is the SigV4 service name, or None when the request does not say (unsigned or
+    SigV2): then every patch but Step Functions' is applied (see the module doc).
+    """
+    if service in _prepared:
+        return
+    with _lock:
+        if service in _prepared:
+            return
+        for name in needed(service):
+            for patch_set in PATCHERS[name]:
+                patch_set().apply()
+        _prepared.add(service)
+
+
+def needed(service: str | None) -> list[str]:
+    """The services whose patches a request for ``service`` needs, the service's own first."""
+    if service in PREPARE_ALL:
+        return list(PATCHERS)
+    if service is None:
+        return [name for name in PATCHERS if name not in ON_USE_ONLY]
+    order: list[str] = []
+    pending = [service]
+    while pending:
+        name = pending.pop(0)
+        if name in order:
+            continue
+        order.append(name)
+        pending += DEPENDS.get(name, ())
+    return [name for name in order if name in PATCHERS]
+
+
+def apply_all() -> None:
+    for service in PATCHERS:
+        prepare(service)
