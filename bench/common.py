@@ -28,6 +28,30 @@ def free_port() -> int:
 
 
 @contextmanager
+def moto_server() -> Iterator[str]:
+    """An external moto server with Cloudmicro's patches (as the compose stack runs it); yields its URL.
+    (Its deliveries to functions go to CLOUDMICRO_ENDPOINT: a bench that needs them sets it.)"""
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "emulator.moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    started = time.monotonic()
+    while True:
+        try:
+            urllib.request.urlopen(url + "/moto-api/data.json", timeout=0.5)
+            break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() - started > 30:
+                raise SystemExit("the moto server did not start") from None
+            time.sleep(0.05)
+    try:
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(30)
+
+
+@contextmanager
 def control_plane(executor: str, functions_dir: Path = BENCH_FUNCTIONS, **env: str) -> Iterator[tuple[str, int]]:
     """``cloudmicro serve`` in a subprocess; yields (endpoint, pid)."""
     port = free_port()

@@ -124,7 +124,10 @@ class ControlPlane:
                              notice=echo.notice if echo is not None else None)
                     if settings.watch != "off" else None)
         service = InvokeService(registry, pool, executor, logs, reloads=reloader)
-        clients = AwsClients(settings.function_endpoint, settings.region, transport=aws.transport())
+        # the control plane's own AWS calls: in process with the embedded moto; straight to an
+        # external moto server (through the endpoint, its gateway would only pass them on)
+        clients = AwsClients(settings.moto_url or settings.function_endpoint, settings.region,
+                             transport=aws.transport(), local_sqs=aws.local_sqs())
         async_queue = AsyncInvoker(
             registry, service, Destinations(clients),
             EventInvokeConfigs(settings.state_dir / "event-invoke-configs.json"),

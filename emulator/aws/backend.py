@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from emulator.aws.clients import Transport
+from emulator.aws.clients import LocalSqs, Transport
 
 
 class AwsBackend(Protocol):
@@ -26,3 +26,6 @@ class AwsBackend(Protocol):
 
     def transport(self) -> Transport | None:
         """How the control plane's own clients reach this backend (None: HTTP, via the endpoint)."""
+
+    def local_sqs(self) -> LocalSqs | None:
+        """The pollers' SQS calls without a request (None: through the clients)."""

@@ -7,11 +7,13 @@ and the two things every sender needs, written once: :meth:`AwsClients.queue_url
 queue's URL from its ARN, cached) and :meth:`AwsClients.send_to` (a message to an SQS queue or
 an SNS topic, by ARN).
 
-How a call reaches moto is the :class:`Transport`'s business. By default the clients send HTTP
-to the control plane's endpoint (an external moto behind it, or the embedded one); the embedded
-moto gives the facade a transport that hands each request to moto in this process instead
-(:mod:`emulator.moto.transport`, wired by the composition root), which skips the socket, the
-HTTP parsing on both sides and the gateway. Both look the same to callers.
+How a call reaches moto is not the callers' business. By default the clients send HTTP to the
+control plane's endpoint (an external moto behind it); the embedded moto gives the facade a
+:class:`Transport` that hands each request to moto in this process instead
+(:mod:`emulator.moto.transport`: no socket, no HTTP parsing on either side, no gateway), and a
+:class:`LocalSqs` for the pollers' hot path, :meth:`AwsClients.receive` and
+:meth:`AwsClients.delete_batch` (:mod:`emulator.moto.sqs_direct`: no request at all). The
+composition root wires them; callers see the same answers either way.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol, TypeVar
 
@@ -41,14 +43,28 @@ class Transport(Protocol):
         """Make ``client`` send its requests through this transport."""
 
 
+class LocalSqs(Protocol):
+    """The pollers' two SQS calls answered without a request (the embedded moto's backend),
+    each returning what boto3 would (:mod:`emulator.moto.sqs_direct`)."""
+
+    def receive(self, queue: Arn, count: int, wait_seconds: int) -> list[dict[str, Any]]:
+        """ReceiveMessage with every attribute: the ``Messages`` list."""
+        ...
+
+    def delete_batch(self, queue: Arn, entries: Sequence[dict[str, str]]) -> dict[str, Any]:
+        """DeleteMessageBatch: ``{"Successful": [...], "Failed": [...]}``."""
+        ...
+
+
 class AwsClients:
     """boto3 clients bound to the local endpoint, and a thread pool for their calls."""
 
     def __init__(self, endpoint: str, region: str, *, transport: Transport | None = None,
-                 workers: int = WORKERS) -> None:
+                 local_sqs: LocalSqs | None = None, workers: int = WORKERS) -> None:
         self.endpoint = endpoint
         self.region = region
         self.transport = transport
+        self.local_sqs = local_sqs
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="aws")
         self._clients: dict[str, Any] = {}
         self._lock = threading.Lock()
@@ -95,6 +111,26 @@ class AwsClients:
     def forget_queue_url(self, queue: Arn | str) -> None:
         """Ask again next time (the queue may have been deleted and made again)."""
         self._queue_urls.pop(str(queue), None)
+
+    async def receive(self, queue: Arn, count: int, wait_seconds: int) -> list[dict[str, Any]]:
+        """ReceiveMessage (every system and message attribute) on ``queue``: the messages, as boto3
+        returns them. A long poll waits up to ``wait_seconds`` for the first one."""
+        if self.local_sqs is not None:
+            return await self.call(self.local_sqs.receive, queue, count, wait_seconds)
+        reply = await self.call(self.client("sqs").receive_message, QueueUrl=await self.queue_url(queue),
+                                MaxNumberOfMessages=count, WaitTimeSeconds=wait_seconds,
+                                AttributeNames=["All"], MessageAttributeNames=["All"])
+        return list(reply.get("Messages", []))
+
+    async def delete_batch(self, queue: Arn, receipt_handles: Sequence[str]) -> list[dict[str, Any]]:
+        """DeleteMessageBatch of up to 10 messages; the entries that failed."""
+        entries = [{"Id": str(i), "ReceiptHandle": handle} for i, handle in enumerate(receipt_handles)]
+        if self.local_sqs is not None:
+            reply = await self.call(self.local_sqs.delete_batch, queue, entries)
+        else:
+            reply = await self.call(self.client("sqs").delete_message_batch, QueueUrl=await self.queue_url(queue),
+                                    Entries=entries)
+        return list(reply.get("Failed", []))
 
     async def send_to(self, target: Arn | str, body: str, *,
                       attributes: Mapping[str, Mapping[str, str]] | None = None,

@@ -99,7 +99,6 @@ class SqsPoller:
         self.invoke = invoke
         self.clients = clients
         self.stats = stats
-        self.sqs = clients.client("sqs")
         self.queue = Arn.parse(mapping.event_source_arn)
         self.fifo = self.queue.resource.endswith(".fifo")
 
@@ -155,15 +154,8 @@ class SqsPoller:
         finally:
             slots.release()
 
-    async def queue_url(self) -> str:
-        return await self.clients.queue_url(self.queue)
-
     async def _receive(self, count: int, wait: float) -> list[dict[str, Any]]:
-        reply = await self.clients.call(
-            self.sqs.receive_message, QueueUrl=await self.queue_url(), MaxNumberOfMessages=count,
-            WaitTimeSeconds=int(max(0, min(20, wait))), AttributeNames=["All"], MessageAttributeNames=["All"],
-        )
-        return list(reply.get("Messages", []))
+        return await self.clients.receive(self.queue, count, int(max(0, min(20, wait))))
 
     async def _receive_batch(self) -> list[dict[str, Any]]:
         """One batch: a single receive, or, with a batching window, receives until it is full or the window ends."""
@@ -208,10 +200,7 @@ class SqsPoller:
             self.stats.failed_batches += 1
 
     async def _delete(self, records: list[dict[str, Any]]) -> None:
-        url = await self.queue_url()
         for start in range(0, len(records), 10):
             chunk = records[start:start + 10]
-            entries = [{"Id": str(i), "ReceiptHandle": r["receiptHandle"]} for i, r in enumerate(chunk)]
-            reply = await self.clients.call(self.sqs.delete_message_batch, QueueUrl=url, Entries=entries)
-            for failure in reply.get("Failed", []):
+            for failure in await self.clients.delete_batch(self.queue, [r["receiptHandle"] for r in chunk]):
                 log.warning("could not delete message from %s: %s", self.mapping.event_source_arn, failure)

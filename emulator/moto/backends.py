@@ -15,9 +15,10 @@ from typing import Any
 import httpx
 
 from emulator.aws.backend import AwsBackend
-from emulator.aws.clients import Transport
+from emulator.aws.clients import LocalSqs, Transport
 from emulator.aws.requests import signed_service
 from emulator.moto.services import prepare
+from emulator.moto.sqs_direct import MotoSqs
 from emulator.moto.transport import InProcessTransport
 
 log = logging.getLogger(__name__)
@@ -49,6 +50,10 @@ class EmbeddedMoto:
     def transport(self) -> Transport:
         """moto in this process, for the control plane's own clients (no socket, no HTTP)."""
         return InProcessTransport(self._dispatcher, prepare)
+
+    def local_sqs(self) -> LocalSqs:
+        """The pollers' ReceiveMessage and DeleteMessageBatch on moto's backend, without a request."""
+        return MotoSqs()
 
     async def reset(self) -> None:
         from moto.moto_api import _internal
@@ -96,6 +101,9 @@ class ExternalMoto:
 
     def transport(self) -> Transport | None:
         """None: the control plane's own clients go over HTTP, through the endpoint."""
+        return None
+
+    def local_sqs(self) -> LocalSqs | None:
         return None
 
     async def health(self) -> dict[str, Any]:
