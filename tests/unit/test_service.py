@@ -21,7 +21,8 @@ from emulator.invocation.invocation import Invocation
 from emulator.invocation.invoke_api import Invoker, InvokeRequest
 from emulator.invocation.logs import InvocationLog, LogStore
 from emulator.invocation.pool import EnvironmentPool
-from emulator.invocation.service import InvokeService, Reloads
+from emulator.invocation.service import InvokeService
+from emulator.invocation.service import Reloads as ReloadsProtocol
 
 from .fakes import FakeExecutor, FakePorts
 
@@ -47,11 +48,11 @@ class Service:
         return self.seam.logs
 
     @property
-    def reloads(self) -> Reloads | None:
+    def reloads(self) -> ReloadsProtocol | None:
         return self.seam.reloads
 
     @reloads.setter
-    def reloads(self, reloads: Reloads) -> None:
+    def reloads(self, reloads: ReloadsProtocol) -> None:
         self.seam.reloads = reloads
 
     async def invoke(self, request: InvokeRequest):

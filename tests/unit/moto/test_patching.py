@@ -82,7 +82,7 @@ def test_a_new_attribute_is_added_and_removed():
     patch_set.undo()
     assert not hasattr(Target, "extra")
     taken = PatchSet("demo", lambda: [Patch(Target, "greet", replace_with(None), new=True)])
-    with pytest.raises(PatchError, match="has a Target.greet already"):
+    with pytest.raises(PatchError, match=r"has a Target\.greet already"):
         taken.apply()
 
 
