@@ -55,6 +55,16 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+def _stream_record(raw: dict[str, Any]) -> dict[str, Any]:
+    """A DynamoDB stream record as Lambda delivers it: ``ApproximateCreationDateTime`` in whole
+    seconds ("rounded down to the closest second", the StreamRecord reference), the rest as read."""
+    record: dict[str, Any] = _jsonable(raw)
+    created = record.get("ApproximateCreationDateTime")
+    if isinstance(created, float):
+        record["ApproximateCreationDateTime"] = int(created)
+    return record
+
+
 def _arrival(record: dict[str, Any]) -> float:
     if "kinesis" in record:
         return float(record["kinesis"]["approximateArrivalTimestamp"])
@@ -215,7 +225,7 @@ class StreamPoller:
                 "eventVersion": "1.1",
                 "eventSource": "aws:dynamodb",
                 "awsRegion": raw.get("awsRegion", region),
-                "dynamodb": _jsonable(raw.get("dynamodb", {})),
+                "dynamodb": _stream_record(raw.get("dynamodb", {})),
                 "eventSourceARN": arn,
             }
         sequence = raw["SequenceNumber"]

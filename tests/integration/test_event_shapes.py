@@ -24,8 +24,7 @@ Kinesis https://docs.aws.amazon.com/lambda/latest/dg/with-kinesis.html,
 destinations https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.html.
 
 The snapshots record the events as Cloudmicro sends them today, including where they differ from
-AWS (a fix shows as a snapshot diff): a DynamoDB record's ApproximateCreationDateTime has a
-fraction (AWS rounds it down to the second), its SizeBytes is moto's estimate and its stream
+AWS (a fix shows as a snapshot diff): a DynamoDB record's SizeBytes is moto's estimate and its stream
 label has microseconds (AWS: milliseconds); the s3:TestEvent has no RequestId and HostId.
 """
 
@@ -109,7 +108,7 @@ EVENTBRIDGE_VARYING = {"id": "<uuid>", "time": "<iso8601>"}
 DYNAMODB_VARYING = {
     "Records.*.eventID": "<hex32>",
     "Records.*.eventSourceARN": f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/snapshot-table/stream/<stream-label>",
-    "Records.*.dynamodb.ApproximateCreationDateTime": "<epoch-s:float>",
+    "Records.*.dynamodb.ApproximateCreationDateTime": "<epoch-s:int>",
     "Records.*.dynamodb.SequenceNumber": "<sequence-number>",
     "Records.*.dynamodb.SizeBytes": "<byte-count>",
 }
