@@ -33,7 +33,8 @@ FUNCTION_NAME_MAX = 64
 _NAME_PATTERN = re.compile(r"[a-zA-Z0-9_-]+")
 #: modules a handler module must not shadow: the standard library and what the runtime imports
 _TAKEN_MODULES = frozenset(sys.stdlib_module_names) | {
-    "boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six", "bootstrap", "awslambdaric",
+    "boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six", "bootstrap", "cloudmicro_runtime",
+    "awslambdaric",
 }
 _HANDLER_TEMPLATES = {
     None: "handler_generic", "sqs": "handler_sqs", "s3": "handler_s3", "s3-delete": "handler_s3",
