@@ -30,7 +30,7 @@ from pathlib import Path
 
 import pytest
 
-BOOTSTRAP = Path(__file__).resolve().parents[2] / "runtimes" / "python" / "bootstrap.py"
+BOOTSTRAP = Path(__file__).resolve().parents[3] / "runtimes" / "python" / "bootstrap.py"
 # The interpreter that runs the bootstrap; e.g. a Python 3.9 to check compatibility.
 PYTHON = os.environ.get("CLOUDMICRO_TEST_PYTHON", sys.executable)
 TIMEOUT = 15.0

@@ -14,8 +14,7 @@ from watchdog.observers.api import BaseObserver
 from emulator.domain.errors import InvalidParameterValueException
 from emulator.domain.registry import FunctionRegistry
 from emulator.reload.reloader import Reloader
-
-from .fakes import SilentObserver, silent_then_polling
+from tests.unit.fakes import SilentObserver, silent_then_polling
 
 
 class Pool:

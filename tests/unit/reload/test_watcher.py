@@ -12,8 +12,7 @@ import pytest
 
 from emulator.reload.folders import folder_stamp, is_scratch
 from emulator.reload.watcher import FolderWatcher
-
-from .fakes import silent_then_polling
+from tests.unit.fakes import silent_then_polling
 
 
 def run(coro):

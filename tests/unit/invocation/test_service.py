@@ -23,8 +23,7 @@ from emulator.invocation.logs import InvocationLog, LogStore
 from emulator.invocation.pool import EnvironmentPool
 from emulator.invocation.service import InvokeService
 from emulator.invocation.service import Reloads as ReloadsProtocol
-
-from .fakes import FakeExecutor, FakePorts
+from tests.unit.fakes import FakeExecutor, FakePorts
 
 
 class NoQueue:

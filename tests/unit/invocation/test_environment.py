@@ -9,8 +9,7 @@ import pytest
 
 from emulator.invocation.environment import Environment, EnvState, RuntimeApiError
 from emulator.invocation.invocation import Invocation
-
-from .fakes import function
+from tests.unit.fakes import function
 
 
 def run(coro):

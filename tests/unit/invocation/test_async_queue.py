@@ -29,8 +29,7 @@ from emulator.invocation.destinations import AsyncOutcome, invocation_record, s3
 from emulator.invocation.logs import LogStore
 from emulator.invocation.pool import EnvironmentPool
 from emulator.invocation.service import InvokeService
-
-from .fakes import FakeExecutor, FakePorts, FunctionFailure, function
+from tests.unit.fakes import FakeExecutor, FakePorts, FunctionFailure, function
 
 ARN = "arn:aws:lambda:us-east-1:123456789012:function:fn"
 
