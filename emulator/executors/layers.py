@@ -19,8 +19,8 @@ import shutil
 import uuid
 from pathlib import Path
 
-from ..domain.functions import FunctionConfig
-from .base import ExecutorError
+from emulator.domain.functions import FunctionConfig
+from emulator.executors.base import ExecutorError
 
 
 def opt_folder(function: FunctionConfig, state_dir: Path) -> Path | None:
