@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from emulator.domain.arn import Arn
+from emulator.domain.backoff import delay
 from emulator.domain.errors import LambdaError, ResourceNotFoundException, TooManyRequestsException
 from emulator.domain.event_invoke import EventInvokeConfig, parse_event_invoke_config
 from emulator.domain.functions import FunctionConfig
@@ -58,6 +59,8 @@ from emulator.invocation.service import InvokeService
 
 log = logging.getLogger(__name__)
 
+#: a throttled event waits 0.1 s, then twice as long each time, up to 5 s (not counted as attempts)
+THROTTLE_BACKOFF = 0.1
 MAX_THROTTLE_BACKOFF = 5.0
 
 
@@ -382,7 +385,7 @@ class AsyncInvoker:
         if result.function_error is None:
             await self._finish(event, function, config, SUCCESS, result)
         elif event.attempts <= config.maximum_retry_attempts:
-            event.not_before = self.now() + self.retry_delay * 2 ** (event.attempts - 1)
+            event.not_before = self.now() + delay(event.attempts, self.retry_delay, cap=float("inf"))
             event.last_response = result.payload.decode("utf-8", "replace")
             event.last_error = result.function_error
             self.store.save(event)
@@ -409,7 +412,7 @@ class AsyncInvoker:
     def _back_off(self, event: QueuedEvent, counter: str) -> None:
         self.stats[counter] += 1
         event.throttles += 1
-        event.not_before = self.now() + min(0.05 * 2 ** event.throttles, MAX_THROTTLE_BACKOFF)
+        event.not_before = self.now() + delay(event.throttles, THROTTLE_BACKOFF, MAX_THROTTLE_BACKOFF)
         self._schedule(event)
 
     async def _finish(self, event: QueuedEvent, function: FunctionConfig, config: EventInvokeConfig,

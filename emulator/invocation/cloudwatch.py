@@ -42,6 +42,7 @@ from typing import Any
 import httpx
 
 from emulator.aws.requests import signed_service
+from emulator.domain.backoff import Backoff
 from emulator.invocation.logs import InvocationLog
 
 log = logging.getLogger(__name__)
@@ -216,15 +217,17 @@ class CloudWatchLogs:
         return not failed
 
     async def _run(self) -> None:
-        backoff = self._interval
+        failures = Backoff(self._interval * 2, MAX_BACKOFF)  # after a failed flush: 2, 4, ... intervals
+        wait = self._interval
         while True:
             await self._wake.wait()
-            await asyncio.sleep(backoff)
+            await asyncio.sleep(wait)
             self._wake.clear()
             if await self.flush():
-                backoff = self._interval
+                failures.reset()
+                wait = self._interval
             else:
-                backoff = min(MAX_BACKOFF, backoff * 2)
+                wait = failures.next()
                 self._wake.set()
 
     async def _flush_stream(self, key: tuple[str, str]) -> None:

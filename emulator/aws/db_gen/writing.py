@@ -15,7 +15,6 @@
 
 from __future__ import annotations
 
-import random
 import sys
 import threading
 import time
@@ -30,6 +29,7 @@ from botocore.model import ServiceModel
 from emulator.aws.db_gen.files import DbGenError
 from emulator.aws.db_gen.items import check_item_keys, dedupe_by_key, read_item_file
 from emulator.aws.db_gen.tables import load_table_definition
+from emulator.domain.backoff import Backoff
 
 BATCH_SIZE = 25
 PROGRESS_THRESHOLD = 1000
@@ -236,7 +236,8 @@ def write_items(
 
 def _write_batch(client: Any, table: str, start: int, batch: list[dict], data_file: Path, stop: threading.Event) -> int:
     requests = [{"PutRequest": {"Item": item}} for item in batch]
-    for attempt in range(MAX_BATCH_ATTEMPTS):
+    waits = Backoff(BACKOFF_BASE, BACKOFF_CAP, jitter=True)
+    for _ in range(MAX_BATCH_ATTEMPTS):
         if stop.is_set():
             return 0
         try:
@@ -246,7 +247,7 @@ def _write_batch(client: Any, table: str, start: int, batch: list[dict], data_fi
         requests = response.get("UnprocessedItems", {}).get(table, [])
         if not requests:
             return len(batch)
-        time.sleep(random.uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * 2 ** attempt)))
+        time.sleep(waits.next())
     span = f"items {start}-{start + len(batch) - 1}"
     raise DbGenError(data_file, f"{len(requests)} of {span} still unprocessed after {MAX_BATCH_ATTEMPTS} attempts")
 
