@@ -28,27 +28,35 @@ def free_port() -> int:
 
 
 @contextmanager
+def serving(command: list[str], url: str, probe: str, what: str, env: dict[str, str] | None = None) -> Iterator[int]:
+    """Run ``command`` until the block ends; yields its pid once ``url + probe`` answers."""
+    proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    started = time.monotonic()
+    while True:
+        try:
+            urllib.request.urlopen(url + probe, timeout=0.5)
+            break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() - started > 30:
+                proc.kill()
+                raise SystemExit(f"{what} did not start") from None
+            time.sleep(0.02)
+    try:
+        yield proc.pid
+    finally:
+        proc.terminate()
+        proc.wait(30)
+
+
+@contextmanager
 def moto_server() -> Iterator[str]:
     """An external moto server with Cloudmicro's patches (as the compose stack runs it); yields its URL.
     (Its deliveries to functions go to CLOUDMICRO_ENDPOINT: a bench that needs them sets it.)"""
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "emulator.moto.server", "-H", "127.0.0.1", "-p", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
-    started = time.monotonic()
-    while True:
-        try:
-            urllib.request.urlopen(url + "/moto-api/data.json", timeout=0.5)
-            break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() - started > 30:
-                raise SystemExit("the moto server did not start") from None
-            time.sleep(0.05)
-    try:
+    with serving([sys.executable, "-m", "emulator.moto.server", "-H", "127.0.0.1", "-p", str(port)], url,
+                 "/moto-api/data.json", "the moto server"):
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(30)
 
 
 @contextmanager
@@ -56,27 +64,12 @@ def control_plane(executor: str, functions_dir: Path = BENCH_FUNCTIONS, **env: s
     """``cloudmicro serve`` in a subprocess; yields (endpoint, pid)."""
     port = free_port()
     state = Path(os.environ.get("TMPDIR", "/tmp")) / f"cloudmicro-bench-{port}"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "emulator", "serve", "--port", str(port), "--executor", executor,
-         "--functions-dir", str(functions_dir)],
-        env={**os.environ, "CLOUDMICRO_STATE_DIR": str(state), **env},
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
     endpoint = f"http://127.0.0.1:{port}"
-    started = time.monotonic()
-    while True:
-        try:
-            urllib.request.urlopen(endpoint + "/_cloudmicro/health", timeout=0.2)
-            break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() - started > 30:
-                raise SystemExit(f"control plane did not start ({executor})") from None
-            time.sleep(0.02)
-    try:
-        yield endpoint, proc.pid
-    finally:
-        proc.terminate()
-        proc.wait(30)
+    command = [sys.executable, "-m", "emulator", "serve", "--port", str(port), "--executor", executor,
+               "--functions-dir", str(functions_dir)]
+    with serving(command, endpoint, "/_cloudmicro/health", f"the control plane ({executor})",
+                 {**os.environ, "CLOUDMICRO_STATE_DIR": str(state), **env}) as pid:
+        yield endpoint, pid
 
 
 def client(endpoint: str, service: str = "lambda") -> Any:
