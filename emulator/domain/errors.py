@@ -81,12 +81,6 @@ class TooManyRequestsException(LambdaError):
         return err
 
 
-class UnsupportedMediaTypeException(LambdaError):
-    code = "UnsupportedMediaTypeException"
-    status = 415
-    error_kind = "User"
-
-
 class ValidationException(LambdaError):
     """A request field outside its modeled constraints (AWS's generic validation error)."""
 

@@ -94,10 +94,6 @@ class FunctionConfig:
     #: ``hot-reload`` bucket convention); False for uploaded code
     hot_reload: bool = False
 
-    @property
-    def is_custom_runtime(self) -> bool:
-        return self.runtime in CUSTOM_RUNTIMES
-
     def changed(self, **fields: Any) -> FunctionConfig:
         """A copy with new fields, a new revision and a new LastModified."""
         return replace(self, **fields, revision_id=str(uuid.uuid4()), last_modified=now_aws())

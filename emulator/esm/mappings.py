@@ -19,7 +19,6 @@ from emulator.patterns.engine import PatternError, PatternTooLong, validate_filt
 
 SourceKind = Literal["sqs", "dynamodb", "kinesis"]
 STREAM_KINDS = ("dynamodb", "kinesis")
-EVENT_SOURCE = {"sqs": "aws:sqs", "dynamodb": "aws:dynamodb", "kinesis": "aws:kinesis"}
 _REQUEST_KEYS = {
     "FunctionName", "EventSourceArn", "Enabled", "BatchSize", "MaximumBatchingWindowInSeconds",
     "FilterCriteria", "FunctionResponseTypes", "ScalingConfig", "StartingPosition",
@@ -152,7 +151,7 @@ def _filter_criteria(value: Any) -> dict[str, Any] | None:
             f"1 validation error detected: Value '{exc.text}' at 'filterCriteria.filters.{exc.index}.member.pattern' "
             f"failed to satisfy constraint: Member must have length less than or equal to {exc.limit}") from None
     except PatternError as exc:
-        raise InvalidParameterValueException(f"Invalid filter pattern definition. {exc}") from None
+        raise InvalidParameterValueException(exc.lambda_message) from None
 
 
 def _settings(request: Mapping[str, Any], kind: SourceKind, base: EventSourceMapping | None) -> dict[str, Any]:
