@@ -9,6 +9,8 @@ from typing import Any
 
 import boto3
 
+from tests.integration.probes import quiet
+
 TABLE = "recorded"
 
 
@@ -64,7 +66,9 @@ def wait_for(endpoint: str, tag: str, count: int = 1, timeout: float = 20,
         time.sleep(0.1)
 
 
-def settle(endpoint: str, tag: str, seconds: float = 2.0, function: str = "recorder") -> list[Recorded]:
-    """What was recorded after waiting ``seconds`` (to check that nothing more, or nothing, arrives)."""
-    time.sleep(seconds)
+def settle(endpoint: str, tag: str, function: str = "recorder", timeout: float = 30) -> list[Recorded]:
+    """What was recorded once nothing more can arrive (to check that nothing more, or nothing,
+    arrives): every push source and Event invoke reaches the recorder through the asynchronous
+    queue, so this waits until that queue has nothing queued (:func:`probes.quiet`)."""
+    quiet(endpoint, timeout)
     return recorded(endpoint, tag, function)

@@ -107,7 +107,7 @@ def test_a_failing_event_is_retried_then_reported_to_on_failure_and_the_dlq(endp
     attributes = {k: (v["DataType"], v["StringValue"]) for k, v in dead["MessageAttributes"].items()}
     assert attributes == {"RequestID": ("String", request_id), "ErrorCode": ("Number", "200"),
                           "ErrorMessage": ("String", "failing as asked")}
-    assert len(settle(endpoint, tag, 1.5)) == 2  # no third attempt
+    assert len(settle(endpoint, tag)) == 2  # no third attempt
 
 
 def test_zero_retries_runs_once_and_success_records_reach_sns_eventbridge_and_lambda(endpoint, lam, tag):
@@ -127,7 +127,7 @@ def test_zero_retries_runs_once_and_success_records_reach_sns_eventbridge_and_la
 
     lam.invoke(FunctionName="recorder", InvocationType="Event",
                Payload=json.dumps({"tag": tag + "-f", "please-fail": True}))
-    assert len(settle(endpoint, tag + "-f", 2.5)) == 1
+    assert len(settle(endpoint, tag + "-f")) == 1
 
     # EventBridge: a bus whose rule sends the record to SQS
     events = aws(endpoint, "events")

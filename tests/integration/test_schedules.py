@@ -26,10 +26,11 @@ import pytest
 from botocore.exceptions import ClientError
 
 from emulator.app.server import BackgroundServer
-from emulator.cli.client import ControlPlane
+from emulator.cli.client import PlaneClient
 from emulator.config import Settings
 from emulator.moto import delivery as moto_delivery
 from tests.conftest import ROOT, TEST_FUNCTIONS, lambda_client
+from tests.integration.probes import until
 from tests.integration.recorded import aws, ensure_table, recorded, settle, wait_for
 
 RECORDER = "arn:aws:lambda:us-east-1:123456789012:function:recorder"
@@ -100,13 +101,13 @@ def epoch(text: str) -> int:
 
 
 def listing(plane: str) -> dict[str, dict[str, Any]]:
-    reply = ControlPlane(plane).request("GET", "/_cloudmicro/schedules")
+    reply = PlaneClient(plane).request("GET", "/_cloudmicro/schedules")
     assert reply.status == 200, reply.body
     return {row["Name"]: row for row in reply.json()["Schedules"]}
 
 
 def set_clock(plane: str, offset: float) -> None:
-    reply = ControlPlane(plane).request("PUT", "/_cloudmicro/schedules/clock", json.dumps({"Offset": offset}).encode())
+    reply = PlaneClient(plane).request("PUT", "/_cloudmicro/schedules/clock", json.dumps({"Offset": offset}).encode())
     assert reply.status == 200, reply.body
 
 
@@ -190,10 +191,17 @@ def test_disabled_rule_does_not_fire(plane, rules, tag):
     target = [{"Id": "1", "Arn": RECORDER, "Input": json.dumps({"tag": tag})}]
     rules(f"off-{tag}", "cron(* * * * ? *)", target, State="DISABLED")
     rules(f"offrate-{tag}", "rate(1 minute)", target, State="DISABLED")
+    # and an enabled one, due in the same window: once it has fired, the firing loop has run at
+    # the moved clock, in the pass (or after the one) that would have fired the disabled ones
+    witness = uuid.uuid4().hex
+    rules(f"on-{tag}", "cron(* * * * ? *)", [{"Id": "1", "Arn": RECORDER, "Input": json.dumps({"tag": witness})}])
     rows = listing(plane)
     assert rows[f"off-{tag}"]["State"] == "DISABLED" and rows[f"off-{tag}"]["NextFiring"] is None
     jump_to(plane, time.time() + 130)  # past two minute boundaries and the rate's first firing
-    assert settle(plane, tag, 2.5) == []
+    until(lambda: listing(plane)[f"on-{tag}"]["LastFiring"], what="the enabled rule to fire")
+    rows = listing(plane)
+    assert rows[f"off-{tag}"]["Fired"] == rows[f"offrate-{tag}"]["Fired"] == 0
+    assert settle(plane, tag) == []
 
     aws(plane, "events").enable_rule(Name=f"off-{tag}")
     next_at = epoch(listing(plane)[f"off-{tag}"]["NextFiring"])
@@ -277,7 +285,9 @@ def test_scheduler_schedules_fire(plane, schedules, tag):
     while any(s["Name"] == f"at-{tag}" for s in scheduler.list_schedules()["Schedules"]):
         assert time.monotonic() < deadline, "the completed one-time schedule was not deleted"
         time.sleep(0.1)
-    assert len(settle(plane, once, 1.5)) == 1
+    # deleted once no firing was under way, and gone from the plane's timetable: nothing fires it again
+    assert f"at-{tag}" not in listing(plane)
+    assert len(settle(plane, once)) == 1
 
 
 def test_scheduler_time_zone_dates_and_state_in_the_listing(plane, schedules, tag):
@@ -285,12 +295,15 @@ def test_scheduler_time_zone_dates_and_state_in_the_listing(plane, schedules, ta
     start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=3)
     schedules(f"later-{tag}", "rate(1 day)", StartDate=start)
     schedules(f"paused-{tag}", "rate(1 minute)", {"Input": json.dumps({"tag": tag})}, State="DISABLED")
+    # enabled, a rate fires at creation: once this one has, the paused one would have too
+    witness = schedules(f"on-{tag}", "rate(1 minute)", {"Input": json.dumps({"tag": uuid.uuid4().hex})})
+    until(lambda: listing(plane)[f"on-{tag}"]["LastFiring"], what=f"{witness} to fire")
     rows = listing(plane)
     assert rows[f"kolkata-{tag}"]["NextFiring"].endswith("T05:00:00Z")  # 10:30 IST is 05:00 UTC
     assert rows[f"kolkata-{tag}"]["Timezone"] == "Asia/Kolkata"
     assert rows[f"later-{tag}"]["NextFiring"] == f"{start:%Y-%m-%dT%H:%M:%SZ}"
-    assert rows[f"paused-{tag}"]["NextFiring"] is None
-    assert settle(plane, tag, 1.5) == []
+    assert rows[f"paused-{tag}"]["NextFiring"] is None and rows[f"paused-{tag}"]["Fired"] == 0
+    assert settle(plane, tag) == []
 
 
 # --------------------------------------------------------------------------- the CLI
@@ -355,7 +368,8 @@ def test_a_rule_event_no_function_takes_goes_to_the_target_dead_letter_queue(pla
     assert {k: v for k, v in attributes.items() if k != "ERROR_MESSAGE"} == {
         "RULE_ARN": arn, "TARGET_ARN": missing, "ERROR_CODE": "NO_RESOURCE"}
     assert f"gone-{tag}" in attributes["ERROR_MESSAGE"]
-    assert sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=1).get("Messages", []) == []  # only that one
+    # only that one: `schedule run` answers once the firing has sent to every target and dead-letter queue
+    assert sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=0).get("Messages", []) == []
 
 
 # --------------------------------------------------------------------------- shutdown

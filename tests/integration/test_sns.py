@@ -108,7 +108,7 @@ def test_attribute_filter_policy(endpoint, tag):
     publish("missing-region", "order", "500", None)
     sns.publish(TopicArn=topic, Message=f"{tag} no-attributes")
     wait_for(endpoint, tag, 2)
-    assert sorted(messages(settle(endpoint, tag, 2))) == [f"{tag} match-order", f"{tag} match-return"]
+    assert sorted(messages(settle(endpoint, tag))) == [f"{tag} match-order", f"{tag} match-return"]
 
 
 def test_body_filter_policy(endpoint, tag):
@@ -124,7 +124,7 @@ def test_body_filter_policy(endpoint, tag):
         sns.publish(TopicArn=topic, Message=json.dumps(body))
     sns.publish(TopicArn=topic, Message=f"not json {tag}")
     wait_for(endpoint, tag)
-    assert [json.loads(m) for m in messages(settle(endpoint, tag, 2))] == [bodies["yes"]]
+    assert [json.loads(m) for m in messages(settle(endpoint, tag))] == [bodies["yes"]]
 
 
 def test_policy_set_after_subscribing_and_unsubscribe(endpoint, tag):
@@ -139,7 +139,7 @@ def test_policy_set_after_subscribing_and_unsubscribe(endpoint, tag):
     sns.unsubscribe(SubscriptionArn=subscription)
     sns.publish(TopicArn=topic, Message=f"{tag} after",
                 MessageAttributes={"keep": {"DataType": "String", "StringValue": "yes"}})
-    assert messages(settle(endpoint, tag, 2)) == [f"{tag} yes"]
+    assert messages(settle(endpoint, tag)) == [f"{tag} yes"]
 
 
 def test_message_structure_json_and_publish_batch(endpoint, tag):
@@ -187,7 +187,7 @@ def test_an_invalid_filter_is_refused_and_no_subscription_is_left(endpoint, tag,
         sns.publish(TopicArn=topic, Message=f"{tag} {kind}",
                     MessageAttributes={"kind": {"DataType": "String", "StringValue": kind}})
     wait_for(endpoint, tag)
-    assert messages(settle(endpoint, tag, 1.5)) == [f"{tag} order"]
+    assert messages(settle(endpoint, tag)) == [f"{tag} order"]
     assert subscription["Endpoint"] == FUNCTION
 
 
