@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
+import math
 import os
 import time
 from collections.abc import Callable
@@ -14,6 +15,7 @@ import boto3
 import pytest
 
 from tests.conftest import lambda_client
+from tests.integration import probes
 
 pytestmark = pytest.mark.usefixtures("sink_table")
 
@@ -258,22 +260,45 @@ def test_fifo_order_is_kept_and_a_failed_group_is_not_overtaken(endpoint, mappin
         assert order == list(range(6)), (group, order)
 
 
+def visible(endpoint: str, url: str) -> tuple[int, int]:
+    """(messages visible, messages held by a receive) in the queue."""
+    attributes = aws(endpoint, "sqs").get_queue_attributes(
+        QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])
+    return (int(attributes["Attributes"]["ApproximateNumberOfMessages"]),
+            int(attributes["Attributes"]["ApproximateNumberOfMessagesNotVisible"]))
+
+
 def test_disable_stops_delivery_and_enable_resumes(endpoint, mappings, tag):
-    url, arn = queue(endpoint, f"toggle-{tag}")
+    # A receive under way when a mapping stops ends after its poller is gone, and hides what it
+    # got for the queue's visibility timeout (the default 30 s was most of this test's time)
+    url, arn = queue(endpoint, f"toggle-{tag}", VisibilityTimeout="3")
     mapping = mappings(EventSourceArn=arn)
     client = lambda_client(endpoint)
     send(endpoint, url, [body(tag, 0)])
     wait_until(lambda: len(sink_state(endpoint, tag)[0]) == 1, what="first message")
+    wait_until(lambda: depth(endpoint, url) == 0, what="the first message deleted")  # before its batch is cut off
     client.update_event_source_mapping(UUID=mapping["UUID"], Enabled=False)
+
+    def poller() -> tuple[str, bool, int]:
+        status = probes.mapping(endpoint, mapping["UUID"])
+        assert status is not None
+        return status["State"], status["Running"], status["in_flight"]
+
+    assert poller() == ("Disabled", False, 0)
     send(endpoint, url, [body(tag, n) for n in range(1, 6)])
-    time.sleep(3)
+    # no poller runs: once no receive holds any of them (one under way when the mapping stopped
+    # may have taken some), nothing can take them
+    wait_until(lambda: visible(endpoint, url) == (5, 0), what="the 5 messages visible, none held")
     assert len(sink_state(endpoint, tag)[0]) == 1
     assert depth(endpoint, url) == 5
+    assert poller() == ("Disabled", False, 0)
     client.update_event_source_mapping(UUID=mapping["UUID"], Enabled=True)
     wait_until(lambda: len(sink_state(endpoint, tag)[0]) == 6, what="the rest after enabling")
+    wait_until(lambda: depth(endpoint, url) == 0, what="the rest deleted")  # before the delete cuts a batch off
     client.delete_event_source_mapping(UUID=mapping["UUID"])
+    assert probes.mapping(endpoint, mapping["UUID"]) is None
     send(endpoint, url, [body(tag, 99)])
-    time.sleep(3)
+    wait_until(lambda: visible(endpoint, url) == (1, 0), what="the last message visible, not held")
     assert len(sink_state(endpoint, tag)[0]) == 6 and depth(endpoint, url) == 1
 
 
@@ -456,12 +481,16 @@ def test_kinesis_parallelization_keeps_order_per_key_and_at_timestamp(endpoint, 
     kinesis.create_stream(StreamName=name, ShardCount=1)
     arn = kinesis.describe_stream(StreamName=name)["StreamDescription"]["StreamARN"]
     kinesis.put_record(StreamName=name, Data=body(tag, -1, key="old").encode(), PartitionKey="old")
-    time.sleep(1.5)
-    since = time.time()
+    # the old record is older than the starting timestamp, the others newer. Timestamps go over
+    # the wire in whole seconds, so the clock must pass a second boundary between them: a wait
+    # for the clock itself (0.5 s on average)
+    since = math.floor(time.time()) + 1
+    while time.time() <= since:
+        time.sleep(max(0.0, since - time.time()) + 0.01)
     for n in range(12):
         key = "abc"[n % 3]
         kinesis.put_record(StreamName=name, Data=body(tag, n, key=key).encode(), PartitionKey=key)
-    mappings(EventSourceArn=arn, StartingPosition="AT_TIMESTAMP", StartingPositionTimestamp=since - 0.5,
+    mappings(EventSourceArn=arn, StartingPosition="AT_TIMESTAMP", StartingPositionTimestamp=since,
              BatchSize=12, ParallelizationFactor=3)
     wait_until(lambda: len(sink_state(endpoint, tag)[0]) == 12, what="12 records")
     counts, batches = sink_state(endpoint, tag)
