@@ -99,6 +99,25 @@ def _counts(sqs: Any, url: str) -> dict[str, int]:
     return {name: int(attributes[name]) for name in names}
 
 
+def _until_visible(sqs: Any, url: str, count: int) -> None:
+    """Until ``count`` messages are visible (a visibility timeout or a delay ran out), by the
+    queue's own count: a receive would change what the test looks at."""
+    deadline = time.monotonic() + 10
+    while _counts(sqs, url)["ApproximateNumberOfMessages"] < count:
+        assert time.monotonic() < deadline, f"fewer than {count} message(s) visible after 10 s: {_counts(sqs, url)}"
+        time.sleep(0.02)
+
+
+def _until_waiting(url: str) -> None:
+    """Until a receive waits on the queue (its long poll is under way, so what comes next wakes
+    it): moto's receives wait on the queue's condition, whose waiters say so."""
+    condition = _moto_queue(url)._messages_lock
+    deadline = time.monotonic() + 10
+    while not condition._waiters:
+        assert time.monotonic() < deadline, "no receive waits on the queue after 10 s"
+        time.sleep(0.005)
+
+
 def _moto_queue(url: str) -> Any:
     from moto.sqs.models import sqs_backends
 
@@ -221,7 +240,7 @@ def test_visibility_timeout_expiry_and_receive_count(sqs: Any) -> None:
     sqs.send_message(QueueUrl=url, MessageBody="again")
     first = _receive(sqs, url, AttributeNames=["All"])[0]
     assert _receive(sqs, url) == []
-    time.sleep(1.3)
+    _until_visible(sqs, url, 1)
     second = _receive(sqs, url, AttributeNames=["All"])[0]
     assert second["MessageId"] == first["MessageId"]
     assert second["Attributes"]["ApproximateReceiveCount"] == "2"
@@ -229,7 +248,7 @@ def test_visibility_timeout_expiry_and_receive_count(sqs: Any) -> None:
             == first["Attributes"]["ApproximateFirstReceiveTimestamp"])
     assert second["ReceiptHandle"] != first["ReceiptHandle"]
     # the per-call VisibilityTimeout wins over the queue's
-    time.sleep(1.3)
+    _until_visible(sqs, url, 1)
     third = _receive(sqs, url, AttributeNames=["All"], VisibilityTimeout=0)[0]
     assert third["Attributes"]["ApproximateReceiveCount"] == "3"
     fourth = _receive(sqs, url, AttributeNames=["All"])[0]
@@ -241,7 +260,7 @@ def test_old_receipt_handle_after_re_receive(sqs: Any) -> None:
     url = _queue(sqs, "oldhandle", VisibilityTimeout="1")
     sqs.send_message(QueueUrl=url, MessageBody="x")
     old = _receive(sqs, url)[0]["ReceiptHandle"]
-    time.sleep(1.3)
+    _until_visible(sqs, url, 1)
     new = _receive(sqs, url)[0]["ReceiptHandle"]
     assert new != old
     sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=old, VisibilityTimeout=0)
@@ -322,7 +341,7 @@ def test_delay_seconds(sqs: Any) -> None:
     sqs.send_message(QueueUrl=url, MessageBody="now")
     assert [m["Body"] for m in _receive(sqs, url, VisibilityTimeout=60)] == ["now"]
     assert _counts(sqs, url)["ApproximateNumberOfMessagesDelayed"] == 1
-    time.sleep(1.3)
+    _until_visible(sqs, url, 1)
     assert [m["Body"] for m in _receive(sqs, url)] == ["delayed"]
     assert _counts(sqs, url)["ApproximateNumberOfMessagesDelayed"] == 0
 
@@ -330,7 +349,7 @@ def test_delay_seconds(sqs: Any) -> None:
     sqs.send_message(QueueUrl=queued, MessageBody="by queue")
     sqs.send_message(QueueUrl=queued, MessageBody="override", DelaySeconds=0)
     assert [m["Body"] for m in _receive(sqs, queued, VisibilityTimeout=60)] == ["override"]
-    time.sleep(1.3)
+    _until_visible(sqs, queued, 1)
     assert [m["Body"] for m in _receive(sqs, queued)] == ["by queue"]
 
 
@@ -431,7 +450,7 @@ def _receive_in_thread(sqs: Any, url: str, wait: int, **kwargs: Any) -> tuple[th
 def test_long_poll_wakes_up_on_send(sqs: Any, endpoint: str) -> None:
     url = _queue(sqs, "longpoll")
     thread, box = _receive_in_thread(_client(endpoint), url, 5)
-    time.sleep(0.5)
+    _until_waiting(url)
     sent_at = time.monotonic()
     sqs.send_message(QueueUrl=url, MessageBody="wake")
     thread.join(6)
@@ -502,7 +521,7 @@ def test_fifo_visibility_timeout_releases_group(sqs: Any) -> None:
     _send_fifo(sqs, url, "a2", "A")
     assert [m["Body"] for m in _receive(sqs, url, 1)] == ["a1"]
     assert _receive(sqs, url, 1) == []
-    time.sleep(1.3)
+    _until_visible(sqs, url, 2)  # a1 back (a2 was never received)
     again = _receive(sqs, url, 1, AttributeNames=["ApproximateReceiveCount"])
     assert [m["Body"] for m in again] == ["a1"]  # a1 again, never a2 first
     assert again[0]["Attributes"]["ApproximateReceiveCount"] == "2"
@@ -571,7 +590,7 @@ def test_fifo_long_poll_wakes_when_group_unblocks_patched(patched_sqs: Any, endp
     _send_fifo(sqs, url, "a2", "A")
     a1 = _receive(sqs, url, 1)[0]
     thread, box = _receive_in_thread(_client(endpoint), url, 5)
-    time.sleep(0.5)
+    _until_waiting(url)
     deleted_at = time.monotonic()
     sqs.delete_message(QueueUrl=url, ReceiptHandle=a1["ReceiptHandle"])
     thread.join(6)
@@ -585,7 +604,7 @@ def test_long_poll_wakes_on_change_visibility_patched(patched_sqs: Any, endpoint
     sqs.send_message(QueueUrl=url, MessageBody="back")
     handle = _receive(sqs, url, VisibilityTimeout=60)[0]["ReceiptHandle"]
     thread, box = _receive_in_thread(_client(endpoint), url, 5)
-    time.sleep(0.5)
+    _until_waiting(url)
     changed_at = time.monotonic()
     sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=handle, VisibilityTimeout=0)
     thread.join(6)
