@@ -71,7 +71,11 @@ def wait_for_reloads(endpoint: str, count: int, name: str = NAME, timeout: float
 
 
 def settle(seconds: float = 0.5) -> None:
-    """Give a reload that should not happen time to happen (for asserting it does not)."""
+    """Give a reload that should not happen time to happen (for asserting it does not).
+
+    A fixed wait on purpose: nothing the control plane shows says that the watcher has handled
+    every file event so far (health's hot_reload has reloads, not events seen or debounces under
+    way), so there is no probe to wait on; 0.5 s is ten times its 50 ms quiet period."""
     time.sleep(seconds)
 
 
