@@ -46,19 +46,16 @@ def until(check: Callable[[], T], timeout: float = 30, what: str = "the conditio
 def async_events(endpoint: str) -> dict[str, int]:
     """The asynchronous queue's counters: ``queued`` (waiting, running or waiting for a retry),
     ``accepted``, ``succeeded``, ``failed``, ``retries``, ``throttled``..."""
-    return control(endpoint, "health")["lambda"]["async_events"]  # type: ignore[no-any-return]
+    return control(endpoint, "health")["lambda"]["async_events"]
 
 
 def quiet(endpoint: str, timeout: float = 30) -> None:
     """Wait until the asynchronous queue has nothing queued: every event accepted so far has had
     its last attempt, so nothing more reaches a function through it (see the module's docstring)."""
-    last: dict[str, int] = {}
-
-    def drained() -> bool:
-        last.update(async_events(endpoint))
-        return last["queued"] == 0
-
-    until(drained, timeout, what=f"the asynchronous queue to drain (last seen: {last})")
+    deadline = time.monotonic() + timeout
+    while (status := async_events(endpoint))["queued"]:
+        assert time.monotonic() < deadline, f"the asynchronous queue did not drain in {timeout} s: {status}"
+        time.sleep(0.05)
 
 
 def mapping(endpoint: str, uuid: str) -> dict[str, Any] | None:
@@ -66,8 +63,3 @@ def mapping(endpoint: str, uuid: str) -> dict[str, Any] | None:
     ``in_flight``, ``batches``, ``records``...); None once it is deleted."""
     return next((m for m in control(endpoint, "mappings") if m["UUID"] == uuid), None)
 
-
-def schedule(endpoint: str, name: str) -> dict[str, Any] | None:
-    """One schedule rule or Scheduler schedule as ``GET /_cloudmicro/schedules`` lists it
-    (``Fired``, ``LastFiring``, ``NextFiring``...; read fresh); None when there is none."""
-    return next((s for s in control(endpoint, "schedules")["Schedules"] if s["Name"] == name), None)
