@@ -17,6 +17,10 @@ def _env(name: str, default: str) -> str:
     return os.environ.get(f"CLOUDMICRO_{name}", default)
 
 
+def _list(value: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in value.split(",") if item.strip())
+
+
 def default_max_starting() -> int:
     """Cold starts at once: two per core (a start is partly waiting on the Docker engine)."""
     return max(2, 2 * (os.cpu_count() or 1))
@@ -63,6 +67,14 @@ class Settings:
     watch: WatchKind = "auto"
     #: where installed requirements.txt packages are cached (None: ``<state_dir>/deps``)
     deps_dir: Path | None = None
+    #: names besides localhost, *.localhost and IP addresses that requests may use as Host
+    allowed_hosts: tuple[str, ...] = ()
+    #: origins besides localhost and loopback ones whose pages may call the endpoint (CORS)
+    cors_origins: tuple[str, ...] = ()
+    #: folders besides the project's whose code (hot-reload functions, layers) may be used
+    code_roots: tuple[Path, ...] = ()
+    #: the admin routes' token (None: one is made and written to ``<state_dir>/admin-token``)
+    admin_token: str | None = None
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -90,6 +102,10 @@ class Settings:
             async_retry_delay=float(_env("ASYNC_RETRY_DELAY", "1")),
             watch=_env("WATCH", "auto").lower(),  # type: ignore[arg-type]
             deps_dir=Path(_env("DEPS_DIR", "")) if _env("DEPS_DIR", "") else None,
+            allowed_hosts=_list(_env("ALLOWED_HOSTS", "")),
+            cors_origins=_list(_env("CORS_ORIGINS", "")),
+            admin_token=_env("ADMIN_TOKEN", "") or None,
+            code_roots=tuple(Path(p).resolve() for p in _list(_env("CODE_ROOTS", ""))),
         )
         clean = {k: v for k, v in overrides.items() if v is not None}
         settings = replace(settings, **clean)  # type: ignore[arg-type]
@@ -114,6 +130,8 @@ class Settings:
             "SEED_ON_START": self.seed_on_start, "MOTO_PATCHES": self.moto_patches,
             "CLOUDWATCH_LOGS": self.cloudwatch_logs, "ASYNC_RETRY_DELAY": self.async_retry_delay,
             "WATCH": self.watch, "DEPS_DIR": self.deps_dir or "",
+            "ALLOWED_HOSTS": ",".join(self.allowed_hosts), "CORS_ORIGINS": ",".join(self.cors_origins),
+            "ADMIN_TOKEN": self.admin_token or "", "CODE_ROOTS": ",".join(str(p) for p in self.code_roots),
         }
         return {f"CLOUDMICRO_{k}": (str(v).lower() if isinstance(v, bool) else str(v)) for k, v in values.items()}
 

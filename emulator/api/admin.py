@@ -1,22 +1,47 @@
-"""Cloudmicro's own endpoints under ``/_cloudmicro``: health, logs, environments, code."""
+"""Cloudmicro's own endpoints under ``/_cloudmicro``: health, logs, environments, code.
+
+What only the developer may do (reset, read environments, logs and code, move or fire
+schedules) is on :data:`admin`, whose routes need the admin token
+(:mod:`emulator.domain.admin_token`); health, the bench's echo and the read-only listings of
+mappings and schedules are open to local clients (:data:`router`).
+"""
 
 from __future__ import annotations
 
+import asyncio
 import io
+import math
+import time
 import zipfile
 from collections.abc import Mapping
+from pathlib import Path
+from urllib.parse import quote
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
-from emulator.api.deps import PlaneDep
+from emulator.api.deps import Plane, PlaneDep
 from emulator.api.wire import json_body
 from emulator.api.wire import json_response as _json
-from emulator.domain.errors import InvalidParameterValueException, ResourceNotFoundException
+from emulator.domain import admin_token
+from emulator.domain.errors import AccessDeniedException, InvalidParameterValueException, ResourceNotFoundException
 from emulator.schedules.events import iso
 from emulator.schedules.service import ScheduleNotFound
 
+CODE_LINK_SECONDS = 600
+
+
+def require_admin(request: Request, plane: PlaneDep) -> None:
+    """403 AccessDeniedException unless the request carries the admin token."""
+    if not admin_token.matches(plane.admin_token, request.headers.get(admin_token.HEADER)):
+        raise AccessDeniedException(
+            f"Cloudmicro's admin routes need the header {admin_token.HEADER}: its value is in "
+            f"{admin_token.token_file(plane.settings.state_dir)} (or CLOUDMICRO_ADMIN_TOKEN). The cloudmicro "
+            "CLI and the pytest plugin send it.")
+
+
 router = APIRouter(prefix="/_cloudmicro")
+admin = APIRouter(prefix="/_cloudmicro", dependencies=[Depends(require_admin)])
 
 
 @router.get("/health")
@@ -43,7 +68,7 @@ async def health(state: PlaneDep) -> Response:
     )
 
 
-@router.post("/reset")
+@admin.post("/reset")
 async def reset(state: PlaneDep) -> Response:
     """Wipe all state: every AWS resource in moto, API-created functions, environments, logs."""
     await state.aws.reset()
@@ -62,7 +87,7 @@ async def echo(request: Request) -> Response:
     return Response(await request.body(), media_type="application/json")
 
 
-@router.get("/invocations/{request_id}/log")
+@admin.get("/invocations/{request_id}/log")
 async def invocation_log(request_id: str, plane: PlaneDep) -> Response:
     entry = plane.logs.get(request_id)
     if entry is None:
@@ -70,7 +95,7 @@ async def invocation_log(request_id: str, plane: PlaneDep) -> Response:
     return Response(entry.text, media_type="text/plain; charset=utf-8")
 
 
-@router.get("/functions/{name}/logs")
+@admin.get("/functions/{name}/logs")
 async def function_logs(name: str, request: Request, plane: PlaneDep) -> Response:
     """A function's recent invocation logs, oldest first (``cloudmicro logs``). Without
     ``cursor``: the last ``limit`` (default 10). With it: those after it, waiting up to ``wait``
@@ -103,7 +128,7 @@ def _int_param(params: Mapping[str, str], key: str) -> int | None:
     return int(value)
 
 
-@router.get("/environments")
+@admin.get("/environments")
 async def environments(plane: PlaneDep) -> Response:
     executor = plane.executor
     return _json(
@@ -137,7 +162,7 @@ async def schedules(plane: PlaneDep) -> Response:
     return _json({"Now": iso(service.now()), "ClockOffset": service.offset, "Schedules": rows})
 
 
-@router.post("/schedules/run")
+@admin.post("/schedules/run")
 async def run_schedule(request: Request, plane: PlaneDep) -> Response:
     """Fire one schedule now: ``{"Name": ..., "Kind": "rule"|"schedule", "Group": ...}``."""
     body = await json_body(request)
@@ -153,30 +178,60 @@ async def run_schedule(request: Request, plane: PlaneDep) -> Response:
     return _json(result)
 
 
+#: how far the schedules' clock moves at most, either way (seconds): 100 years
+MAX_CLOCK_OFFSET = 100 * 365 * 86400
+
+
 @router.get("/schedules/clock")
 async def schedule_clock(plane: PlaneDep) -> Response:
     service = plane.schedules
     return _json({"Now": iso(service.now()), "Offset": service.offset})
 
 
-@router.put("/schedules/clock")
+@admin.put("/schedules/clock")
 async def set_schedule_clock(request: Request, plane: PlaneDep) -> Response:
     """Move the schedules' clock: ``{"Offset": seconds}`` past real time (0 for real time)."""
     offset = (await json_body(request)).get("Offset")
     if not isinstance(offset, (int, float)) or isinstance(offset, bool):
         raise InvalidParameterValueException("Offset (seconds past real time) must be a number")
+    if not math.isfinite(offset) or abs(offset) > MAX_CLOCK_OFFSET or time.time() + offset < 0:
+        raise InvalidParameterValueException(
+            f"Offset must be a finite number of seconds within {MAX_CLOCK_OFFSET} (100 years) of real time, "
+            f"and not before 1970: {offset!r} is not")
     service = plane.schedules
     service.set_offset(offset)
     return _json({"Now": iso(service.now()), "Offset": service.offset})
 
 
+def code_location(base_url: str, plane: Plane, name: str) -> str:
+    """GetFunction's ``Code.Location``: a link to the code that works for :data:`CODE_LINK_SECONDS`."""
+    expires = int(time.time()) + CODE_LINK_SECONDS
+    signature = admin_token.code_signature(plane.admin_token, name, expires)
+    return f"{base_url}_cloudmicro/code/{quote(name)}.zip?Expires={expires}&Signature={signature}"
+
+
 @router.get("/code/{name}.zip")
-async def code(name: str, plane: PlaneDep) -> Response:
-    """The function's code as a zip (GetFunction's Code.Location points here)."""
+async def code(name: str, request: Request, plane: PlaneDep) -> Response:
+    """The function's code as a zip: with the admin token, or with the signed link GetFunction gave."""
+    query = request.query_params
+    expires = query.get("Expires", "")
+    signed = (expires.isdigit() and int(expires) >= time.time() and admin_token.matches(
+        admin_token.code_signature(plane.admin_token, name, int(expires)), query.get("Signature")))
+    if not signed:
+        require_admin(request, plane)
     function = plane.registry.get(name)
+    return Response(await asyncio.to_thread(zip_folder, function.code_dir), media_type="application/zip")
+
+
+def zip_folder(folder: Path) -> bytes:
+    """A folder's regular files as a zip (no links leading out of it, no FIFOs or devices)."""
+    root = folder.resolve()
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for path in sorted(function.code_dir.rglob("*")):
-            if path.is_file() and "__pycache__" not in path.parts:
-                archive.write(path, path.relative_to(function.code_dir))
-    return Response(buffer.getvalue(), media_type="application/zip")
+        for path in sorted(folder.rglob("*")):
+            if "__pycache__" in path.parts or not path.is_file():
+                continue  # is_file() is False for FIFOs, sockets and devices
+            if not path.resolve().is_relative_to(root):
+                continue  # a link to outside the function's folder
+            archive.write(path, path.relative_to(folder))
+    return buffer.getvalue()

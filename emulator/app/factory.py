@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from emulator.api import admin, errors, esm_api, event_invoke_api, lambda_api, policy_api
 from emulator.api.deps import install
 from emulator.app.gateway import AwsGateway
+from emulator.app.guard import LocalOnly
 from emulator.app.plane import ControlPlane
 from emulator.config import Settings
 from emulator.invocation.cloudwatch import CloudWatchLogs, ReadYourWrites
@@ -35,13 +36,17 @@ def create_app(settings: Settings, *, echo_logs: bool = True) -> FastAPI:
     def cloudwatch() -> CloudWatchLogs | None:
         return started[0].cloudwatch if started else None
 
-    app = FastAPI(title="Cloudmicro", lifespan=lifespan, openapi_url=None, docs_url=None, redoc_url=None)
+    app = FastAPI(title="Cloudmicro", lifespan=lifespan, redirect_slashes=False,  # gateway.py serves "/x/" as "/x"
+                  openapi_url=None, docs_url=None, redoc_url=None)
     app.include_router(lambda_api.router)
     app.include_router(esm_api.router)
     app.include_router(event_invoke_api.router)
     app.include_router(policy_api.router)
     app.include_router(admin.router)
+    app.include_router(admin.admin)
     errors.install(app)
     # every Logs API request first writes the function logs still pending (read your own writes)
     app.add_middleware(AwsGateway, aws=ReadYourWrites(aws, cloudwatch))
+    # outermost: only this machine's clients, and no page from another origin (emulator/app/guard.py)
+    app.add_middleware(LocalOnly, hosts=(settings.host, *settings.allowed_hosts), origins=settings.cors_origins)
     return app

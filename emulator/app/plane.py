@@ -26,6 +26,7 @@ from emulator.aws.backend import AwsBackend
 from emulator.aws.clients import AwsClients
 from emulator.aws.seeding import SeedStatus, seed_in_background, wait_for_endpoint
 from emulator.config import Settings
+from emulator.domain.admin_token import ensure_token
 from emulator.domain.policies import Policies
 from emulator.domain.registry import FunctionRegistry
 from emulator.esm.manager import EventSourceManager
@@ -91,6 +92,8 @@ class ControlPlane:
     mappings: EventSourceManager
     schedules: Schedules
     seeding: SeedStatus
+    #: what the admin routes ask for (emulator/domain/admin_token.py)
+    admin_token: str
     _background: list[asyncio.Task[Any]] = field(default_factory=list)
     _delivery: object | None = None
 
@@ -104,7 +107,8 @@ class ControlPlane:
     @classmethod
     def build(cls, settings: Settings, aws: AwsBackend, *, echo_logs: bool = True) -> ControlPlane:
         executor = build_executor(settings)
-        registry = FunctionRegistry(settings.functions_dir, settings.state_dir, settings.region, settings.account_id)
+        registry = FunctionRegistry(settings.functions_dir, settings.state_dir, settings.region, settings.account_id,
+                                roots=(settings.project_dir, *settings.code_roots))
         registry.load_folders()
         ports = RuntimePorts(settings.host if settings.host != "0.0.0.0" else "127.0.0.1")
         ports.bind_app(create_runtime_app(ports))
@@ -144,7 +148,7 @@ class ControlPlane:
             pool=pool, logs=logs, cloudwatch=cloudwatch, policies=Policies(settings.state_dir / "policies.json"),
             reloader=reloader, service=service, invoker=Invoker(service, async_queue), async_queue=async_queue,
             mappings=EventSourceManager(registry, service, clients, settings.state_dir), schedules=schedules,
-            seeding=SeedStatus(),
+            seeding=SeedStatus(), admin_token=settings.admin_token or ensure_token(settings.state_dir),
         )
 
     async def _start(self) -> None:

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
+
+from emulator.domain.admin_token import HEADER, read_token
 
 
 @dataclass(frozen=True)
@@ -31,12 +35,29 @@ class Reply:
 
 
 class PlaneClient:
-    def __init__(self, endpoint: str) -> None:
+    """A running control plane; its admin routes get the admin token: ``token``, else
+    ``CLOUDMICRO_ADMIN_TOKEN``, else the one in ``state_dir`` (read when first needed)."""
+
+    def __init__(self, endpoint: str, *, token: str | None = None, state_dir: Path | None = None) -> None:
         self.endpoint = endpoint.rstrip("/")
+        self._token = token
+        self._state_dir = state_dir
+
+    def token(self) -> str | None:
+        if self._token is None:
+            self._token = os.environ.get("CLOUDMICRO_ADMIN_TOKEN") or (
+                read_token(self._state_dir) if self._state_dir is not None else None)
+        return self._token
 
     def request(self, method: str, path: str, body: bytes | None = None,
                 headers: dict[str, str] | None = None, timeout: float = 960) -> Reply:
-        req = urllib.request.Request(self.endpoint + path, data=body, method=method, headers=headers or {})
+        headers = dict(headers or {})
+        token = self.token() if path.startswith("/_cloudmicro/") else None
+        if token:
+            headers[HEADER] = token
+        if body is not None and not any(name.lower() == "content-type" for name in headers):
+            headers["Content-Type"] = "application/json"  # urllib's default (a form) is refused
+        req = urllib.request.Request(self.endpoint + path, data=body, method=method, headers=headers)
         try:
             with urllib.request.urlopen(req, timeout=timeout) as resp:
                 return Reply(resp.status, {k.lower(): v for k, v in resp.headers.items()}, resp.read())

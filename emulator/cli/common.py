@@ -32,7 +32,8 @@ def check_executor(settings: Settings) -> None:
 
 def plane_client(endpoint: str | None, settings: Settings) -> PlaneClient:
     """The control plane named by --endpoint, CLOUDMICRO_ENDPOINT or the settings."""
-    return PlaneClient(endpoint or os.environ.get("CLOUDMICRO_ENDPOINT") or settings.endpoint)
+    return PlaneClient(endpoint or os.environ.get("CLOUDMICRO_ENDPOINT") or settings.endpoint,
+                       token=settings.admin_token, state_dir=settings.state_dir)
 
 
 def running_plane(endpoint: str | None) -> PlaneClient:

@@ -37,7 +37,8 @@ def dev(host: str | None, port: int | None, executor: str | None, functions_dir:
     if settings.watch == "off":  # CLOUDMICRO_WATCH=off is for serve; dev always watches
         settings = replace(settings, watch="auto")
     check_executor(settings)
-    registry = FunctionRegistry(settings.functions_dir, settings.state_dir, settings.region, settings.account_id)
+    registry = FunctionRegistry(settings.functions_dir, settings.state_dir, settings.region, settings.account_id,
+                                roots=(settings.project_dir, *settings.code_roots))
     registry.load_folders()
     names = [f.name for f in registry.list()]
     click.echo(f"cloudmicro: dev on {settings.endpoint}: {len(names)} function(s) in {settings.functions_dir}"

@@ -52,7 +52,7 @@ def _control_plane(endpoint: str | None, executor: str | None, seed: bool = True
     from emulator.app.server import BackgroundServer
 
     with BackgroundServer(replace(settings, port=0)) as started:
-        plane = PlaneClient(started)
+        plane = PlaneClient(started, token=settings.admin_token, state_dir=settings.state_dir)
         if settings.seed_on_start:
             plane.wait_for_seeding()
         yield plane
@@ -108,7 +108,8 @@ def list_(endpoint: str | None) -> None:
     else:
         from emulator.domain.registry import FunctionRegistry
 
-        registry = FunctionRegistry(settings.functions_dir, settings.state_dir, settings.region, settings.account_id)
+        registry = FunctionRegistry(settings.functions_dir, settings.state_dir, settings.region, settings.account_id,
+                                roots=(settings.project_dir, *settings.code_roots))
         registry.load_folders()
         rows = [(f.name, f.runtime, f.handler, f.memory_size, f.timeout) for f in registry.list()]
         for folder, reason in registry.load_errors.items():

@@ -81,6 +81,23 @@ class TooManyRequestsException(LambdaError):
         return err
 
 
+class AccessDeniedException(LambdaError):
+    """The caller may not do this (Cloudmicro: an admin route without the admin token)."""
+
+    code = "AccessDeniedException"
+    status = 403
+    error_kind = "User"
+    message_key = "Message"
+
+
+class UnsupportedMediaTypeException(LambdaError):
+    """A request body whose content type is not JSON."""
+
+    code = "UnsupportedMediaTypeException"
+    status = 415
+    error_kind = "User"
+
+
 class ValidationException(LambdaError):
     """A request field outside its modeled constraints (AWS's generic validation error)."""
 
@@ -94,6 +111,14 @@ class PreconditionFailedException(LambdaError):
 
     code = "PreconditionFailedException"
     status = 412
+    error_kind = "User"
+
+
+class MethodNotAllowedException(LambdaError):
+    """A method the path does not take (``DELETE /2015-03-31/functions``)."""
+
+    code = "MethodNotAllowedException"
+    status = 405
     error_kind = "User"
 
 

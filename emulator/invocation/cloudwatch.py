@@ -116,7 +116,7 @@ class LogsClient:
 
     def __init__(self, app: Any, region: str) -> None:
         self._http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                       base_url=f"http://logs.{region}.amazonaws.com")
+                                       base_url="http://localhost")  # routed by the credential scope
         self._headers = {
             "Content-Type": "application/x-amz-json-1.1",
             # moto (and the gateway) route by the credential scope; moto checks no signature

@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -105,6 +106,19 @@ def client(endpoint: str, service: str, **config: Any) -> Any:
     )
 
 
+def admin_request(url: str, method: str = "GET", data: bytes | None = None) -> Any:
+    """A ``urllib`` request to a control plane's admin route (``/_cloudmicro/...``), carrying the
+    session's admin token (``CLOUDMICRO_ADMIN_TOKEN``, which the plugin sets)."""
+    import urllib.request
+
+    from emulator.domain.admin_token import HEADER
+
+    headers = {HEADER: os.environ.get("CLOUDMICRO_ADMIN_TOKEN", "")}
+    if data is not None:
+        headers["Content-Type"] = "application/json"  # urllib's default (a form) is refused
+    return urllib.request.Request(url, data=data, method=method, headers=headers)
+
+
 class _Clouds:
     """Starts control planes as child processes with the session's settings, and stops them."""
 
@@ -117,6 +131,9 @@ class _Clouds:
         config.stash[_LOGS] = self.logs
         config.stash[_CLOUDS] = self
         self.started: list[LocalCloud] = []
+        # one admin token for the session's control planes (children read it from the environment),
+        # so the tests' clients (PlaneClient, or the X-Cloudmicro-Admin-Token header) can use it
+        os.environ.setdefault("CLOUDMICRO_ADMIN_TOKEN", secrets.token_urlsafe(32))
 
     def settings(self, **overrides: Any) -> Settings:
         from emulator.config import Settings

@@ -22,6 +22,7 @@ from botocore.config import Config
 
 from emulator.app.server import BackgroundServer
 from emulator.invocation.async_queue import EventStore, QueuedEvent
+from emulator.testing.pytest_plugin import admin_request
 from tests.conftest import ROOT, _settings, lambda_client
 from tests.integration.recorded import aws, ensure_table, recorded, settle, wait_for
 
@@ -404,7 +405,7 @@ def test_throttled_events_wait_without_using_up_attempts(endpoint, lam, tag):
 
 def _busy(endpoint: str, function: str) -> bool:
     """Whether an environment of ``function`` is running an invocation (the status API)."""
-    environments = json.loads(urllib.request.urlopen(endpoint + "/_cloudmicro/environments", timeout=10).read())
+    environments = json.loads(urllib.request.urlopen(admin_request(endpoint + "/_cloudmicro/environments"), timeout=10).read())
     return any(e["function"] == function and e["request_id"] for e in environments)
 
 

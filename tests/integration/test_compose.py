@@ -68,9 +68,11 @@ def test_compose_stack_serves_functions_and_seeded_tables(stack, docker_engine):
                        aws_access_key_id="test", aws_secret_access_key="test")
     assert ddb.scan(TableName="words", Select="COUNT")["Count"] > 0
 
-    # cloudmicro invoke from the host
+    # cloudmicro invoke from the host: it reads the stack's admin token from the project's state
+    # folder (the session's, which the pytest plugin put in the environment, is another's)
+    host_env = {k: v for k, v in os.environ.items() if k != "CLOUDMICRO_ADMIN_TOKEN"}
     done = subprocess.run([sys.executable, "-m", "emulator", "invoke", "hello"], cwd=ROOT,
-                          env={**os.environ, "CLOUDMICRO_ENDPOINT": endpoint}, capture_output=True, text=True,
+                          env={**host_env, "CLOUDMICRO_ENDPOINT": endpoint}, capture_output=True, text=True,
                           timeout=120)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == {"message": "Hello Umberto Boccioni!"}

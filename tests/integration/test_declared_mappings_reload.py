@@ -10,6 +10,7 @@ import uuid
 
 import boto3
 
+from emulator.testing.pytest_plugin import admin_request
 from tests.conftest import lambda_client
 
 CONSUMER = """def consumer_handler(event, context):
@@ -27,7 +28,7 @@ def seen(endpoint: str, text: str, timeout: float = 30) -> None:
     """Until the consumer's log shows ``text`` (delivery is asynchronous)."""
     deadline = time.monotonic() + timeout
     while True:
-        with urllib.request.urlopen(f"{endpoint}/_cloudmicro/functions/consumer/logs?limit=100", timeout=10) as reply:
+        with urllib.request.urlopen(admin_request(f"{endpoint}/_cloudmicro/functions/consumer/logs?limit=100"), timeout=10) as reply:
             logs = json.loads(reply.read())["Invocations"]
         if any(f"got: {text}" in entry["Log"] for entry in logs):
             return

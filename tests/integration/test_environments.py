@@ -13,12 +13,13 @@ import pytest
 from emulator.app.server import BackgroundServer
 from emulator.config import Settings
 from emulator.executors.docker import LABEL, OWNER_LABEL, owner_id
+from emulator.testing.pytest_plugin import admin_request
 from tests.conftest import TEST_FUNCTIONS, lambda_client
 
 
 def _get(url: str, timeout: float = 5) -> tuple[int, dict]:
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as resp:
+        with urllib.request.urlopen(admin_request(url) if "/_cloudmicro/" in url else url, timeout=timeout) as resp:
             return resp.status, json.loads(resp.read() or b"null")
     except urllib.error.HTTPError as err:
         body = err.read()
@@ -76,7 +77,7 @@ def test_event_invokes_really_run(client, endpoint):
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         try:
-            with urllib.request.urlopen(f"{endpoint}/_cloudmicro/invocations/{request_id}/log") as resp:
+            with urllib.request.urlopen(admin_request(f"{endpoint}/_cloudmicro/invocations/{request_id}/log")) as resp:
                 log = resp.read().decode()
                 break
         except urllib.error.HTTPError:

@@ -19,6 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from botocore.exceptions import ClientError
 
+from emulator.testing.pytest_plugin import admin_request
 from tests.conftest import lambda_client
 
 pytestmark = pytest.mark.parametrize("executor", ["docker", "process"])
@@ -227,7 +228,7 @@ def test_an_invoke_in_flight_finishes_on_the_old_code(start):
 
 
 def _environments(endpoint: str) -> list[dict]:
-    return json.loads(urllib.request.urlopen(endpoint + "/_cloudmicro/environments", timeout=10).read())
+    return json.loads(urllib.request.urlopen(admin_request(endpoint + "/_cloudmicro/environments"), timeout=10).read())
 
 
 def test_the_polling_fallback_reloads_too(start):
