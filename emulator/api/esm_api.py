@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from emulator.api import validation
 from emulator.api.deps import plane_of
 from emulator.api.wire import json_body as _body
 from emulator.api.wire import json_response as _json
@@ -23,7 +24,9 @@ def _manager(request: Request) -> EventSourceManager:
 @router.post("")
 @router.post("/", include_in_schema=False)
 async def create_event_source_mapping(request: Request) -> Response:
-    return _json(await _manager(request).create(await _body(request)), 202)
+    body = await _body(request)
+    validation.check("CreateEventSourceMapping", body)
+    return _json(await _manager(request).create(body), 202)
 
 
 @router.get("")
@@ -52,7 +55,9 @@ async def get_event_source_mapping(uuid: str, request: Request) -> Response:
 
 @router.put("/{uuid}")
 async def update_event_source_mapping(uuid: str, request: Request) -> Response:
-    return _json(await _manager(request).update(uuid, await _body(request)), 202)
+    body = await _body(request)
+    validation.check("UpdateEventSourceMapping", {**body, "UUID": uuid})
+    return _json(await _manager(request).update(uuid, body), 202)
 
 
 @router.delete("/{uuid}")

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from emulator.api import validation
+from emulator.api.admin import code_location
 from emulator.api.deps import plane_of
 from emulator.api.wire import json_body as _body
 from emulator.api.wire import json_response as _json
@@ -41,6 +44,8 @@ def _changed(request: Request, function: FunctionConfig) -> Response:
 
 async def invoke(request: Request) -> Response:
     headers = request.headers
+    validation.check("Invoke", {"FunctionName": request.path_params["function_name"],
+                                "Qualifier": request.query_params.get("Qualifier")})
     outcome = await plane_of(request).invoker.invoke(
         InvokeRequest(
             function_name=request.path_params["function_name"],
@@ -68,7 +73,12 @@ router.add_route("/2015-03-31/functions/{function_name}/invocations", invoke, me
 
 @router.post("/2015-03-31/functions")
 async def create_function(request: Request) -> Response:
-    function = _registry(request).create(await _body(request))
+    registry = _registry(request)
+    body = await _body(request)
+    validation.check("CreateFunction", body)
+    name = registry.check_create(body)
+    staged = await asyncio.to_thread(registry.stage_code, name, body.get("Code"))  # unzips: off the loop
+    function = registry.create(body, staged)
     return _json(function.to_aws() | {"State": "Pending", **_CREATING}, 201)
 
 
@@ -97,7 +107,7 @@ async def get_function(function_name: str, request: Request) -> Response:
         "Configuration": function.to_aws(),
         "Code": {
             "RepositoryType": "S3",
-            "Location": f"{request.base_url}_cloudmicro/code/{function.name}.zip",
+            "Location": code_location(str(request.base_url), plane_of(request), function.name),
         },
     }
     if function.reserved_concurrency is not None:
@@ -112,12 +122,19 @@ async def get_function_configuration(function_name: str, request: Request) -> Re
 
 @router.put("/2015-03-31/functions/{function_name}/code")
 async def update_function_code(function_name: str, request: Request) -> Response:
-    return _changed(request, _registry(request).update_code(function_name, await _body(request)))
+    registry = _registry(request)
+    body = await _body(request)
+    validation.check("UpdateFunctionCode", {**body, "FunctionName": function_name})
+    name = registry.get(function_name).name
+    staged = await asyncio.to_thread(registry.stage_code, name, body)  # unzips: off the loop
+    return _changed(request, registry.update_code(function_name, body, staged))
 
 
 @router.put("/2015-03-31/functions/{function_name}/configuration")
 async def update_function_configuration(function_name: str, request: Request) -> Response:
-    return _changed(request, _registry(request).update_configuration(function_name, await _body(request)))
+    body = await _body(request)
+    validation.check("UpdateFunctionConfiguration", {**body, "FunctionName": function_name})
+    return _changed(request, _registry(request).update_configuration(function_name, body))
 
 
 @router.delete("/2015-03-31/functions/{function_name}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import os
 import re
 import uuid
@@ -13,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
+from emulator.domain.code_folders import read_regular, regular_files
 from emulator.domain.errors import InvalidParameterValueException
 from emulator.domain.layers import layers_to_aws
 
@@ -132,6 +134,11 @@ class FunctionConfig:
         return config
 
 
+#: AWS: "the total size of the set of environment variables ... 4 KB", measured as their JSON
+MAX_ENVIRONMENT_BYTES = 4096
+_ENV_KEY = re.compile(r"[a-zA-Z]([a-zA-Z0-9_])+")
+
+
 def validate_settings(
     *,
     runtime: str,
@@ -139,6 +146,7 @@ def validate_settings(
     memory_size: int,
     environment: Mapping[str, str],
     where: str,
+    handler: str | None = None,
 ) -> None:
     """Raise InvalidParameterValueException for values AWS would refuse."""
     if runtime not in SUPPORTED_RUNTIMES:
@@ -161,6 +169,21 @@ def validate_settings(
             raise InvalidParameterValueException(
                 f"{where}: environment variable {key} must be a string, got {type(value).__name__}"
             )
+        if not isinstance(key, str) or not _ENV_KEY.fullmatch(key):
+            raise InvalidParameterValueException(
+                f"{where}: environment variable name {key!r} is invalid: a name starts with a letter and has at "
+                "least two letters, digits or underscores ([a-zA-Z]([a-zA-Z0-9_])+)")
+        if "\0" in value:
+            raise InvalidParameterValueException(
+                f"{where}: environment variable {key} contains a NUL character, which no process environment can hold")
+    measured = json.dumps(dict(environment), separators=(",", ":"))
+    if len(measured.encode()) > MAX_ENVIRONMENT_BYTES:
+        raise InvalidParameterValueException(
+            "Lambda was unable to configure your environment variables because the environment variables you "
+            f"have provided exceeded the 4KB limit. String measured: {measured}")
+    if handler is not None and (not handler or len(handler) > 128 or any(c.isspace() for c in handler)):
+        raise InvalidParameterValueException(
+            f"{where}: Handler {handler!r} is invalid: at most 128 characters and no spaces (module.function)")
 
 
 def folder_digest(folder: Path) -> tuple[str, int]:
@@ -171,9 +194,8 @@ def folder_digest(folder: Path) -> tuple[str, int]:
     digest = hashlib.sha256()
     size = 0
     for path in sorted(_files(folder)):
-        try:
-            data = path.read_bytes()
-        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+        data = read_regular(path)
+        if data is None:
             continue
         size += len(data)
         digest.update(str(path.relative_to(folder)).encode() + b"\0" + data)
@@ -181,11 +203,8 @@ def folder_digest(folder: Path) -> tuple[str, int]:
 
 
 def _files(folder: Path) -> list[Path]:
-    files: list[Path] = []
-    for parent, folders, names in os.walk(folder):  # a folder gone meanwhile is skipped
-        folders[:] = [name for name in folders if name != "__pycache__"]
-        files.extend(Path(parent, name) for name in names)
-    return files
+    """The regular files of a code folder (special files never opened; CodeTooLarge past a Lambda's size)."""
+    return [path for path, _ in regular_files(folder)]
 
 
 def links_outside(folder: Path) -> list[Path]:

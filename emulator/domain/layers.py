@@ -24,6 +24,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from emulator.domain.code_folders import inside_roots, regular_files
 from emulator.domain.errors import InvalidParameterValueException
 
 MAX_LAYERS = 5
@@ -31,9 +32,10 @@ LAYERS_FOLDER = "layers"
 _LAYER_ARN = re.compile(r"^arn:aws[a-zA-Z-]*:lambda:[a-z0-9-]+:\d{12}:layer:(?P<name>[a-zA-Z0-9_-]+):\d+$")
 
 
-def resolve_layers(value: Any, project_dir: Path, where: str) -> tuple[Path, ...]:
+def resolve_layers(value: Any, project_dir: Path, where: str, roots: tuple[Path, ...] = ()) -> tuple[Path, ...]:
     """The folders a ``Layers`` value names, in merge order; InvalidParameterValueException
-    (naming ``where`` and the entry) when one is not a folder."""
+    (naming ``where`` and the entry) when one is not a folder, or is outside the project folder
+    and the other ``roots`` (CLOUDMICRO_CODE_ROOTS)."""
     if value is None:
         return ()
     if not isinstance(value, list) or not all(isinstance(entry, str) and entry for entry in value):
@@ -42,7 +44,15 @@ def resolve_layers(value: Any, project_dir: Path, where: str) -> tuple[Path, ...
         )
     if len(value) > MAX_LAYERS:
         raise InvalidParameterValueException(f"{where}: Cannot reference more than {MAX_LAYERS} layers.")
-    return tuple(_resolve(entry, project_dir, where) for entry in value)
+    allowed = (project_dir, *roots)
+    folders = tuple(_resolve(entry, project_dir, where) for entry in value)
+    for entry, folder in zip(value, folders, strict=True):
+        if not inside_roots(folder, allowed):
+            raise InvalidParameterValueException(
+                f"{where}: layer {entry!r} is outside the project: a layer folder must be under "
+                f"{', '.join(str(root) for root in allowed)} (to allow another folder, add it to "
+                "CLOUDMICRO_CODE_ROOTS)")
+    return folders
 
 
 def _resolve(entry: str, project_dir: Path, where: str) -> Path:
@@ -79,6 +89,6 @@ def layers_to_aws(function_arn: str, layers: tuple[Path, ...]) -> list[dict[str,
 
 def _size(folder: Path) -> int:
     try:
-        return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
-    except OSError:
+        return sum(size for _, size in regular_files(folder))
+    except (OSError, InvalidParameterValueException):  # gone, or larger than a layer may be
         return 0

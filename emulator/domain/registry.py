@@ -17,11 +17,13 @@ import io
 import json
 import logging
 import shutil
+import uuid
 import zipfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from emulator.domain.code_folders import extract_zip, inside_roots
 from emulator.domain.errors import InvalidParameterValueException, ResourceConflictException, ResourceNotFoundException
 from emulator.domain.event_invoke import parse_event_invoke_config, validate_dead_letter
 from emulator.domain.functions import (
@@ -46,15 +48,21 @@ _FOLDER_KEYS = {
 }
 _MAX_ZIP_BYTES = 50 * 1024 * 1024
 HOT_RELOAD_BUCKET = "hot-reload"
+#: a function's code: its folder, CodeSha256, size, and whether it is a hot-reload folder
+StagedCode = tuple[Path, str, int, bool]
 
 
 class FunctionRegistry:
     """All functions the control plane knows, by name."""
 
-    def __init__(self, functions_dir: Path, state_dir: Path, region: str, account_id: str) -> None:
+    def __init__(self, functions_dir: Path, state_dir: Path, region: str, account_id: str, *,
+                 roots: tuple[Path, ...] = ()) -> None:
         self.functions_dir = functions_dir
         #: the project folder: relative layer paths start here (domain/layers.py)
         self.project_dir = functions_dir.resolve().parent
+        #: where folders given by path (hot-reload code, layers) may be: the project's folder,
+        #: the functions folder and any other roots the settings name (CLOUDMICRO_CODE_ROOTS)
+        self.roots = (self.project_dir, functions_dir.resolve(), *roots)
         self.code_dir = state_dir / "code"
         self.region = region
         self.account_id = account_id
@@ -132,7 +140,7 @@ class FunctionRegistry:
         timeout = raw.get("Timeout", DEFAULT_TIMEOUT)
         memory = raw.get("MemorySize", DEFAULT_MEMORY)
         validate_settings(runtime=runtime, timeout=timeout, memory_size=memory,
-                          environment=environment, where=where)
+                          environment=environment, where=where, handler=raw.get("Handler", f"{name}.{name}_handler"))
         reserved = raw.get("ReservedConcurrentExecutions")
         if reserved is not None and (not isinstance(reserved, int) or reserved < 0):
             raise InvalidParameterValueException(
@@ -146,7 +154,7 @@ class FunctionRegistry:
         invoke_config = raw.get("EventInvokeConfig")
         if invoke_config is not None:
             parse_event_invoke_config(self.arn(name), invoke_config)  # validate now, fail loudly
-        layers = resolve_layers(raw.get("Layers"), self.project_dir, where)
+        layers = resolve_layers(raw.get("Layers"), self.project_dir, where, self.roots)
         sha, size = folder_digest(folder)
         self._warn_links(name, folder)
         return FunctionConfig(
@@ -186,29 +194,15 @@ class FunctionRegistry:
 
     # --- API changes -------------------------------------------------------------
 
-    def create(self, request: Mapping[str, Any]) -> FunctionConfig:
-        """CreateFunction: a function from a zip upload."""
-        name = request.get("FunctionName")
-        if not isinstance(name, str) or parse_function_name(name) is None:
-            raise InvalidParameterValueException("FunctionName is required and must be a valid name")
-        name = parse_function_name(name).name  # type: ignore[union-attr]
-        if name in self._functions:
-            raise ResourceConflictException(f"Function already exist: {name}")
-        if request.get("PackageType", "Zip") != "Zip":
-            raise InvalidParameterValueException("Only PackageType Zip is supported locally")
-        handler = request.get("Handler")
-        runtime = request.get("Runtime")
-        if not handler or not runtime:
-            raise InvalidParameterValueException(
-                "Runtime and Handler are mandatory parameters for functions created with deployment packages."
-            )
-        environment = _environment(request.get("Environment"), "Environment")
-        timeout = request.get("Timeout", DEFAULT_TIMEOUT)
-        memory = request.get("MemorySize", DEFAULT_MEMORY)
-        validate_settings(runtime=runtime, timeout=timeout, memory_size=memory,
-                          environment=environment, where="CreateFunction")
-        layers = resolve_layers(request.get("Layers"), self.project_dir, "CreateFunction")
-        code_dir, sha, size, hot = self._code(name, request.get("Code"))
+    def check_create(self, request: Mapping[str, Any]) -> str:
+        """CreateFunction's checks but the code's (the function's name, when they pass)."""
+        return self._checked_create(request)[0]
+
+    def create(self, request: Mapping[str, Any], staged: StagedCode | None = None) -> FunctionConfig:
+        """CreateFunction: a function from a zip upload (or a hot-reload folder); ``staged`` is
+        :meth:`stage_code`'s work on the request's Code, done beforehand in a thread."""
+        name, handler, runtime, environment, timeout, memory, layers = self._checked_create(request)
+        code_dir, sha, size, hot = staged if staged is not None else self.stage_code(name, request.get("Code"))
         function = FunctionConfig(
             name=name,
             arn=self.arn(name),
@@ -227,15 +221,42 @@ class FunctionRegistry:
             layers=layers,
             hot_reload=hot,
         )
+        if name in self._functions:  # made meanwhile, while its code was staged
+            raise ResourceConflictException(f"Function already exist: {name}")
         self._functions[name] = function
         self._changed()
         return function
 
-    def update_code(self, function_name: str, request: Mapping[str, Any]) -> FunctionConfig:
+    def _checked_create(self, request: Mapping[str, Any]) -> tuple[Any, ...]:
+        name = request.get("FunctionName")
+        if not isinstance(name, str) or parse_function_name(name) is None:
+            raise InvalidParameterValueException("FunctionName is required and must be a valid name")
+        name = parse_function_name(name).name  # type: ignore[union-attr]
+        if name in self._functions:
+            raise ResourceConflictException(f"Function already exist: {name}")
+        if request.get("PackageType", "Zip") != "Zip":
+            raise InvalidParameterValueException("Only PackageType Zip is supported locally")
+        handler = request.get("Handler")
+        runtime = request.get("Runtime")
+        if not handler or not runtime:
+            raise InvalidParameterValueException(
+                "Runtime and Handler are mandatory parameters for functions created with deployment packages."
+            )
+        environment = _environment(request.get("Environment"), "Environment")
+        timeout = request.get("Timeout", DEFAULT_TIMEOUT)
+        memory = request.get("MemorySize", DEFAULT_MEMORY)
+        validate_settings(runtime=runtime, timeout=timeout, memory_size=memory,
+                          environment=environment, where="CreateFunction", handler=handler)
+        layers = resolve_layers(request.get("Layers"), self.project_dir, "CreateFunction", self.roots)
+        validate_dead_letter(request.get("DeadLetterConfig"))
+        return name, handler, runtime, environment, timeout, memory, layers
+
+    def update_code(self, function_name: str, request: Mapping[str, Any],
+                    staged: StagedCode | None = None) -> FunctionConfig:
         """UpdateFunctionCode: new code from a zip or a hot-reload folder (a folder function
-        becomes an API one)."""
+        becomes an API one); ``staged`` as for :meth:`create`."""
         current = self.get(function_name)
-        code_dir, sha, size, hot = self._code(current.name, request)
+        code_dir, sha, size, hot = staged if staged is not None else self.stage_code(current.name, request)
         return self._put(current.changed(code_dir=code_dir, code_sha256=sha, code_size=size, origin="api",
                                          hot_reload=hot))
 
@@ -260,13 +281,13 @@ class FunctionRegistry:
                 else current.dead_letter_target
             ),
             "layers": (
-                resolve_layers(request["Layers"], self.project_dir, "UpdateFunctionConfiguration")
+                resolve_layers(request["Layers"], self.project_dir, "UpdateFunctionConfiguration", self.roots)
                 if "Layers" in request else current.layers
             ),
         }
         validate_settings(runtime=fields["runtime"], timeout=fields["timeout"],
                           memory_size=fields["memory_size"], environment=environment,
-                          where="UpdateFunctionConfiguration")
+                          where="UpdateFunctionConfiguration", handler=fields["handler"])
         return self._put(current.changed(**fields))
 
     def put_concurrency(self, function_name: str, value: Any) -> FunctionConfig:
@@ -316,11 +337,12 @@ class FunctionRegistry:
             except Exception:
                 log.exception("registry listener %r failed", listener)
 
-    def _code(self, name: str, code: Any) -> tuple[Path, str, int, bool]:
+    def stage_code(self, name: str, code: Any) -> StagedCode:
         """Where a Code value's files are, their CodeSha256 and size, and whether it is a
-        hot-reload folder (else a zip, unpacked under the state directory)."""
+        hot-reload folder (else a zip, unpacked under the state directory). Blocking (it unpacks
+        or hashes): the API runs it in a thread."""
         if isinstance(code, Mapping) and code.get("S3Bucket") == HOT_RELOAD_BUCKET:
-            folder = _hot_reload_folder(code.get("S3Key"))
+            folder = _hot_reload_folder(code.get("S3Key"), self.roots)
             sha, size = folder_digest(folder)
             self._warn_links(name, folder)
             return folder, sha, size, True
@@ -331,29 +353,23 @@ class FunctionRegistry:
         sha = base64.b64encode(hashlib.sha256(data).digest()).decode()
         target = self.code_dir / name / hashlib.sha256(data).hexdigest()[:16]
         if not target.exists():
+            tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.tmp")
             try:
                 with zipfile.ZipFile(io.BytesIO(data)) as archive:
-                    tmp = target.with_suffix(".tmp")
-                    shutil.rmtree(tmp, ignore_errors=True)
-                    archive.extractall(tmp)
-                    _keep_modes(archive, tmp)
-                    tmp.rename(target)
-            except zipfile.BadZipFile as exc:
+                    extract_zip(archive, tmp)  # refuses what would leave the folder; streams; 250 MB
+            except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError) as exc:
+                shutil.rmtree(tmp, ignore_errors=True)
                 raise InvalidParameterValueException(
                     f"Could not unzip uploaded file. Please check your file, then try to upload again. ({exc})"
                 ) from None
+            try:
+                tmp.rename(target)
+            except OSError:  # another upload of the same zip made it meanwhile
+                shutil.rmtree(tmp, ignore_errors=True)
         return target.resolve(), sha, len(data)
 
 
-def _keep_modes(archive: zipfile.ZipFile, root: Path) -> None:
-    """Zip entries keep their Unix modes (a custom runtime's bootstrap must stay executable)."""
-    for info in archive.infolist():
-        mode = (info.external_attr >> 16) & 0o777
-        if mode and not info.is_dir():
-            (root / info.filename).chmod(mode | 0o444)
-
-
-def _hot_reload_folder(key: Any) -> Path:
+def _hot_reload_folder(key: Any, roots: tuple[Path, ...]) -> Path:
     """The folder S3Key names in the hot-reload convention: absolute, existing."""
     if not isinstance(key, str) or not key:
         raise InvalidParameterValueException(
@@ -369,6 +385,12 @@ def _hot_reload_folder(key: Any) -> Path:
     if not folder.is_dir():
         raise InvalidParameterValueException(
             f'Code.S3Key {key!r} (bucket "{HOT_RELOAD_BUCKET}") is not a folder the control plane can see'
+        )
+    if not inside_roots(folder, roots):
+        allowed = ", ".join(str(root) for root in roots)
+        raise InvalidParameterValueException(
+            f'Code.S3Key {key!r} (bucket "{HOT_RELOAD_BUCKET}") is outside the project: a function\'s folder must '
+            f"be under {allowed} (to allow another folder, add it to CLOUDMICRO_CODE_ROOTS)"
         )
     return folder.resolve()
 

@@ -201,6 +201,7 @@ class EventSourceManager:
                     f"Please update or delete the existing mapping with UUID {other.uuid}"
                 )
         await self._check_source(mapping)
+        await self._check_visibility(mapping, function.timeout)
         self.mappings[mapping.uuid] = mapping
         self._save()
         self._start(mapping)
@@ -222,6 +223,8 @@ class EventSourceManager:
             target = self.registry.get(request["FunctionName"])
             function = (target.name, target.arn)
         mapping = updated_mapping(current, {k: v for k, v in request.items() if k != "FunctionName"}, function)
+        if function is not None:
+            await self._check_visibility(mapping, self.registry.get(mapping.function_name).timeout)
         self.mappings[key] = mapping
         self._save()
         await self._stop(key)
@@ -240,6 +243,19 @@ class EventSourceManager:
         del self.mappings[key]
         self._save()
         return self.describe(mapping, "Deleting")
+
+    async def _check_visibility(self, mapping: EventSourceMapping, timeout: int) -> None:
+        """AWS refuses an SQS mapping whose queue hides a received message for less time than the
+        function may run: the message would come back while its batch is still being processed."""
+        if mapping.kind != "sqs":
+            return
+        sqs = self.clients.client("sqs")
+        reply = await self.clients.call(sqs.get_queue_attributes, QueueUrl=await self.clients.queue_url(
+            mapping.event_source_arn), AttributeNames=["VisibilityTimeout"])
+        visibility = int(reply.get("Attributes", {}).get("VisibilityTimeout", 30))
+        if visibility < timeout:
+            raise InvalidParameterValueException(
+                f"Queue visibility timeout: {visibility} seconds is less than Function timeout: {timeout} seconds")
 
     async def _check_source(self, mapping: EventSourceMapping) -> None:
         """AWS refuses a mapping to a queue or stream that does not exist."""

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import stat
 import uuid
 from pathlib import Path
 
@@ -41,8 +42,7 @@ def opt_folder(function: FunctionConfig, state_dir: Path) -> Path | None:
     scratch = root / f".tmp-{merged.name}-{uuid.uuid4().hex[:8]}"
     try:
         for layer in layers:
-            shutil.copytree(layer, scratch, symlinks=True, dirs_exist_ok=True,
-                            ignore=shutil.ignore_patterns("__pycache__"))
+            shutil.copytree(layer, scratch, symlinks=True, dirs_exist_ok=True, ignore=_not_copied)
         scratch.rename(merged)
     except OSError as exc:
         shutil.rmtree(scratch, ignore_errors=True)
@@ -50,6 +50,19 @@ def opt_folder(function: FunctionConfig, state_dir: Path) -> Path | None:
             return merged
         raise ExecutorError(f"could not merge the layers of {function.name}: {exc}") from exc
     return merged
+
+
+def _not_copied(folder: str, names: list[str]) -> set[str]:
+    """``__pycache__``, and special files (FIFOs, sockets, devices: copying one would open it)."""
+    skipped = {"__pycache__"}
+    for name in names:
+        try:
+            mode = os.lstat(os.path.join(folder, name)).st_mode
+        except OSError:
+            continue
+        if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode) or stat.S_ISLNK(mode)):
+            skipped.add(name)
+    return skipped
 
 
 def _fingerprint(layers: tuple[Path, ...]) -> str:
@@ -61,8 +74,8 @@ def _fingerprint(layers: tuple[Path, ...]) -> str:
             for name in sorted(files):
                 path = os.path.join(folder, name)
                 try:
-                    stat = os.lstat(path)
+                    info = os.lstat(path)
                 except OSError:
                     continue
-                digest.update(f"{os.path.relpath(path, layer)}\0{stat.st_size}\0{stat.st_mtime_ns}\0".encode())
+                digest.update(f"{os.path.relpath(path, layer)}\0{info.st_size}\0{info.st_mtime_ns}\0".encode())
     return digest.hexdigest()[:24]

@@ -30,7 +30,7 @@ def test_create_invoke_update_delete_with_boto3_and_waiters(client):
     created = client.create_function(
         FunctionName=name, Runtime="python3.11", Handler="app.handler",
         Role="arn:aws:iam::123456789012:role/lambda-role", Code={"ZipFile": zip_of({"app.py": V1})},
-        Environment={"Variables": {"A": "1"}}, Timeout=7,
+        Environment={"Variables": {"AB": "1"}}, Timeout=7,
     )
     assert created["ResponseMetadata"]["HTTPStatusCode"] == 201
     assert created["State"] == "Pending"
@@ -39,7 +39,7 @@ def test_create_invoke_update_delete_with_boto3_and_waiters(client):
     got = client.get_function(FunctionName=name)
     config = got["Configuration"]
     assert (config["State"], config["LastUpdateStatus"], config["Timeout"]) == ("Active", "Successful", 7)
-    assert config["Environment"] == {"Variables": {"A": "1"}}
+    assert config["Environment"] == {"Variables": {"AB": "1"}}
     assert config["CodeSha256"] == base64.b64encode(
         __import__("hashlib").sha256(zip_of({"app.py": V1})).digest()).decode()
     assert got["Code"]["RepositoryType"] == "S3"
