@@ -111,6 +111,7 @@ class SqsPoller:
         # (message groups in flight are then never handed out twice).
         one = self.mapping.maximum_batching_window > 0 or self.fifo
         receivers = 1 if one else min(RECEIVERS, concurrency)
+        await self._ready()
         tasks: set[asyncio.Task[None]] = set()
         try:
             await asyncio.gather(*(self._receiver(slots, tasks) for _ in range(receivers)))
@@ -118,6 +119,22 @@ class SqsPoller:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _ready(self) -> None:
+        """Wait until the function can run (its requirements installed, an environment launched):
+        a message received before that would have its visibility timeout run out during the
+        install, come back, and be processed twice."""
+        errors = Backoff(*ERROR_BACKOFF)
+        while True:
+            try:
+                await self.invoke.prepare(self.mapping)
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - reported; nothing is received meanwhile
+                self.stats.problem(f"the function is not ready: {problem_text(exc)}")
+                log.warning("SQS mapping %s: the function is not ready: %s", self.mapping.uuid, problem_text(exc))
+                await errors.wait()
 
     async def _receiver(self, slots: asyncio.Semaphore, tasks: set[asyncio.Task[None]]) -> None:
         errors = Backoff(*ERROR_BACKOFF)

@@ -21,13 +21,18 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, Protocol
 
 from emulator.domain.functions import FunctionConfig
 from emulator.invocation.invocation import Invocation, InvocationResult, utc_timestamp
+from emulator.invocation.output import Output
 
 #: seconds the runtime may take to initialise before its first ``/next`` (AWS: 10 s)
 INIT_TIMEOUT = 10.0
+#: output bytes read each time the pipe is readable, and at most by one drain
+READ_PER_WAKEUP = 256 * 1024
+DRAIN_LIMIT = 8 * 1024 * 1024
 
 
 class EnvState(enum.Enum):
@@ -102,7 +107,8 @@ def exit_result(inv: Invocation, reason: str, out_of_memory: bool = False) -> In
 class Environment:
     """One execution environment of one function (a container or a process)."""
 
-    def __init__(self, function: FunctionConfig, on_dead: Callable[[Environment], None]) -> None:
+    def __init__(self, function: FunctionConfig, on_dead: Callable[[Environment], None], *,
+                 spill_dir: Path | None = None) -> None:
         self.id = uuid.uuid4().hex
         self.function = function
         self.state = EnvState.STARTING
@@ -116,8 +122,11 @@ class Environment:
         self.handle: Any = None
         #: the loopback port of this environment's Runtime API
         self.port = 0
-        self.init_output = bytearray()
-        self._output = bytearray()
+        #: where output too large to keep in memory is written (emulator/invocation/output.py)
+        self._spill_dir = spill_dir
+        self._spills = 0
+        self.init_output = Output()
+        self._output = self._new_output()
         self._output_fd: int | None = None
         self._inbox: Invocation | None = None
         self._wakeup = asyncio.Event()
@@ -176,12 +185,12 @@ class Environment:
             raise IllegalTransition(f"{self!r} cannot restart in place while it has work")
         self._move(EnvState.STARTING)
         self.drain_output()
-        self._output = bytearray()
+        self._output = self._new_output()
         self.function = function
         self.created_at = self.last_used = time.monotonic()
         self.ready_at = None
         self.invocations = 0
-        self.init_output = bytearray()
+        self.init_output = Output()
         self._restart = True
         self._wakeup.set()
 
@@ -239,7 +248,7 @@ class Environment:
             self.ready_at = time.monotonic()
             self.drain_output()
             self.init_output = self._output
-            self._output = bytearray()
+            self._output = self._new_output()
             self._move(EnvState.IDLE)
             self.on_ready(self)
         while self._inbox is None:
@@ -336,17 +345,21 @@ class Environment:
         self._loop.add_reader(fd, self._on_readable)
 
     def _on_readable(self) -> None:
-        if self.drain_output():
+        # a bounded bite per wake-up: a runtime that prints without pause must not keep the
+        # event loop from its timers (the timeout) and its other clients
+        if self.drain_output(READ_PER_WAKEUP):
             self._stop_reading()
             if self.alive:
                 self.on_eof(self)
 
-    def drain_output(self) -> bool:
-        """Read everything available now; True at EOF."""
+    def drain_output(self, limit: int = DRAIN_LIMIT) -> bool:
+        """Read what is available now, up to ``limit`` bytes; True at EOF. (The pipe holds
+        64 KB, so what a runtime printed before it answered is in well under the limit.)"""
         fd = self._output_fd
         if fd is None:
             return False
-        while True:
+        read = 0
+        while read < limit:
             try:
                 chunk = os.read(fd, 65536)
             except BlockingIOError:
@@ -355,13 +368,20 @@ class Environment:
                 return exc.errno != errno.EAGAIN
             if not chunk:
                 return True
-            self._output += chunk
+            read += len(chunk)
+            self._output.add(chunk)
             if self.observer is not None:
                 self.observer.output(self, chunk)
+        return False
 
     def _take_output(self, inv: Invocation) -> None:
-        inv.output += self._output
-        self._output = bytearray()
+        inv.output.absorb(self._output)
+        self._output = self._new_output()
+
+    def _new_output(self) -> Output:
+        self._spills += 1
+        spill = self._spill_dir / f"{self.function.name}-{self.id}-{self._spills}.log" if self._spill_dir else None
+        return Output(spill)
 
     def _stop_reading(self) -> None:
         fd, self._output_fd = self._output_fd, None

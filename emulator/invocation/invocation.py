@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from emulator.domain.functions import FunctionConfig
+from emulator.invocation.output import Output
 
 
 def new_trace_id() -> str:
@@ -58,7 +59,8 @@ class Invocation:
     future: asyncio.Future[InvocationResult] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future()
     )
-    output: bytearray = field(default_factory=bytearray)
+    #: what the function printed while it ran (bounded: emulator/invocation/output.py)
+    output: Output = field(default_factory=Output)
 
     def start(self) -> None:
         """The runtime has received the invocation: the timeout clock runs from now."""

@@ -87,8 +87,10 @@ class LogStore:
 
     #: invocations kept per function
     PER_FUNCTION = 100
+    #: bytes of log text kept in all (each invocation's output is bounded too: .output)
+    KEEP_BYTES = 64 * 1024 * 1024
 
-    def __init__(self, keep: int = 2000, echo: TextIO | None = None) -> None:
+    def __init__(self, keep: int = 2000, echo: TextIO | None = None, keep_bytes: int = KEEP_BYTES) -> None:
         self._by_request: OrderedDict[str, InvocationLog] = OrderedDict()
         #: per function: (sequence number, log); the numbers only grow, even across clear()
         self._by_function: dict[str, deque[tuple[int, InvocationLog]]] = {}
@@ -96,14 +98,24 @@ class LogStore:
         #: tells one LogStore's cursors from another's (a restarted control plane starts again at 0)
         self.instance = uuid.uuid4().hex[:12]
         self._keep = keep
+        self._keep_bytes = keep_bytes
+        self._bytes = 0
         self._echo = echo
         self._subscribers: set[asyncio.Queue[InvocationLog]] = set()
         self._listeners: list[Callable[[InvocationLog], None]] = []
 
     def add(self, entry: InvocationLog) -> None:
+        previous = self._by_request.pop(entry.request_id, None)
+        if previous is not None:
+            self._bytes -= len(previous.text)
         self._by_request[entry.request_id] = entry
-        while len(self._by_request) > self._keep:
-            self._by_request.popitem(last=False)
+        self._bytes += len(entry.text)
+        while len(self._by_request) > 1 and (len(self._by_request) > self._keep or self._bytes > self._keep_bytes):
+            _, oldest = self._by_request.popitem(last=False)
+            self._bytes -= len(oldest.text)
+            kept = self._by_function.get(oldest.function_name)
+            if kept and kept[0][1] is oldest:  # the oldest of all is the oldest of its function too
+                kept.popleft()
         self._sequence += 1
         self._by_function.setdefault(entry.function_name, deque(maxlen=self.PER_FUNCTION)).append(
             (self._sequence, entry))
@@ -121,6 +133,7 @@ class LogStore:
 
     def clear(self) -> None:
         self._by_request.clear()
+        self._bytes = 0
         self._by_function.clear()
 
     def get(self, request_id: str) -> InvocationLog | None:

@@ -27,7 +27,7 @@ from typing import Any
 from emulator.config import Settings
 from emulator.domain.functions import FunctionConfig
 from emulator.executors.base import Executor
-from emulator.invocation.environment import Environment, Observer
+from emulator.invocation.environment import Environment, EnvState, Observer
 from emulator.invocation.runtime_ports import RuntimePorts
 
 log = logging.getLogger(__name__)
@@ -134,7 +134,7 @@ class EnvironmentPool:
         return len(self._starting)
 
     async def _launch(self, function: FunctionConfig, pool: _FunctionPool) -> Environment:
-        env = Environment(function, on_dead=self._on_dead)
+        env = Environment(function, on_dead=self._on_dead, spill_dir=self.settings.state_dir / "logs")
         env.foreign_request = self._in_flight
         env.observer = self.observer
         env.on_ready = self._started
@@ -208,7 +208,8 @@ class EnvironmentPool:
         pool = self._pools.get(function.name)
         if not pool:
             return 0
-        renewable = [env for env in pool.idle if env.alive and self.executor.renewable(env, function)]
+        renewable = [env for env in pool.idle  # an environment still starting (prepared ahead) is not
+                     if env.state is EnvState.IDLE and self.executor.renewable(env, function)]
         keep = renewable[-self.settings.max_starting:]  # the most recently used
         for env in pool.envs:
             if env not in keep:

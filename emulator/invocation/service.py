@@ -104,6 +104,17 @@ class InvokeService:
                 inv = again
         raise AssertionError("unreachable: the last attempt returns")
 
+    async def prepare(self, function: FunctionConfig) -> None:
+        """Have an environment of the function launched, its requirements installed, and back in
+        the pool, before events come (an SQS poller calls this before its first receive, so an
+        install does not outrun the visibility timeout of messages already received)."""
+        function = await self._refreshed(function)
+        try:
+            async with self.pool.environment(function):
+                pass
+        except ExecutorError as exc:
+            raise ServiceException(str(exc)) from exc
+
     @contextmanager
     def lease(self, function: FunctionConfig) -> Iterator[None]:
         """Hold one unit of the function's concurrency (429 when its reservation is used up)."""
@@ -138,13 +149,13 @@ class InvokeService:
             inv.request_id,
             format_log(
                 request_id=inv.request_id,
-                output=bytes(inv.output),
+                output=inv.output.kept(),
                 platform_log=result.platform_log,
                 duration_ms=(ended - started) * 1000,
                 memory_size=function.memory_size,
                 max_memory_mb=max_memory,
                 init_ms=env.init_duration_ms if cold else None,
-                init_output=bytes(env.init_output) if cold else b"",
+                init_output=env.init_output.kept() if cold else b"",
                 report_status=result.report_status,
             ),
             log_stream=log_stream_name(env),
@@ -153,6 +164,7 @@ class InvokeService:
             ended_at=int((epoch + ended) * 1000),
             platform_log=result.platform_log,
         )
+        inv.output.close()
         self.logs.add(entry)
         return entry
 
