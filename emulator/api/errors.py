@@ -9,8 +9,15 @@ import uuid
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException
+from starlette.routing import Match
 
-from emulator.domain.errors import LambdaError, NotImplementedLocally, ServiceException
+from emulator.domain.errors import (
+    LambdaError,
+    MethodNotAllowedException,
+    NotImplementedLocally,
+    ServiceException,
+    ValidationException,
+)
 from emulator.invocation.environment import RuntimeApiError
 
 log = logging.getLogger(__name__)
@@ -42,15 +49,35 @@ async def _on_runtime_error(_: Request, exc: Exception) -> Response:
 
 
 async def _on_no_route(request: Request, exc: Exception) -> Response:
-    """A path or method no router serves: an operation Cloudmicro does not emulate."""
+    """A path or method no router serves: a method the path does not take (405), a path with a
+    ``.``/``..`` segment (``..%2F`` decoded: 400), else an operation Cloudmicro does not emulate."""
     assert isinstance(exc, HTTPException)
     if exc.status_code not in (404, 405):
         return Response(json.dumps({"message": exc.detail}), status_code=exc.status_code,
                         media_type="application/json")
+    path = request.url.path
+    if exc.status_code == 405:
+        allowed = ", ".join(_methods_of(request))
+        err = MethodNotAllowedException(f"{request.method} is not a method of {path}"
+                                        + (f": it takes {allowed}" if allowed else ""))
+        if allowed:
+            err.headers["Allow"] = allowed
+        return lambda_error_response(err)
+    if any(part in (".", "..") for part in request.scope["path"].split("/")):
+        return lambda_error_response(ValidationException(
+            f"The path {path!r} has a '.' or '..' segment (an encoded '/' in a name?): names and "
+            "ARNs in Lambda paths cannot hold '/' segments like these"))
     return lambda_error_response(NotImplementedLocally(
         f"Cloudmicro does not emulate {request.method} {request.url.path}: the operation is not "
         "implemented locally (README.md, 'Limits')"
     ))
+
+
+def _methods_of(request: Request) -> list[str]:
+    """The methods the request's path takes (the routes asked for each)."""
+    routes = request.app.router.routes
+    return [method for method in ("GET", "POST", "PUT", "PATCH", "DELETE")
+            if any(route.matches({**request.scope, "method": method})[0] == Match.FULL for route in routes)]
 
 
 async def _on_unexpected(request: Request, exc: Exception) -> Response:

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import Response
 
+from emulator.domain import json_text
 from emulator.domain.errors import InvalidRequestContentException
 
 
@@ -21,7 +22,7 @@ async def json_body(request: Request) -> dict[str, Any]:
     if not raw.strip():
         return {}
     try:
-        body = json.loads(raw)
+        body = json_text.loads(raw)
     except ValueError as exc:
         raise InvalidRequestContentException(f"Could not parse request body into json: {exc}") from None
     if not isinstance(body, dict):

@@ -5,6 +5,10 @@ A request is Lambda's when its SigV4 credential scope names the ``lambda`` servi
 or presigned query), or, unsigned, when its path is one of Lambda's API paths or
 ``/_cloudmicro``. Everything else is moto's. This is a plain ASGI middleware (no body
 buffering, a header scan per request).
+
+Older SDKs spell some Lambda paths with a trailing slash (the AWS CLI 2.9 in Debian bookworm
+lists functions with ``GET /2015-03-31/functions/``); a Lambda path is served with or without
+it, never redirected (a 307 is an error to those clients).
 """
 
 from __future__ import annotations
@@ -37,5 +41,18 @@ class AwsGateway:
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "http" and not is_lambda_request(scope):
             await self.aws(scope, receive, send)
-        else:
-            await self.app(scope, receive, send)
+            return
+        path = scope.get("path", "")
+        if len(path) > 1 and path.endswith("/"):
+            scope = without_trailing_slash(scope)
+        await self.app(scope, receive, send)
+
+
+def without_trailing_slash(scope: dict[str, Any]) -> dict[str, Any]:
+    """The request with its path's trailing slashes gone (``/2015-03-31/functions/`` -> ``.../functions``)."""
+    path = scope["path"].rstrip("/") or "/"
+    raw = scope.get("raw_path")
+    changed = {**scope, "path": path}
+    if isinstance(raw, bytes):
+        changed["raw_path"] = raw.rstrip(b"/") or b"/"
+    return changed

@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from emulator.domain import json_text
 from emulator.domain.errors import LambdaError, TooManyRequestsException
 from emulator.domain.registry import FunctionRegistry
 from emulator.esm.mappings import EventSourceMapping
@@ -63,7 +64,7 @@ class BatchOutcome:
 
     def json(self) -> Any:
         try:
-            return json.loads(self.result.payload or b"null")
+            return json_text.loads(self.result.payload or b"null")
         except ValueError:
             return None
 
@@ -81,6 +82,10 @@ class BatchInvoker:
     def __init__(self, registry: FunctionRegistry, service: InvokeService) -> None:
         self.registry = registry
         self.service = service
+
+    async def prepare(self, mapping: EventSourceMapping) -> None:
+        """The mapping's function ready to run (installed, launched) before its poller receives."""
+        await self.service.prepare(self.registry.get(mapping.function_name))
 
     async def __call__(self, mapping: EventSourceMapping, event: dict[str, Any]) -> BatchOutcome:
         payload = json.dumps(event).encode()

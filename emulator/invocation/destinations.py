@@ -31,6 +31,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from emulator.aws.clients import AwsClients
+from emulator.domain import json_text
 from emulator.domain.arn import Arn
 from emulator.invocation.invocation import InvocationResult
 
@@ -63,7 +64,7 @@ class AsyncOutcome:
                 return "The event was older than the function's MaximumEventAgeInSeconds"
             return "The function's reserved concurrency is 0, so the event was not run"
         try:
-            body = json.loads(self.result.payload)
+            body = json_text.loads(self.result.payload)
         except ValueError:
             return self.result.payload.decode("utf-8", "replace")
         if isinstance(body, dict) and "errorMessage" in body:
@@ -73,7 +74,7 @@ class AsyncOutcome:
 
 def _json_or_text(data: bytes) -> Any:
     try:
-        return json.loads(data) if data else None
+        return json_text.loads(data) if data else None
     except ValueError:
         return data.decode("utf-8", "replace")
 

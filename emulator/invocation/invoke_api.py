@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 from dataclasses import dataclass
 from typing import Protocol
 
+from emulator.domain import json_text
 from emulator.domain.errors import (
     InvalidParameterValueException,
     InvalidRequestContentException,
@@ -96,7 +96,7 @@ def checked_payload(payload: bytes, kind: str) -> bytes:
     if not payload.strip():
         return b"{}"
     try:
-        json.loads(payload)
+        json_text.loads(payload)
     except ValueError as exc:
         raise InvalidRequestContentException(
             f"Could not parse request body into json: Could not parse payload into json: {exc}"
@@ -109,7 +109,7 @@ def _client_context(value: str | None) -> str | None:
         return None
     try:
         decoded = base64.b64decode(value, validate=True).decode()
-        json.loads(decoded)
+        json_text.loads(decoded)
     except (binascii.Error, ValueError):
         raise InvalidRequestContentException(
             "Client context must be a valid Base64-encoded JSON object."

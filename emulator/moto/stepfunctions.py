@@ -59,6 +59,7 @@ from moto.stepfunctions.parser.backend.execution import SyncExecution
 from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 from moto.stepfunctions.responses import StepFunctionResponse
 
+from emulator.domain import json_text
 from emulator.moto import delivery as moto_delivery
 from emulator.moto.patching import Patch, PatchSet, replace_with
 
@@ -155,7 +156,7 @@ def execute_lambda_function_integration(env: Any, parameters: dict, region: str,
     response = client.invoke(**parameters)
     body: bytes = response["Payload"].read()
     try:
-        payload: Any = json.loads(body)
+        payload: Any = json_text.loads(body)
     except ValueError:
         payload = body.decode("utf-8", errors="replace")
     function_error = response.get("FunctionError")
@@ -209,7 +210,7 @@ def start_sync_execution(backend: Any, state_machine_arn: str, name: str | None,
         raise StateMachineTypeNotSupported("This operation is not supported by this type of state machine")
     input_data = execution_input or "{}"
     try:
-        json.loads(input_data)
+        json_text.loads(input_data)
     except ValueError as exc:
         raise InvalidExecutionInput(f"Invalid State Machine Execution Input: '{exc}'") from None
     name = name or str(uuid.uuid4())

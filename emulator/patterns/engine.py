@@ -44,6 +44,8 @@ from collections.abc import Callable, Mapping
 from functools import lru_cache
 from typing import Any
 
+from emulator.domain import json_text
+
 __all__ = [
     "CompiledPattern",
     "PatternError",
@@ -108,7 +110,7 @@ def _reject_constant(name: str) -> Any:
 def _parse(pattern: Mapping[str, Any] | str | bytes) -> dict[str, Any]:
     if isinstance(pattern, (str, bytes, bytearray)):
         try:
-            pattern = json.loads(pattern, parse_constant=_reject_constant)
+            pattern = json_text.loads(pattern, parse_constant=_reject_constant)
         except (ValueError, TypeError) as exc:  # JSONDecodeError is a ValueError
             raise PatternError(f"Filter is not valid JSON: {exc}") from None
     if not isinstance(pattern, Mapping):
@@ -645,7 +647,7 @@ def _json_object(text: Any) -> dict[str, Any] | None:
     if not isinstance(text, (str, bytes, bytearray)):
         return None
     try:
-        value = json.loads(text)
+        value = json_text.loads(text)
     except ValueError:
         return None
     return value if isinstance(value, dict) else None
@@ -676,7 +678,7 @@ def _decode_kinesis_data(data: Any) -> Any:
         return _NOT_JSON
     try:
         raw = base64.b64decode(data, validate=True)
-        return json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+        return json_text.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
     except (binascii.Error, ValueError):  # bad base64, bad UTF-8, bad JSON
         return _NOT_JSON
 
@@ -770,7 +772,7 @@ def _string_array(value: Any) -> Any:
     if isinstance(value, list):
         return value
     try:
-        parsed = json.loads(value)
+        parsed = json_text.loads(value)
     except (TypeError, ValueError):
         return value
     return parsed if isinstance(parsed, list) else value

@@ -24,11 +24,11 @@ of this inside moto.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Mapping
 from typing import Any
 
+from emulator.domain import json_text
 from emulator.patterns.engine import PatternError, compile_pattern
 from emulator.push.target_input import TargetInputError, iso_time, target_payload
 
@@ -72,7 +72,7 @@ def pattern_result(pattern: str | None, event_text: str | None) -> bool:
     """
     compiled = compile_pattern(pattern or "")
     try:
-        event = json.loads(event_text or "")
+        event = json_text.loads(event_text or "")
     except ValueError:
         raise EventNotValid("Parameter Event is not valid.") from None
     if not isinstance(event, dict) or any(field not in event for field in TEST_EVENT_FIELDS):
@@ -132,7 +132,7 @@ def detail_is_malformed(entry: Mapping[str, Any]) -> bool:
     if not (entry.get("Source") and entry.get("DetailType") and entry.get("Detail")):
         return False
     try:
-        detail = json.loads(entry["Detail"])
+        detail = json_text.loads(entry["Detail"])
     except (TypeError, ValueError):
         return False
     return not isinstance(detail, dict)

@@ -40,6 +40,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from emulator.domain import json_text
 from emulator.domain.arn import Arn
 from emulator.patterns.engine import (
     PatternError,
@@ -172,7 +173,7 @@ def select_message(message: str, protocol: str = "lambda") -> str:
     Raises ValueError with SNS's reason when the structure is unusable.
     """
     try:
-        structure = json.loads(message)
+        structure = json_text.loads(message)
     except ValueError:
         raise ValueError("Invalid parameter: Message Structure - JSON message body failed to parse") from None
     if not isinstance(structure, dict) or "default" not in structure:
@@ -214,7 +215,7 @@ def lambda_endpoint_problem(endpoint: str | None) -> str | None:
 def filter_policy_problem(policy: Any, scope: str | None) -> str | None:
     """Why ``policy`` (JSON text) is refused for ``scope``: the reason after "Invalid parameter: ", or None."""
     try:
-        parsed = json.loads(policy) if isinstance(policy, (str, bytes)) else policy
+        parsed = json_text.loads(policy) if isinstance(policy, (str, bytes)) else policy
     except ValueError:
         return "FilterPolicy: failed to parse JSON."
     try:
@@ -265,7 +266,7 @@ def attributes_problem(changes: Mapping[str, Any], protocol: str,
 def redrive_policy_problem(value: Any) -> str | None:
     """What is wrong with a RedrivePolicy (after SNS's prefix), or None."""
     try:
-        policy = json.loads(value) if isinstance(value, str) else value
+        policy = json_text.loads(value) if isinstance(value, str) else value
     except ValueError:
         policy = None
     if not isinstance(policy, dict):
@@ -281,7 +282,7 @@ def _same_value(name: str, old: Any, new: Any) -> bool:
         return _is_true(old) == _is_true(new)
     if name in ("FilterPolicy", "DeliveryPolicy", "RedrivePolicy"):
         try:
-            return bool(json.loads(old) == json.loads(new))
+            return bool(json_text.loads(old) == json_text.loads(new))
         except (TypeError, ValueError):
             pass
     return old == new

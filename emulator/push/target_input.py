@@ -43,6 +43,8 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from emulator.domain import json_text
+
 __all__ = [
     "PREDEFINED",
     "TargetInputError",
@@ -241,7 +243,7 @@ def target_payload(event: Mapping[str, Any], target: Mapping[str, Any], rule_nam
     rendered = render_template(template, variables)
     if template.strip()[:1] in ("{", "["):
         try:
-            parsed = json.loads(rendered)
+            parsed = json_text.loads(rendered)
         except ValueError as exc:
             raise TargetInputError(f"the InputTemplate gave invalid JSON ({exc}): {rendered[:200]}",
                                    "INVALID_JSON") from None
@@ -255,7 +257,7 @@ def _java_map(mapping: Mapping[str, Any]) -> str:
 
 def _json_syntax_error(target_id: Any, text: str) -> str | None:
     try:
-        json.loads(text)
+        json_text.loads(text)
     except ValueError as exc:
         line, column = getattr(exc, "lineno", 1), getattr(exc, "colno", 1)
         shown = text if len(text) <= 100 else text[:100] + "...<truncated>"

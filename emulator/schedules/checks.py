@@ -14,10 +14,10 @@ templated Lambda target's ``Input`` must be well-formed JSON.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from emulator.domain import json_text
 from emulator.domain.arn import Arn
 from emulator.schedules.cron import (
     AtExpression,
@@ -75,7 +75,7 @@ def schedule_problem(*, expression: str | None, timezone: str | None, window: di
     arn = Arn.maybe(target.get("Arn"))
     if arn is not None and arn.service == "lambda" and target.get("Input") is not None:
         try:
-            json.loads(target["Input"])
+            json_text.loads(target["Input"])
         except ValueError:
             return "Target.Input must be well-formed JSON for a Lambda target"
     return None

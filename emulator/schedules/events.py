@@ -26,6 +26,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+from emulator.domain import json_text
 from emulator.domain.arn import Arn
 from emulator.schedules.timetable import ScheduleSpec
 
@@ -77,5 +78,5 @@ def is_function(arn: str) -> bool:
 def payload_preview(payload: bytes, limit: int = 2000) -> str:
     text = payload.decode("utf-8", "replace")
     with contextlib.suppress(ValueError):
-        text = json.dumps(json.loads(text), separators=(",", ":"))
+        text = json.dumps(json_text.loads(text), separators=(",", ":"))
     return text if len(text) <= limit else text[:limit] + "..."
