@@ -397,6 +397,30 @@ def _config_from_body(original: Callable[[Any], dict[str, Any]]) -> Callable[[An
     return patched
 
 
+def _with_request_facts(original: Callable[[str], dict[str, Any]]) -> Callable[[str], dict[str, Any]]:
+    """The s3:TestEvent as AWS sends it: moto's, with the request's RequestId and HostId."""
+    def test_event(bucket_name: str) -> dict[str, Any]:
+        _, request_id, host_id = _request_facts()
+        return {**original(bucket_name), "RequestId": request_id, "HostId": host_id}
+    return test_event
+
+
+#: what ``POST /bucket/key`` can do: a multipart upload, a restore, a select (else moto fails on a KeyError)
+_OBJECT_POSTS = ("uploads", "uploadId", "restore", "select")
+
+
+def _object_post(original: Callable[..., Any]) -> Callable[..., Any]:
+    """``POST /bucket/key`` with none of the object POST operations: S3's 405 MethodNotAllowed,
+    as AWS answers a form posted to an object's path, instead of moto's 500."""
+    def post(self: Any, request: Any, body: bytes, bucket_name: str, query: dict[str, Any], key_name: str) -> Any:
+        if not any(name in query for name in _OBJECT_POSTS):
+            from moto.s3.exceptions import MethodNotAllowed
+
+            raise MethodNotAllowed("POST", "OBJECT")
+        return original(self, request, body, bucket_name, query, key_name)
+    return post
+
+
 def _region(arn: str) -> str | None:
     parsed = Arn.maybe(arn)
     return parsed.region if parsed is not None else None
@@ -409,6 +433,7 @@ def _patches() -> Iterator[Patch]:
 
     yield Patch(notifications, "_invoke_awslambda", replace_with(lambda *args, **kwargs: None))  # not ours
     yield Patch(notifications, "_get_s3_event", replace_with(queue_and_topic_event))
+    yield Patch(notifications, "_get_test_event", _with_request_facts)
     yield Patch(notifications, "_send_event_bridge_message", replace_with(_never_failing(to_eventbridge)))
     yield Patch(notifications, "send_event", _wrapping(_send_event))
     yield Patch(S3Backend, "delete_object", _wrapping(_delete_object))
@@ -417,6 +442,7 @@ def _patches() -> Iterator[Patch]:
     yield Patch(S3Response, "copy_object", _wrapping(_dropping(TAGGING_PUT)))
     yield Patch(S3Response, "setup_class", _wrapping(_setup_class))
     yield Patch(S3Response, "_notification_config_from_body", _wrapping(_config_from_body))
+    yield Patch(S3Response, "_key_response_post", _wrapping(_object_post))
 
 
 #: the S3 notification patches described in the module docstring

@@ -15,6 +15,7 @@ from tests.conftest import lambda_client
 
 APP = '''
 import logging
+import os
 logger = logging.getLogger()
 
 def handler(event, context):
@@ -23,7 +24,7 @@ def handler(event, context):
         raise KeyError("missing")
     return {"got": event, "request_id": context.aws_request_id,
             "remaining_ok": 0 < context.get_remaining_time_in_millis() <= 3000,
-            "arn": context.invoked_function_arn}
+            "arn": context.invoked_function_arn, "execution_env": os.environ.get("AWS_EXECUTION_ENV")}
 '''
 
 BOOTSTRAP = """#!/bin/sh
@@ -69,6 +70,7 @@ def test_awslambdaric_works_against_the_runtime_api(executor, ric_functions, mak
         assert result["request_id"] == response["ResponseMetadata"]["RequestId"]
         assert result["remaining_ok"] is True
         assert result["arn"].endswith(":function:ric")
+        assert result["execution_env"] is None  # AWS does not define it for OS-only (provided) runtimes
         log = base64.b64decode(response["LogResult"]).decode()
         assert f"\t{result['request_id']}\tric says hi" in log
     response = client.invoke(FunctionName="ric", Payload=b'{"fail": true}')

@@ -25,7 +25,7 @@ destinations https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retai
 
 The snapshots record the events as Cloudmicro sends them today, including where they differ from
 AWS (a fix shows as a snapshot diff): a DynamoDB record's SizeBytes is moto's estimate and its stream
-label has microseconds (AWS: milliseconds); the s3:TestEvent has no RequestId and HostId.
+label has microseconds (AWS: milliseconds).
 """
 
 from __future__ import annotations
@@ -54,6 +54,7 @@ from aws_lambda_powertools.utilities.parser.models import (
 )
 from pydantic import BaseModel, ValidationError
 
+from emulator.testing.pytest_plugin import admin_request
 from tests.conftest import lambda_client
 from tests.integration.event_snapshots import check_snapshot
 from tests.integration.recorded import aws, ensure_table, recorded
@@ -88,6 +89,8 @@ S3_TEST_EVENT_IN_SQS_VARYING = {
     "Records.*.md5OfBody": "<md5>",
     "Records.*.body": "<json>",
     "Records.*.body.<json>.Time": "<iso8601-ms>",
+    "Records.*.body.<json>.RequestId": "<s3-request-id>",
+    "Records.*.body.<json>.HostId": "<s3-host-id>",
 }
 S3_EVENTBRIDGE_VARYING = {
     "id": "<uuid>",
@@ -325,7 +328,7 @@ def test_eventbridge_rule_target(endpoint):
 def admin(endpoint: str, method: str, path: str, body: Any = None) -> Any:
     """A call to the control plane's own API (/_cloudmicro/...)."""
     data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(f"{endpoint}/_cloudmicro{path}", data=data, method=method)
+    request = admin_request(f"{endpoint}/_cloudmicro{path}", method, data)
     with urllib.request.urlopen(request, timeout=30) as reply:
         return json.loads(reply.read())
 

@@ -22,7 +22,7 @@ import docker
 from emulator.config import Settings
 from emulator.domain.functions import FunctionConfig
 from emulator.executors.base import ExecutorError
-from emulator.executors.runtimes.base import ImageSpec, Installer, Progress, Target, execution_env
+from emulator.executors.runtimes.base import ImageSpec, Installer, Progress, Target
 from emulator.executors.runtimes.python import python_image
 
 BOOTSTRAP = "bootstrap"
@@ -33,8 +33,10 @@ def _nothing_to_install(folder: Path, progress: Progress) -> None:
 
 
 def _variables(function: FunctionConfig) -> dict[str, str]:
-    # AWS sets no AWS_EXECUTION_ENV for OS-only runtimes; Cloudmicro always has (kept as it was)
-    return {**execution_env(function.runtime), "LAMBDA_RUNTIME_DIR": "/var/runtime"}
+    # no AWS_EXECUTION_ENV: AWS leaves it undefined for OS-only runtimes ("Defined runtime
+    # environment variables": "AWS_EXECUTION_ENV ... This environment variable is not defined for
+    # OS-only runtimes (the provided runtime family)")
+    return {"LAMBDA_RUNTIME_DIR": "/var/runtime"}
 
 
 class ProvidedRuntime:
