@@ -16,9 +16,11 @@ or moto sees a request (an ASGI middleware, outermost):
 * Lambda's JSON APIs take JSON (or, for Invoke, a body with no content type, as the SDKs send
   it): a body sent as a form or as text, what a page can send without a preflight, gets
   ``415 UnsupportedMediaTypeException``.
-* CORS for allowed origins: Lambda's API answers preflights and names the origin in its
-  responses, so a web app on localhost:3000 can use the AWS SDK in the browser; every other
-  service is moto's, whose answers (a bucket's CORS configuration included) pass through.
+* CORS for allowed origins only. The Lambda API and the JSON and query APIs (DynamoDB, SQS,
+  SNS, ...: their browser SDK calls go to ``/``) answer preflights and name the origin in their
+  responses, so a web app on localhost:3000 can use the AWS SDK in the browser. S3 is the
+  bucket's own CORS configuration, as on AWS: moto answers its preflights and requests by the
+  bucket's rules (moto's global "allow every origin" is off: :mod:`emulator.moto.cors`).
 
 Runs on the event loop, a header scan per request.
 """
@@ -32,6 +34,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from emulator.app.gateway import is_lambda_request
+from emulator.aws.requests import signed_service
 
 Scope = dict[str, Any]
 
@@ -113,10 +116,20 @@ class LocalOnly:
                           "only localhost, *.localhost and loopback origins are allowed. To allow this one, add it "
                           "to CLOUDMICRO_CORS_ORIGINS.")
             return
-        if scope["type"] != "http" or not is_lambda_request(scope):
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        if origin is not None and scope["method"] == "OPTIONS" and "access-control-request-method" in headers:
+        preflight = origin is not None and scope["method"] == "OPTIONS" and "access-control-request-method" in headers
+        if not is_lambda_request(scope):
+            if origin is None or _is_s3(scope):
+                await self.app(scope, receive, send)  # S3: the bucket's CORS rules (moto's)
+            elif preflight:
+                await _preflight(send, origin, headers.get("access-control-request-headers"))
+            else:
+                await self.app(scope, receive, _with_cors(send, origin))
+            return
+        if preflight:
+            assert origin is not None
             await _preflight(send, origin, headers.get("access-control-request-headers"))
             return
         media = headers.get("content-type", "").split(";", 1)[0].strip().lower()
@@ -127,6 +140,15 @@ class LocalOnly:
                           "application/json.", lambda_shape=True)
             return
         await self.app(scope, receive, _with_cors(send, origin) if origin is not None else send)
+
+
+def _is_s3(scope: Scope) -> bool:
+    """An S3 request: signed for s3, or unsigned anywhere but ``/`` (a preflight is never signed;
+    the other services' browser calls go to ``/``, and S3's ``/`` (ListBuckets) has no CORS)."""
+    service = signed_service(scope)
+    if service is not None:
+        return service == "s3"
+    return scope["path"] != "/"
 
 
 def _headers(scope: Scope) -> dict[str, str]:

@@ -17,7 +17,7 @@ import httpx
 from emulator.aws.backend import AwsBackend
 from emulator.aws.clients import LocalSqs, Transport
 from emulator.aws.requests import signed_service
-from emulator.moto.services import prepare
+from emulator.moto.services import bucket_cors_only, prepare
 from emulator.moto.sqs_direct import MotoSqs
 from emulator.moto.transport import InProcessTransport
 
@@ -36,6 +36,7 @@ class EmbeddedMoto:
 
         if patched:
             sqs_speed.apply()
+        bucket_cors_only()
 
         self._dispatcher = DomainDispatcherApplication(create_backend_app)
         self._app = WSGIMiddleware(self._dispatcher, workers=64)  # type: ignore[arg-type]  # long polls hold a worker each

@@ -421,6 +421,16 @@ def _object_post(original: Callable[..., Any]) -> Callable[..., Any]:
     return post
 
 
+def _object_preflight(original: Callable[..., Any]) -> Callable[..., Any]:
+    """A CORS preflight on an object's path answered by the bucket's CORS rules, as S3 does:
+    moto first checks the (never signed) preflight against the object's ACL and answers 403."""
+    def key_response(self: Any, request: Any, full_url: str) -> Any:
+        if request.method == "OPTIONS":
+            return self._response_options(request.headers, self.parse_bucket_name_from_url(request, full_url))
+        return original(self, request, full_url)
+    return key_response
+
+
 def _region(arn: str) -> str | None:
     parsed = Arn.maybe(arn)
     return parsed.region if parsed is not None else None
@@ -443,6 +453,7 @@ def _patches() -> Iterator[Patch]:
     yield Patch(S3Response, "setup_class", _wrapping(_setup_class))
     yield Patch(S3Response, "_notification_config_from_body", _wrapping(_config_from_body))
     yield Patch(S3Response, "_key_response_post", _wrapping(_object_post))
+    yield Patch(S3Response, "_key_response", _wrapping(_object_preflight))
 
 
 #: the S3 notification patches described in the module docstring

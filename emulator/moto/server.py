@@ -13,7 +13,7 @@ import sys
 
 from emulator.moto import delivery as moto_delivery
 from emulator.moto import sqs_speed
-from emulator.moto.services import apply_all
+from emulator.moto.services import apply_all, bucket_cors_only
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -22,6 +22,7 @@ def main(argv: list[str] | None = None) -> None:
     sqs_speed.apply()
     moto_delivery.configure(os.environ.get("CLOUDMICRO_ENDPOINT", "http://127.0.0.1:4566"))
     apply_all()
+    bucket_cors_only()
     server.main(argv if argv is not None else sys.argv[1:])
 
 

@@ -111,3 +111,12 @@ def needed(service: str | None) -> list[str]:
 def apply_all() -> None:
     for service in PATCHERS:
         prepare(service)
+
+
+def bucket_cors_only() -> None:
+    """Turn off moto's global CORS (flask-cors on every service, allowing any origin): S3 then
+    answers by the bucket's CORS configuration, as AWS does, and the endpoint's guard answers CORS
+    for the other services, for allowed origins only (:mod:`emulator.app.guard`)."""
+    from moto.moto_server import werkzeug_app
+
+    werkzeug_app.DISABLE_GLOBAL_CORS = True  # read by create_backend_app
