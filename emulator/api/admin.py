@@ -138,6 +138,7 @@ async def environments(plane: PlaneDep) -> Response:
                 "function": env.function.name,
                 "state": env.state.value,
                 "port": env.port,
+                "uid": env.uid,
                 "invocations": env.invocations,
                 "request_id": env.current.request_id if env.current else None,
                 "handle": env.handle if isinstance(env.handle, str) else getattr(env.handle, "pid", None),

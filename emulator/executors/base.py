@@ -41,6 +41,9 @@ class ExecutionEnvironment(Protocol):
 
     #: the executor's handle (a container id, a process)
     handle: Any
+    #: the user id the runtime runs as when it is the environment's own (its Runtime API then
+    #: serves that uid's connections only: :mod:`.sockets`); None when it shares one
+    uid: int | None
     #: monotonic time the environment was created (Init Duration counts from it) and last used
     created_at: float
     last_used: float

@@ -2,7 +2,8 @@
 
 What runs in the container (its image, command and variables, and what installs the function's
 dependency file) is the runtime family's (:mod:`.runtimes`); this module knows no language.
-Containers use host networking to reach their Runtime API port on loopback, mount the code
+Containers use host networking to reach their Runtime API port on loopback (each runs as a user
+id of its own, the only one its Runtime API serves: :mod:`.sockets`), mount the code
 folder read-only at ``/var/task`` (its installed dependency file at ``/var/cloudmicro/deps``
 and its layers at ``/opt``, read-only too), are limited to the function's MemorySize, and write
 their stdout/stderr into a FIFO that the control plane reads (so each invocation's output
@@ -29,6 +30,7 @@ import docker.errors
 
 from emulator.config import Settings
 from emulator.domain.functions import FunctionConfig
+from emulator.executors import sockets
 from emulator.executors.base import (
     ExecutionEnvironment,
     ExecutorError,
@@ -154,6 +156,7 @@ class DockerExecutor:
         env.read_output_from(os.open(fifo, os.O_RDONLY | os.O_NONBLOCK))
         env.on_eof = self._on_eof
         command = family.container_command(function)
+        env.uid = sockets.new_uid()
         own = family.container_variables(function, PACKAGES_PATH if packages is not None else None)
         variables = runtime_environment(
             function, self.settings, env=env, runtime_api=f"127.0.0.1:{env.port}", task_root="/var/task",
@@ -183,7 +186,7 @@ class DockerExecutor:
                 entrypoint=_WRAPPER,
                 environment=variables,
                 working_dir="/var/task",
-                user="993:990",
+                user=f"{env.uid}:{sockets.GID}",
                 labels={LABEL: "true", OWNER_LABEL: self.owner, "cloudmicro.function": function.name},
                 name=f"cloudmicro-{function.name}-{env.id}",
                 host_config=host_config,

@@ -7,19 +7,28 @@ What runs (the interpreter and the command, the runtime's variables, what instal
 function's dependency file, and the folders it needs) is the runtime family's
 (:class:`.runtimes.HostRuntime`, one per family and executor); this module knows no language.
 There is no ``/opt``: the runtime is told where the function's merged layers are.
+
+Functions run as the control plane's user, so they are less isolated than in containers: they
+can read what that user reads. When it is root they run as a user id of their own instead, when
+one can reach what the runtime needs (:mod:`.unprivileged`); each environment's Runtime API then
+serves that uid only (:mod:`.sockets`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import signal
 import subprocess
 import time
+from pathlib import Path
+from typing import Any
 
 from emulator.config import Settings
 from emulator.domain.functions import FunctionConfig
+from emulator.executors import sockets, unprivileged
 from emulator.executors.base import (
     ExecutionEnvironment,
     ExecutorError,
@@ -33,6 +42,8 @@ from emulator.executors.dependencies import Dependencies
 from emulator.executors.layers import opt_folder
 from emulator.executors.runtimes import HostRuntime, LanguageRuntime, runtime_for
 
+log = logging.getLogger(__name__)
+
 
 class ProcessExecutor:
     name = "process"
@@ -44,6 +55,7 @@ class ProcessExecutor:
         self._installers: set[subprocess.Popen[str]] = set()
         self._renewal: dict[str, RenewalKey | None] = {}
         self._hosts: dict[LanguageRuntime, HostRuntime] = {}
+        self._warned_root: set[str] = set()
 
     def host(self, function: FunctionConfig) -> HostRuntime:
         """The function's runtime family as this executor runs it (made once per family)."""
@@ -70,6 +82,8 @@ class ProcessExecutor:
             function, self.settings, env=env, runtime_api=f"127.0.0.1:{env.port}", task_root=str(function.code_dir),
             path=path, runtime=host.variables(function, packages, opt),
         )
+        user = await self._user(function, command, variables)
+        env.uid = user.get("user", os.geteuid())
         try:
             proc = subprocess.Popen(
                 command,
@@ -79,6 +93,7 @@ class ProcessExecutor:
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
+                **user,
             )
         except OSError as exc:
             raise ExecutorError(f"could not start the runtime for {function.name}: {exc}") from exc
@@ -90,6 +105,39 @@ class ProcessExecutor:
         self._renewal[env.id] = renewal_key(function, packages, restarts)
         env.on_eof = self._on_eof
         env.read_output_from(fd)
+
+    async def _user(self, function: FunctionConfig, command: list[str], variables: dict[str, str]) -> dict[str, Any]:
+        """Popen's user arguments: a user id of the environment's own when the control plane is
+        root and such a user can reach the runtime's files; none (run as this user) otherwise."""
+        if not unprivileged.running_as_root():
+            return {}
+        blocked = await asyncio.to_thread(self._open_to_others, function, command, variables)
+        if blocked is None:
+            variables.setdefault("HOME", "/tmp")
+            return {"user": sockets.new_uid(), "group": sockets.GID, "extra_groups": []}
+        if function.name not in self._warned_root:
+            self._warned_root.add(function.name)
+            log.warning("%s runs as root: %s is not readable by other users, so the function cannot run as an "
+                        "unprivileged user of its own (chmod o+rx the folders on the way to it)",
+                        function.name, blocked)
+        return {}
+
+    @staticmethod
+    def _open_to_others(function: FunctionConfig, command: list[str], variables: dict[str, str]) -> Path | None:
+        """The first file the runtime needs that a user of its own could not reach (None: all
+        reachable); an interpreter under a closed folder is replaced by a reachable twin."""
+        own = {key: value for key, value in variables.items() if key not in function.environment}  # not the user's
+
+        def blocked() -> Path | None:
+            return unprivileged.first_unreachable(unprivileged.paths_in(command, own, function.code_dir))
+
+        first = blocked()
+        if first is not None and command and first == Path(command[0]):
+            twin = unprivileged.reachable_twin(command[0])
+            if twin is not None:
+                command[0] = twin
+                first = blocked()
+        return first
 
     def _on_eof(self, env: ExecutionEnvironment) -> None:
         proc: subprocess.Popen[bytes] = env.handle

@@ -122,6 +122,8 @@ class Environment:
         self.handle: Any = None
         #: the loopback port of this environment's Runtime API
         self.port = 0
+        #: the runtime's own user id, set by the executor: the Runtime API serves its connections only
+        self.uid: int | None = None
         #: where output too large to keep in memory is written (emulator/invocation/output.py)
         self._spill_dir = spill_dir
         self._spills = 0

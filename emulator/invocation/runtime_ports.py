@@ -5,18 +5,27 @@ AWS's runtime clients (``awslambdaric`` among them) only know ``AWS_LAMBDA_RUNTI
 own listening socket, served by the same ASGI app (the control plane's Runtime API
 router) through uvicorn's HTTP protocol. The app finds the environment by the local port
 of the connection, so an environment can only ever see its own invocations.
+
+Functions share the host's network, so any of them could open another environment's port: when
+the executor gave the environment's runtime a user id of its own (``env.uid``), a connection
+from any other uid is closed before it is read (:mod:`emulator.executors.sockets`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
-from typing import Any
+from collections.abc import Callable
+from typing import Any, cast
 
 import uvicorn
 from uvicorn.server import ServerState
 
+from emulator.executors import sockets
 from emulator.invocation.environment import Environment
+
+log = logging.getLogger(__name__)
 
 
 class RuntimePorts:
@@ -48,12 +57,15 @@ class RuntimePorts:
         sock.bind((self.host, 0))
         sock.setblocking(False)
 
-        def protocol() -> asyncio.Protocol:
+        def http() -> asyncio.Protocol:
             return config.http_protocol_class(  # type: ignore[call-arg]
                 config=config, server_state=self._state, app_state={}, _loop=loop
             )
 
-        server = await loop.create_server(protocol, sock=sock, backlog=16)
+        def protocol() -> asyncio.Protocol:
+            return _OwnRuntimeOnly(env, http)
+
+        server = await loop.create_server(protocol if sockets.can_tell() else http, sock=sock, backlog=16)
         env.port = sock.getsockname()[1]
         self.by_port[env.port] = env
         self._servers[env.id] = server
@@ -66,3 +78,45 @@ class RuntimePorts:
 
     def environment_for(self, port: int) -> Environment | None:
         return self.by_port.get(port)
+
+
+class _OwnRuntimeOnly(asyncio.Protocol):
+    """Serves a connection (with ``make``'s protocol) only when it comes from the environment's
+    own runtime: the connecting socket's owner is ``env.uid`` (when the environment has one)."""
+
+    def __init__(self, env: Environment, make: Callable[[], asyncio.Protocol]) -> None:
+        self._env = env
+        self._make = make
+        self._inner: asyncio.Protocol | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        expected = self._env.uid
+        if expected is not None:
+            peer, server = transport.get_extra_info("peername"), transport.get_extra_info("sockname")
+            owner = sockets.peer_uid(peer, server) if peer and server else None
+            if owner != expected:
+                log.warning("Runtime API of %s (environment %s): refused a connection from uid %s, which is not "
+                            "the environment's runtime", self._env.function.name, self._env.id[:8], owner)
+                cast(asyncio.Transport, transport).abort()
+                return
+        self._inner = self._make()
+        self._inner.connection_made(transport)
+
+    def data_received(self, data: bytes) -> None:
+        if self._inner is not None:
+            self._inner.data_received(data)
+
+    def eof_received(self) -> bool | None:
+        return self._inner.eof_received() if self._inner is not None else None
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._inner is not None:
+            self._inner.connection_lost(exc)
+
+    def pause_writing(self) -> None:
+        if self._inner is not None:
+            self._inner.pause_writing()
+
+    def resume_writing(self) -> None:
+        if self._inner is not None:
+            self._inner.resume_writing()
