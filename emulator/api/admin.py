@@ -24,6 +24,7 @@ from emulator.api.deps import Plane, PlaneDep
 from emulator.api.wire import json_body
 from emulator.api.wire import json_response as _json
 from emulator.domain import admin_token
+from emulator.domain.code_folders import regular_files
 from emulator.domain.errors import AccessDeniedException, InvalidParameterValueException, ResourceNotFoundException
 from emulator.schedules.events import iso
 from emulator.schedules.service import ScheduleNotFound
@@ -221,18 +222,22 @@ async def code(name: str, request: Request, plane: PlaneDep) -> Response:
     if not signed:
         require_admin(request, plane)
     function = plane.registry.get(name)
-    return Response(await asyncio.to_thread(zip_folder, function.code_dir), media_type="application/zip")
+    zipped = await asyncio.to_thread(zip_folder, function.code_dir, plane.settings.state_dir)
+    return Response(zipped, media_type="application/zip")
 
 
-def zip_folder(folder: Path) -> bytes:
-    """A folder's regular files as a zip (no links leading out of it, no FIFOs or devices)."""
+def zip_folder(folder: Path, state_dir: Path | None = None) -> bytes:
+    """A folder's regular files as a zip: no links leading out of it, no FIFOs or devices, and
+    not the control plane's state folder (its admin token) when the folder holds it."""
     root = folder.resolve()
+    state = state_dir.resolve() if state_dir is not None else None
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for path in sorted(folder.rglob("*")):
-            if "__pycache__" in path.parts or not path.is_file():
-                continue  # is_file() is False for FIFOs, sockets and devices
-            if not path.resolve().is_relative_to(root):
+        for path, _ in sorted(regular_files(folder)):
+            real = path.resolve()
+            if not real.is_relative_to(root):
                 continue  # a link to outside the function's folder
+            if state is not None and real.is_relative_to(state):
+                continue
             archive.write(path, path.relative_to(folder))
     return buffer.getvalue()
