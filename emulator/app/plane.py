@@ -96,6 +96,7 @@ class ControlPlane:
     admin_token: str
     _background: list[asyncio.Task[Any]] = field(default_factory=list)
     _delivery: object | None = None
+    _callers_stopped: bool = False
 
     @classmethod
     async def start(cls, settings: Settings, aws: AwsBackend, *, echo_logs: bool = True) -> ControlPlane:
@@ -190,19 +191,26 @@ class ControlPlane:
             except Exception:
                 log.exception("could not start the %s", part)
 
+    async def stop_callers(self) -> None:
+        """Stop what calls the endpoint (the schedules, the pollers, the asynchronous queue), in
+        that order: what feeds the queue, then the queue. The server calls it before it stops
+        listening, so none of them is left calling an endpoint that is gone; once only."""
+        if self._callers_stopped:
+            return
+        self._callers_stopped = True
+        for task in self._background:
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
+        await self.schedules.close()
+        await self.mappings.close()
+        await self.async_queue.close()
+
     async def aclose(self) -> None:
         """Stop everything, in order (see the module doc)."""
         if self._delivery is not None:
             moto_delivery.release(self._delivery)
-        for task in self._background:
-            task.cancel()
-        await asyncio.gather(*self._background, return_exceptions=True)
-        # in order: what feeds the queue, then the queue (it reports through the clients), then
-        # the clients' thread pool they all use
-        await self.schedules.close()
-        await self.mappings.close()
-        await self.async_queue.close()
-        self.clients.close()
+        await self.stop_callers()
+        self.clients.close()  # the thread pool the callers used
         if self.reloader is not None:
             await self.reloader.close()
         await self.pool.close()

@@ -33,6 +33,21 @@ def uvicorn_config(settings: Settings, app: FastAPI) -> uvicorn.Config:
     )
 
 
+class PlaneServer(uvicorn.Server):
+    """uvicorn's server that, asked to stop, first stops the control plane's callers of the
+    endpoint (schedules, pollers, the asynchronous queue), then stops listening: none of them is
+    left calling an endpoint that is gone (an error line at the end of every command)."""
+
+    def __init__(self, config: uvicorn.Config, app: FastAPI) -> None:
+        super().__init__(config)
+        self._app = app
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        if getattr(self._app.state, "plane", None) is not None:
+            await installed(self._app).stop_callers()
+        await super().shutdown(sockets)
+
+
 def serve(settings: Settings) -> None:
     """Serve until interrupted (SIGINT, SIGTERM), or until the process named by
     ``CLOUDMICRO_EXIT_WITH_PARENT`` is gone (a test session that started this one died)."""
@@ -40,7 +55,8 @@ def serve(settings: Settings) -> None:
     if parent and parent.isdigit():
         threading.Thread(target=_exit_with_parent, args=(int(parent),), name="cloudmicro-parent",
                          daemon=True).start()
-    uvicorn.Server(uvicorn_config(settings, create_app(settings))).run()
+    app = create_app(settings)
+    PlaneServer(uvicorn_config(settings, app), app).run()
 
 
 def _exit_with_parent(parent: int) -> None:
@@ -65,7 +81,7 @@ class BackgroundServer:
             settings = replace(settings, port=free_port(settings.host))
         self.settings = settings
         self.app = create_app(settings, echo_logs=echo_logs)
-        self.server = uvicorn.Server(uvicorn_config(settings, self.app))
+        self.server = PlaneServer(uvicorn_config(settings, self.app), self.app)
         self.server.config.loop = "asyncio"
         self._thread = threading.Thread(target=self._run, name="cloudmicro-server", daemon=True)
         self._ready_timeout = ready_timeout

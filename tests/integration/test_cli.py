@@ -27,6 +27,9 @@ def test_invoke_hello_on_its_own(docker_engine):
     assert any(line.startswith("END RequestId: ") for line in lines)
     report = [line for line in lines if line.startswith("REPORT RequestId: ")]
     assert report and "\tMax Memory Used: " in report[0] and "\tInit Duration: " in report[0]
+    # the happy path prints nothing else: no error as its own control plane stops (the schedules,
+    # pollers and queue stop before the endpoint does)
+    assert [line for line in lines if not line.startswith(("START ", "END ", "REPORT "))] == [], done.stderr
 
 
 def test_invoke_with_payload_and_stdin():
