@@ -75,6 +75,10 @@ class Settings:
     code_roots: tuple[Path, ...] = ()
     #: the admin routes' token (None: one is made and written to ``<state_dir>/admin-token``)
     admin_token: str | None = None
+    #: the network function containers join: ``host`` (the host's: they reach the control
+    #: plane's loopback ports), or ``container:self`` (the network of the container the control
+    #: plane runs in: the compose stack's)
+    function_network: str = "host"
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -106,6 +110,7 @@ class Settings:
             cors_origins=_list(_env("CORS_ORIGINS", "")),
             admin_token=_env("ADMIN_TOKEN", "") or None,
             code_roots=tuple(Path(p).resolve() for p in _list(_env("CODE_ROOTS", ""))),
+            function_network=_env("FUNCTION_NETWORK", "host"),
         )
         clean = {k: v for k, v in overrides.items() if v is not None}
         settings = replace(settings, **clean)  # type: ignore[arg-type]
@@ -113,6 +118,9 @@ class Settings:
             raise ValueError(f"executor must be auto, docker or process, not {settings.executor!r}")
         if settings.max_starting < 1:
             raise ValueError(f"CLOUDMICRO_MAX_STARTING must be at least 1, not {settings.max_starting}")
+        if settings.function_network not in ("host", "container:self"):
+            raise ValueError("CLOUDMICRO_FUNCTION_NETWORK must be host or container:self, "
+                             f"not {settings.function_network!r}")
         if settings.watch not in ("auto", "events", "poll", "off"):
             raise ValueError(f"CLOUDMICRO_WATCH must be auto, events, poll or off, not {settings.watch!r}")
         return settings
@@ -132,6 +140,7 @@ class Settings:
             "WATCH": self.watch, "DEPS_DIR": self.deps_dir or "",
             "ALLOWED_HOSTS": ",".join(self.allowed_hosts), "CORS_ORIGINS": ",".join(self.cors_origins),
             "ADMIN_TOKEN": self.admin_token or "", "CODE_ROOTS": ",".join(str(p) for p in self.code_roots),
+            "FUNCTION_NETWORK": self.function_network,
         }
         return {f"CLOUDMICRO_{k}": (str(v).lower() if isinstance(v, bool) else str(v)) for k, v in values.items()}
 

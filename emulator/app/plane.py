@@ -24,7 +24,7 @@ from typing import Any
 from emulator.app.runtime import create_runtime_app
 from emulator.aws.backend import AwsBackend
 from emulator.aws.clients import AwsClients
-from emulator.aws.seeding import SeedStatus, seed_in_background, wait_for_endpoint
+from emulator.aws.seeding import SeedStatus, reseed_when_lost, seed_in_background, wait_for_endpoint
 from emulator.config import Settings
 from emulator.domain.admin_token import ensure_token
 from emulator.domain.policies import Policies
@@ -166,6 +166,9 @@ class ControlPlane:
         if settings.seed_on_start:
             self._background.append(loop.create_task(seed_in_background(
                 settings.function_endpoint, settings.region, settings.db_gen_dir, self.seeding)))
+        if self.aws.mode == "external":  # a moto server that restarts has lost its tables
+            self._background.append(loop.create_task(reseed_when_lost(
+                settings.function_endpoint, settings.region, settings.db_gen_dir, self.seeding, self._table_names)))
         self._background.append(loop.create_task(self._start_pollers()))
         if self.reloader is not None:
             self.reloader.start()
@@ -190,6 +193,17 @@ class ControlPlane:
                 start()
             except Exception:
                 log.exception("could not start the %s", part)
+
+    async def _table_names(self) -> set[str]:
+        dynamodb = self.clients.client("dynamodb")
+        names: set[str] = set()
+        start: dict[str, str] = {}
+        while True:
+            page = await self.clients.call(dynamodb.list_tables, **start)
+            names.update(page.get("TableNames", []))
+            if not page.get("LastEvaluatedTableName"):
+                return names
+            start = {"ExclusiveStartTableName": page["LastEvaluatedTableName"]}
 
     async def stop_callers(self) -> None:
         """Stop what calls the endpoint (the schedules, the pollers, the asynchronous queue), in

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import sys
 import time
 import urllib.request
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -95,3 +97,40 @@ async def seed_in_background(endpoint: str, region: str, db_gen_dir: Path, statu
     level = logging.INFO if proc.returncode == 0 else logging.WARNING
     for line in status.summary:
         log.log(level, "db_gen: %s", line)
+
+
+def db_gen_table_names(db_gen_dir: Path) -> set[str]:
+    """The tables ``db_gen/tables`` defines (each file's TableName, else its name)."""
+    names: set[str] = set()
+    for path in sorted((db_gen_dir / "tables").glob("*.json")):
+        try:
+            document = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        name = document.get("TableName") if isinstance(document, dict) else None
+        names.add(name if isinstance(name, str) and name else path.stem)
+    return names
+
+
+async def reseed_when_lost(endpoint: str, region: str, db_gen_dir: Path, status: SeedStatus,
+                           table_names: Callable[[], Awaitable[set[str]]], interval: float = 2.0) -> None:
+    """Seed the db_gen tables again when the AWS backend lost them all (a moto server that
+    restarted: the compose stack's keeps its data in memory). Once they have been seen, every
+    ``interval`` s; a backend that does not answer (restarting) is asked again. Never raises."""
+    wanted = db_gen_table_names(db_gen_dir)
+    if not wanted:
+        return
+    seen = False
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            present = await table_names()
+        except Exception:  # noqa: BLE001 - down or restarting: ask again
+            continue
+        if wanted <= present:
+            seen = True
+        elif seen and not wanted & present:
+            log.warning("the AWS backend lost the db_gen tables %s (moto restarted?): seeding them again",
+                        ", ".join(sorted(wanted)))
+            seen = False
+            await seed_in_background(endpoint, region, db_gen_dir, status)

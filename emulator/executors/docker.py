@@ -172,7 +172,7 @@ class DockerExecutor:
             binds[str(opt)] = {"bind": "/opt", "mode": "ro"}
         memory = f"{function.memory_size}m"
         host_config = self.api.create_host_config(
-            network_mode="host",
+            network_mode=self._network_mode(),
             mem_limit=memory,
             memswap_limit=memory,
             binds=binds,
@@ -199,6 +199,13 @@ class DockerExecutor:
             self._cgroup_files[env.id] = _cgroup_peak_file(cid)
         except docker.errors.APIError as exc:
             raise ExecutorError(f"could not start a container for {function.name}: {exc}") from exc
+
+    def _network_mode(self) -> str:
+        """``host``, or the network of the container this control plane runs in (compose): either
+        way the functions reach its Runtime API ports and endpoint on loopback."""
+        if self.settings.function_network == "container:self":
+            return f"container:{socket.gethostname()}"  # a container's hostname is its short id
+        return "host"
 
     async def _packages(self, function: FunctionConfig) -> tuple[Path | None, Path | None]:
         """The function's installed dependency file (installed in its runtime image) and its /opt."""

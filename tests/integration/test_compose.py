@@ -8,9 +8,12 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
+from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 
 from emulator.app.server import free_port
 from emulator.executors.docker import LABEL
@@ -27,17 +30,21 @@ def base_image(docker_engine) -> str:
         return "cloudmicro/base:bookworm"
 
 
-@pytest.fixture(scope="module")
-def stack(docker_engine):
-    project = f"cmtest{os.getpid()}"
-    port, moto_port = free_port(), free_port()
-    env = {**os.environ, "PWD": str(ROOT), "CLOUDMICRO_PORT": str(port), "CLOUDMICRO_MOTO_PORT": str(moto_port),
-           "CLOUDMICRO_BASE_IMAGE": base_image(docker_engine)}
+def compose_project(project: str, port: int, docker_engine) -> Callable[..., subprocess.CompletedProcess]:
+    """``docker-compose -p project ...`` from the checkout, on ``port``."""
+    env = {**os.environ, "PWD": str(ROOT), "CLOUDMICRO_PORT": str(port), "CLOUDMICRO_BASE_IMAGE": base_image(docker_engine)}
 
     def compose(*args: str, timeout: float = 900) -> subprocess.CompletedProcess:
         return subprocess.run(["docker-compose", "-p", project, *args], cwd=ROOT, env=env,
                               capture_output=True, text=True, timeout=timeout)
+    return compose
 
+
+@pytest.fixture(scope="module")
+def stack(docker_engine):
+    project = f"cmtest{os.getpid()}"
+    port = free_port()
+    compose = compose_project(project, port, docker_engine)
     up = compose("up", "-d", "--build")
     assert up.returncode == 0, up.stdout[-3000:] + up.stderr[-3000:]
     endpoint = f"http://127.0.0.1:{port}"
@@ -86,6 +93,55 @@ def test_compose_stack_serves_functions_and_seeded_tables(stack, docker_engine):
     run = compose("run", "--rm", "-e", "FUNCTION_NAME=hello", "lambda-python", timeout=300)
     assert run.returncode == 0, run.stderr
     assert '{"message": "Hello Umberto Boccioni!"}' in run.stdout
+
+
+def _words(endpoint: str) -> Any:
+    return boto3.client("dynamodb", endpoint_url=endpoint, region_name="us-east-1",
+                        aws_access_key_id="test", aws_secret_access_key="test")
+
+
+def test_images_are_the_projects_own(stack, docker_engine):
+    _, compose = stack
+    config = compose("config")
+    assert config.returncode == 0 and "image:" not in config.stdout  # compose names them <project>_<service>
+    project = compose("ps", "-q", "cloudmicro").stdout.strip()
+    image = docker_engine.containers.get(project).image.tags
+    assert any(tag.startswith(f"cmtest{os.getpid()}_cloudmicro") for tag in image), image
+
+
+def test_a_second_stack_on_a_port_in_use_fails_naming_it_and_touches_nothing(stack, docker_engine):
+    endpoint, _ = stack
+    port = int(endpoint.rsplit(":", 1)[1])
+    ddb = _words(endpoint)
+    keys = [{"word": item["word"]} for item in ddb.scan(TableName="words", ProjectionExpression="#w",
+                                                                     ExpressionAttributeNames={"#w": "word"})["Items"]]
+    for key in keys:  # the first stack's table emptied: a second stack's seeding would fill it
+        ddb.delete_item(TableName="words", Key=key)
+    second = compose_project(f"cmtest{os.getpid()}b", port, docker_engine)
+    try:
+        up = second("up", "-d", "--build")
+        assert up.returncode != 0, up.stdout[-2000:]
+        assert str(port) in up.stderr and "already" in up.stderr, up.stderr[-2000:]
+    finally:
+        assert second("down", "--remove-orphans", timeout=300).returncode == 0
+    assert ddb.scan(TableName="words", Select="COUNT")["Count"] == 0  # nobody seeded it
+    health = json.loads(urllib.request.urlopen(endpoint + "/_cloudmicro/health", timeout=5).read())
+    assert health["aws"]["status"] == "running"  # and the first stack still serves
+
+
+def test_a_restarted_moto_gets_its_db_gen_tables_back(stack):
+    endpoint, compose = stack
+    assert compose("restart", "moto", timeout=300).returncode == 0
+    ddb = _words(endpoint)
+    deadline = time.monotonic() + 90
+    while True:  # the control plane notices (every 2 s) and seeds again
+        try:
+            if ddb.scan(TableName="words", Select="COUNT")["Count"] > 0:
+                break
+        except ClientError as exc:  # 502 while moto restarts, then no table until the seeding
+            assert exc.response["Error"]["Code"] in ("502", "ResourceNotFoundException"), exc
+        assert time.monotonic() < deadline, compose("logs", "cloudmicro").stdout[-3000:]
+        time.sleep(0.5)
 
 
 def test_teardown_leaves_no_function_containers(stack, docker_engine):
