@@ -132,8 +132,15 @@ class _Clouds:
         config.stash[_CLOUDS] = self
         self.started: list[LocalCloud] = []
         # one admin token for the session's control planes (children read it from the environment),
-        # so the tests' clients (PlaneClient, or the X-Cloudmicro-Admin-Token header) can use it
-        os.environ.setdefault("CLOUDMICRO_ADMIN_TOKEN", secrets.token_urlsafe(32))
+        # so the tests' clients (PlaneClient, or the X-Cloudmicro-Admin-Token header) can use it;
+        # a control plane already running (CLOUDMICRO_TEST_ENDPOINT, e.g. the compose stack's)
+        # wrote its own to the project's state folder
+        if "CLOUDMICRO_ADMIN_TOKEN" not in os.environ:
+            from emulator.domain.admin_token import read_token
+
+            running = read_token(Path(os.environ.get("CLOUDMICRO_STATE_DIR", self.project / ".cloudmicro"))) \
+                if os.environ.get(TEST_ENDPOINT_VARIABLE) else None
+            os.environ["CLOUDMICRO_ADMIN_TOKEN"] = running or secrets.token_urlsafe(32)
 
     def settings(self, **overrides: Any) -> Settings:
         from emulator.config import Settings
