@@ -122,5 +122,10 @@ def _size(value: str | list[Any], meta: Mapping[str, Any], path: str, problems: 
                         f"less than or equal to {meta['max']}")
 
 
+#: how much of a value an error message repeats (a 1 MB Description is not sent back whole)
+SHOWN = 256
+
+
 def _shown(value: Any) -> str:
-    return value if isinstance(value, str) else str(value)
+    text = value if isinstance(value, str) else str(value)
+    return text if len(text) <= SHOWN else text[:SHOWN] + "..."
