@@ -9,6 +9,7 @@ import uuid
 import pytest
 from botocore.exceptions import ClientError
 
+from emulator.api.validation import SHOWN
 from emulator.testing.pytest_plugin import client as plugin_client
 from tests.conftest import lambda_client
 
@@ -40,7 +41,7 @@ def test_a_pattern_over_4096_characters_is_refused_as_aws_refuses_it(process_end
     assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
     assert error["Code"] == "ValidationException"
     assert error["Message"] == (
-        f"1 validation error detected: Value '{long}' at 'filterCriteria.filters.2.member.pattern' "
+        f"1 validation error detected: Value '{long[:SHOWN]}...' at 'filterCriteria.filters.2.member.pattern' "
         f"failed to satisfy constraint: Member must have length less than or equal to {LIMIT}")
     assert lam.list_event_source_mappings(EventSourceArn=queue_arn)["EventSourceMappings"] == []
 
