@@ -47,6 +47,10 @@ _EXPOSE_HEADERS = ("x-amzn-RequestId, x-amzn-ErrorType, x-amz-function-error, x-
                    "x-amz-executed-version, x-amzn-Remapped-Content-Length")
 
 
+#: the names nearly every request carries (checked first: the warm invoke path)
+_LOCAL_NAMES = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
 def _host_name(value: str) -> str:
     """The name in a Host header, without its port (``[::1]:4566`` -> ``::1``)."""
     value = value.strip().lower()
@@ -84,7 +88,7 @@ class LocalOnly:
         if host is None:
             return True  # HTTP/1.0 without Host: nothing a browser sends
         name = _host_name(host)
-        return (name == "localhost" or name.endswith(".localhost") or _is_ip(name) or name in self.hosts
+        return (name in _LOCAL_NAMES or name == "localhost" or name.endswith(".localhost") or _is_ip(name) or name in self.hosts
                 or name == "host.docker.internal")
 
     def origin_allowed(self, origin: str) -> bool:
