@@ -88,7 +88,7 @@ class LocalOnly:
         if host is None:
             return True  # HTTP/1.0 without Host: nothing a browser sends
         name = _host_name(host)
-        return (name in _LOCAL_NAMES or name == "localhost" or name.endswith(".localhost") or _is_ip(name) or name in self.hosts
+        return (name in _LOCAL_NAMES or name.endswith(".localhost") or _is_ip(name) or name in self.hosts
                 or name == "host.docker.internal")
 
     def origin_allowed(self, origin: str) -> bool:
