@@ -78,7 +78,15 @@ def _value(shape: Shape, value: Any, path: str, problems: list[str]) -> None:
     before = len(problems)
     _check(shape, value, path, problems)
     if meta.get("sensitive") and len(problems) > before:  # a secret is not echoed back
-        problems[before:] = [re.sub(r"^Value '.*?' at ", "Value at ", p, flags=re.S) for p in problems[before:]]
+        problems[before:] = [_hidden(p, path) for p in problems[before:]]
+
+
+def _hidden(problem: str, path: str) -> str:
+    """``problem`` without the value it quotes: everything up to the member's own path goes."""
+    marker = f"' at '{path}"
+    if problem.startswith("Value '") and marker in problem:
+        return "Value at " + problem[problem.rindex(marker) + 5:]
+    return problem
 
 
 def _check(shape: Shape, value: Any, path: str, problems: list[str]) -> None:

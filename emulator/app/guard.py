@@ -95,10 +95,13 @@ class LocalOnly:
         origin = origin.strip().rstrip("/").lower()
         if origin in self.origins:
             return True
-        parts = urlsplit(origin)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
+        try:
+            parts = urlsplit(origin)
+            name = parts.hostname
+        except ValueError:  # "http://[::1": no origin a browser sends
+            return False
+        if parts.scheme not in ("http", "https") or not name:
             return False  # "null" (a file or a sandboxed frame), or something that is no origin
-        name = parts.hostname
         return name == "localhost" or name.endswith(".localhost") or _is_loopback(name)
 
     # --- ASGI ----------------------------------------------------------------------------

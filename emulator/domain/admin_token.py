@@ -40,9 +40,11 @@ def ensure_token(state_dir: Path) -> str:
     try:
         os.link(scratch, path)  # never replaces a token another control plane wrote meanwhile
     except FileExistsError:
-        pass
+        if read_token(state_dir) is None:  # an empty file (truncated, or touched by hand): ours replaces it
+            os.replace(scratch, path)
+            return token
     finally:
-        scratch.unlink()
+        scratch.unlink(missing_ok=True)
     return read_token(state_dir) or token
 
 

@@ -59,7 +59,13 @@ class Output:
                 del self._tail[:excess]
 
     def absorb(self, other: Output) -> None:
-        """Add what ``other`` kept (and account for what it left out)."""
+        """Add what ``other`` kept (and account for what it left out). An empty output takes over
+        a spilled one whole: its spill file stays the whole output, written once."""
+        if other.spilled and not self.total:
+            self._head, self._tail, self._spill = other._head, other._tail, other._spill
+            self.total, self.dropped, self.spilled = other.total, other.dropped, other.spilled
+            other.close()
+            return
         self.add(bytes(other._head))
         if other.dropped:
             self.total += other.dropped
@@ -100,8 +106,8 @@ class Output:
             except OSError:
                 self._spill = None
                 return
-            before = bytes(self._head + self._tail)  # what came before the output outgrew memory
-            data = before + data
+            if not self.spilled:  # what came before the output outgrew memory
+                data = bytes(self._head + self._tail) + data
         part = data[:MAX_SPILL - self.spilled]
         try:
             self._file.write(part)
