@@ -1,4 +1,4 @@
-"""BUG (emulator/api/validation.py, not fixed here): a sensitive value's message is made secret by
+"""Regression (emulator/api/validation.py): a sensitive value's message is made secret by
 cutting "Value '...' at " with a non-greedy match, so a variable name holding "' at " ends the cut
 early and the rest of the map, secrets included, is echoed back."""
 

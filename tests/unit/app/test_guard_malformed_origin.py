@@ -1,4 +1,4 @@
-"""BUG (emulator/app/guard.py, not fixed here): an Origin urllib cannot split makes the guard raise
+"""Regression (emulator/app/guard.py): an Origin urllib cannot split makes the guard raise
 (a 500 from the server) instead of answering 403 like every other origin it does not allow."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""BUG (emulator/domain/admin_token.py, not fixed here): with an empty admin-token file (truncated,
+"""Regression (emulator/domain/admin_token.py): with an empty admin-token file (truncated,
 or touched by hand) ensure_token returns a fresh random token it writes nowhere (os.link finds the
 file there), so the control plane asks for a token no client can read: read_token says None."""
 

@@ -1,4 +1,4 @@
-"""BUG (emulator/domain/code_folders.py, not fixed here): read_regular on a folder (a file swapped
+"""Regression (emulator/domain/code_folders.py): read_regular on a folder (a file swapped
 for a folder between the walk and the read, as a hot-reload save can do) raises IsADirectoryError
 from os.fdopen instead of returning None, and leaks the descriptor it opened each time."""
 

@@ -1,4 +1,4 @@
-"""BUG (emulator/invocation/output.py, not fixed here): an invocation's Output that absorbs an
+"""Regression (emulator/invocation/output.py): an invocation's Output that absorbs an
 environment's spilled output appends head and tail again to the environment's spill file, so the
 file the note names as "the whole output" holds 256 KB more than the function printed."""
 
