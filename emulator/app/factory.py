@@ -14,6 +14,7 @@ from emulator.app.gateway import AwsGateway
 from emulator.app.guard import LocalOnly
 from emulator.app.plane import ControlPlane
 from emulator.config import Settings
+from emulator.frontdoor.server import FrontDoor
 from emulator.invocation.cloudwatch import CloudWatchLogs, ReadYourWrites
 from emulator.moto.backends import make_backend
 
@@ -47,6 +48,8 @@ def create_app(settings: Settings, *, echo_logs: bool = True) -> FastAPI:
     errors.install(app)
     # every Logs API request first writes the function logs still pending (read your own writes)
     app.add_middleware(AwsGateway, aws=ReadYourWrites(aws, cloudwatch))
+    # API Gateway APIs and function URLs (emulator/frontdoor/), before the AWS APIs
+    app.add_middleware(FrontDoor, doorman=lambda: started[0].frontdoor if started else None)
     # outermost: only this machine's clients, and no page from another origin (emulator/app/guard.py)
     app.add_middleware(LocalOnly, hosts=(settings.host, *settings.allowed_hosts), origins=settings.cors_origins)
     return app

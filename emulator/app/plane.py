@@ -33,6 +33,9 @@ from emulator.esm.manager import EventSourceManager
 from emulator.executors.base import Executor
 from emulator.executors.docker import DockerExecutor, docker_client
 from emulator.executors.process import ProcessExecutor
+from emulator.frontdoor.apis import ApiCatalog
+from emulator.frontdoor.moto_reader import MotoApis
+from emulator.frontdoor.service import ApiGatewayDoor, FrontDoorService, Place
 from emulator.invocation.async_queue import AsyncInvoker, EventInvokeConfigs, EventStore
 from emulator.invocation.cloudwatch import CloudWatchLogs, LogsClient
 from emulator.invocation.destinations import Destinations
@@ -94,6 +97,8 @@ class ControlPlane:
     seeding: SeedStatus
     #: what the admin routes ask for (emulator/domain/admin_token.py)
     admin_token: str
+    #: API Gateway APIs and function URLs, served (emulator/frontdoor/)
+    frontdoor: FrontDoorService
     _background: list[asyncio.Task[Any]] = field(default_factory=list)
     _delivery: object | None = None
     _callers_stopped: bool = False
@@ -150,6 +155,8 @@ class ControlPlane:
             reloader=reloader, service=service, invoker=Invoker(service, async_queue), async_queue=async_queue,
             mappings=EventSourceManager(registry, service, clients, settings.state_dir), schedules=schedules,
             seeding=SeedStatus(), admin_token=settings.admin_token or ensure_token(settings.state_dir),
+            frontdoor=FrontDoorService(ApiGatewayDoor(ApiCatalog(MotoApis(clients).read), service,
+                                                      Place(settings.region, settings.account_id))),
         )
 
     async def _start(self) -> None:

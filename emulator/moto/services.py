@@ -49,6 +49,12 @@ def _scheduler() -> PatchSet:
     return PATCHES
 
 
+def _apigateway() -> PatchSet:
+    from emulator.moto.apigateway import PATCHES
+
+    return PATCHES
+
+
 def _states() -> PatchSet:
     from emulator.moto.stepfunctions import PATCHES
 
@@ -62,6 +68,7 @@ PATCHERS: dict[str, tuple[Callable[[], PatchSet], ...]] = {
     "events": (_events,),
     "scheduler": (_scheduler,),
     "s3": (_s3,),
+    "apigateway": (_apigateway,),
 }
 #: service -> the services whose patched code its deliveries go through
 DEPENDS: dict[str, tuple[str, ...]] = {"s3": ("sns", "events"), "events": ("sns",)}

@@ -1,0 +1,128 @@
+"""The front door as an ASGI middleware: requests for an API or a function URL
+(:mod:`emulator.frontdoor.routes`) are answered here; every other request goes on to the AWS
+gateway. Requests that may change an API (writes to API Gateway or CloudFormation, resets) make
+the catalog read the APIs again once they are done.
+
+A request body is read whole (API Gateway and function URLs buffer requests too), up to the
+service's limit: 413 beyond it, before the function is called.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from emulator.aws.requests import signed_service
+from emulator.frontdoor.request import HttpRequest
+from emulator.frontdoor.responses import HttpResponse
+from emulator.frontdoor.routes import Door, door_of
+
+log = logging.getLogger(__name__)
+
+Scope = dict[str, Any]
+
+#: services whose writes may change what the front door serves
+_WATCHED = frozenset({"apigateway", "cloudformation", "elasticloadbalancing", "lambda"})
+_READS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class Doorman(Protocol):
+    """What serves front-door requests (emulator/frontdoor/service.py)."""
+
+    def limit(self, door: Door) -> int:
+        """The largest request body ``door`` takes, in bytes."""
+        ...
+
+    def too_large(self, door: Door) -> HttpResponse: ...
+
+    async def serve(self, door: Door, request: HttpRequest) -> HttpResponse: ...
+
+    def changed(self) -> None:
+        """APIs or URLs may have changed."""
+        ...
+
+
+class FrontDoor:
+    """ASGI middleware in front of the AWS gateway."""
+
+    def __init__(self, app: Any, doorman: Callable[[], Doorman | None]) -> None:
+        self.app = app
+        self.doorman = doorman
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        door = door_of(scope)
+        doorman = self.doorman()
+        if door is None or doorman is None:
+            if doorman is not None and scope["method"] not in _READS and _may_change(scope):
+                send = _telling(send, doorman)
+            await self.app(scope, receive, send)
+            return
+        limit = doorman.limit(door)
+        body = await _read_body(scope, receive, limit)
+        if body is None:
+            await _send(send, doorman.too_large(door))
+            return
+        request = HttpRequest(
+            method=scope["method"], path=door.path, raw_path=door.raw_path, query=scope.get("query_string", b""),
+            headers=tuple((k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]),
+            body=body, source_ip=(scope.get("client") or ("127.0.0.1", 0))[0], scheme=scope.get("scheme", "http"),
+            host=_header(scope, b"host") or "")
+        await _send(send, await doorman.serve(door, request))
+
+
+def _telling(send: Any, doorman: Doorman) -> Any:
+    """``send``, telling ``doorman`` of a change as the answer starts (the change is made by then,
+    and the client may ask the front door at once, before this request's coroutine ends)."""
+    async def sending(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            doorman.changed()
+        await send(message)
+
+    return sending
+
+
+def _may_change(scope: Scope) -> bool:
+    path: str = scope["path"]
+    if path.startswith(("/_cloudmicro/reset", "/moto-api/reset")):
+        return True
+    return signed_service(scope) in _WATCHED
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope["headers"]:
+        if key.lower() == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
+async def _read_body(scope: Scope, receive: Any, limit: int) -> bytes | None:
+    """The whole body, or None when it is larger than ``limit``."""
+    declared = _header(scope, b"content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        return None
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body"):
+            break
+    return b"".join(chunks)
+
+
+async def _send(send: Any, response: HttpResponse) -> None:
+    headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers]
+    if not any(k.lower() == b"content-length" for k, _ in headers):
+        headers.append((b"content-length", str(len(response.body)).encode()))
+    await send({"type": "http.response.start", "status": response.status, "headers": headers})
+    await send({"type": "http.response.body", "body": response.body})

@@ -1,0 +1,258 @@
+"""Serving API Gateway requests: find the API, its stage, route and method; build the event;
+run the function through the invocation seam; answer as API Gateway answers.
+
+REST APIs (v1) answer a route or method they do not have with 403 ``Missing Authentication
+Token``, a missing stage with 403 ``Forbidden``, a bad Lambda response or a function error with
+502, a Lambda that cannot be called with 500, the integration timeout (29 s by default) with 504.
+HTTP APIs (v2) answer an unknown route with 404 ``Not Found``, and errors with 500/503. Each
+error is logged with its reason, as API Gateway's execution log would say it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import logging
+import os
+import re
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+from emulator.domain.errors import LambdaError, TooManyRequestsException
+from emulator.frontdoor import events, responses
+from emulator.frontdoor.apis import Api, ApiCatalog, Method
+from emulator.frontdoor.request import HttpRequest
+from emulator.frontdoor.responses import HttpResponse
+from emulator.frontdoor.routes import Door
+from emulator.invocation.invocation import Invocation
+from emulator.invocation.service import InvokeService
+
+log = logging.getLogger(__name__)
+
+_LAMBDA_URI = re.compile(r"^arn:aws[\w-]*:apigateway:[\w-]+:lambda:path/[\d-]+/functions/(?P<fn>.+)/invocations$")
+_STAGE_VARIABLE = re.compile(r"\$\{stageVariables\.([A-Za-z0-9_]+)\}")
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where the front door runs: the account and region, for ARNs and request contexts."""
+
+    region: str
+    account_id: str
+
+
+@dataclass(frozen=True)
+class _Ids:
+    """A request's ids, as API Gateway makes them."""
+
+    request_id: str
+    extended: str
+    trace: str
+
+    @classmethod
+    def new(cls, now: float) -> _Ids:
+        request_id = str(uuid.uuid4())
+        return cls(request_id, _extended_id(), events.default_trace_id(now, request_id))
+
+    def error(self, status: int, message: str, error_type: str, *, spaced: bool = True) -> HttpResponse:
+        return responses.rest_error(status, message, error_type, request_id=self.request_id,
+                                    extended_request_id=self.extended, trace_id=self.trace, spaced=spaced)
+
+    def rest(self) -> dict[str, str]:
+        return {"request_id": self.request_id, "extended_request_id": self.extended, "trace_id": self.trace}
+
+
+class _Failed(Exception):
+    """The function could not give an answer: the HTTP answer to send instead."""
+
+    def __init__(self, response: HttpResponse) -> None:
+        self.response = response
+
+
+class ApiGatewayDoor:
+    """Serves ``execute-api`` requests (REST and HTTP APIs)."""
+
+    def __init__(self, catalog: ApiCatalog, service: InvokeService, place: Place) -> None:
+        self.catalog = catalog
+        self.service = service
+        self.place = place
+
+    async def serve(self, door: Door, request: HttpRequest) -> HttpResponse:
+        api = await self.catalog.get(door.target)
+        if api is None:
+            log.warning("execute-api: no REST or HTTP API has the id %r", door.target)
+            return responses.http_api_error(404, f"No API has the id {door.target!r}: see `aws apigateway "
+                                            "get-rest-apis` and `aws apigatewayv2 get-apis`", request_id="")
+        if api.kind == "REST":
+            return await self._rest(api, door, request)
+        return await self._http(api, door, request)
+
+    # --- REST APIs ------------------------------------------------------------------------
+
+    async def _rest(self, api: Api, door: Door, request: HttpRequest) -> HttpResponse:
+        now = time.time()
+        ids = _Ids.new(now)
+        stage, path, raw_path = _first_segment(door.path, door.raw_path)
+        if stage not in api.stages:
+            log.warning("execute-api %s: no stage %r", api.id, stage)
+            return ids.error(403, "Forbidden", "ForbiddenException", spaced=False)
+        found = api.match(path)
+        method = None if found is None else (found[0].methods.get(request.method) or found[0].methods.get("ANY"))
+        if found is None or method is None:
+            return responses.missing_route_rest(**ids.rest())
+        route, params = found
+        integration = method.integration
+        if integration is None or integration.type != "AWS_PROXY":
+            kind = integration.type if integration is not None else "no integration"
+            log.warning("execute-api %s %s %s: %s is not served yet (only AWS_PROXY)", api.id, request.method,
+                        route.template, kind)
+            return ids.error(500, "Internal server error", "InternalServerErrorException")
+        variables = api.stages[stage]
+        event = events.rest_event(
+            replace(request, path=path, raw_path=raw_path), resource=route.template, path_parameters=params or None,
+            stage=stage, stage_variables=variables or None, api_id=api.id, account_id=self.place.account_id,
+            request_id=ids.request_id, extended_request_id=ids.extended, now=now,
+            binary=events.is_binary(request.header("content-type"), api.binary_media_types),
+            domain_name=_domain(request), trace_id=ids.trace)
+        try:
+            payload, function_error = await self._invoke(api, method, variables, event, integration.timeout_ms)
+        except _Failed as failed:
+            return failed.response
+        except TimeoutError:
+            return responses.timeout_rest(**ids.rest())
+        except LambdaError:
+            return ids.error(500, "Internal server error", "InternalServerErrorException")
+        return responses.rest_response(payload, function_error=function_error, **ids.rest(),
+                                       binary_media_types=api.binary_media_types, accept=request.header("accept"))
+
+    # --- HTTP APIs ------------------------------------------------------------------------
+
+    async def _http(self, api: Api, door: Door, request: HttpRequest) -> HttpResponse:
+        now = time.time()
+        request_id = _extended_id()
+        stage, path, raw_path = _first_segment(door.path, door.raw_path)
+        if stage == "$default" or stage not in api.stages:
+            if "$default" not in api.stages:
+                return responses.missing_route_http_api(request_id=request_id)
+            stage, path, raw_path = "$default", door.path, door.raw_path
+        found = api.match(path)
+        method: Method | None = None
+        route_key, params = "$default", {}
+        if found is not None:
+            method = found[0].methods.get(request.method) or found[0].methods.get("ANY")
+            if method is not None:
+                route_key = f"{method.http_method} {found[0].template}"
+                params = found[1]
+        if method is None:
+            method = api.default_route
+        if method is None or method.integration is None:
+            return responses.missing_route_http_api(request_id=request_id)
+        integration = method.integration
+        if integration.type != "AWS_PROXY":
+            log.warning("execute-api %s %s: %s integrations are not served yet (only AWS_PROXY)", api.id, route_key,
+                        integration.type)
+            return responses.http_api_error(500, "Internal Server Error", request_id=request_id)
+        variables = api.stages[stage]
+        here = replace(request, path=path, raw_path=raw_path)
+        sent_path = door.raw_path  # rawPath: as sent, stage included when it is not $default
+        build = events.http_api_event if integration.payload_format == "2.0" else events.http_api_v1_event
+        event = build(here, route_key=route_key, raw_path=sent_path, stage=stage, path_parameters=params or None,
+                      stage_variables=variables or None, api_id=api.id, account_id=self.place.account_id,
+                      request_id=request_id, now=now, binary=events.is_binary_content(request.header("content-type"))
+                      and bool(request.body), domain_name=_domain(request))
+        try:
+            payload, function_error = await self._invoke(api, method, variables, event, integration.timeout_ms)
+        except _Failed as failed:
+            return failed.response
+        except TimeoutError:
+            return responses.timeout_http_api(request_id=request_id)
+        except LambdaError:
+            return responses.http_api_error(500, "Internal Server Error", request_id=request_id)
+        return responses.http_api_response(payload, function_error=function_error, request_id=request_id,
+                                           format_version=integration.payload_format)
+
+    # --- the Lambda call --------------------------------------------------------------------
+
+    async def _invoke(self, api: Api, method: Method, variables: Mapping[str, str], event: dict[str, Any],
+                      timeout_ms: int) -> tuple[bytes, str | None]:
+        """Run the integration's function with ``event`` through the invocation seam: its payload
+        and function error. TimeoutError past the integration timeout; LambdaError when the
+        function cannot be called (logged with the reason); _Failed for a throttle."""
+        assert method.integration is not None
+        uri = _STAGE_VARIABLE.sub(lambda m: variables.get(m[1], ""), method.integration.uri)
+        matched = _LAMBDA_URI.match(uri)
+        target = matched["fn"] if matched else uri
+        try:
+            function = await self.service.resolve(target)
+        except LambdaError as error:
+            log.warning("execute-api %s: the integration's function %s cannot be called: %s", api.id, target, error)
+            raise
+        inv = Invocation(function, json.dumps(event).encode())
+        task = asyncio.ensure_future(self.service.execute(inv))
+        try:
+            executed = await asyncio.wait_for(asyncio.shield(task), timeout_ms / 1000)
+        except TimeoutError:
+            log.warning("execute-api %s: %s did not answer within the integration timeout (%d ms)", api.id,
+                        function.name, timeout_ms)
+            task.add_done_callback(_quietly)
+            raise
+        except TooManyRequestsException:
+            log.warning("execute-api %s: %s is throttled", api.id, function.name)
+            raise _Failed(responses.http_api_error(429, "Too Many Requests", request_id=inv.request_id)) from None
+        except LambdaError as error:
+            log.warning("execute-api %s: %s: %s", api.id, function.name, error)
+            raise
+        result = executed.result
+        if result.function_error:
+            log.warning("execute-api %s: %s failed (%s): %s", api.id, function.name, result.function_error,
+                        result.payload[:500].decode(errors="replace"))
+        return result.payload, result.function_error
+
+
+def _quietly(task: asyncio.Future[Any]) -> None:
+    if not task.cancelled():
+        task.exception()
+
+
+def _domain(request: HttpRequest) -> str:
+    return request.host.rsplit(":", 1)[0] if request.host and not request.host.startswith("[") else "localhost"
+
+
+class FrontDoorService:
+    """Every front door of one control plane (the ``Doorman`` of :mod:`emulator.frontdoor.server`)."""
+
+    def __init__(self, apis: ApiGatewayDoor) -> None:
+        self.apis = apis
+
+    def limit(self, door: Door) -> int:
+        return (responses.API_GATEWAY_PAYLOAD_LIMIT if door.kind == "execute-api"
+                else responses.FUNCTION_URL_PAYLOAD_LIMIT)
+
+    def too_large(self, door: Door) -> HttpResponse:
+        if door.kind == "execute-api":  # REST or HTTP API: the answers' shapes differ little; REST's
+            return responses.payload_too_large_rest(request_id=str(uuid.uuid4()), extended_request_id=_extended_id(),
+                                                    trace_id="")
+        return responses.payload_too_large_function_url(request_id=str(uuid.uuid4()))
+
+    async def serve(self, door: Door, request: HttpRequest) -> HttpResponse:
+        if door.kind == "execute-api":
+            return await self.apis.serve(door, request)
+        return responses.function_url_error(404, "Function URLs are not served yet", request_id="")
+
+    def changed(self) -> None:
+        self.apis.catalog.changed()
+
+
+def _first_segment(path: str, raw_path: str) -> tuple[str, str, str]:
+    """``/dev/a/b`` -> (``dev``, ``/a/b``, the raw path without its first segment)."""
+    stage, _, rest = path.lstrip("/").partition("/")
+    raw_rest = raw_path.lstrip("/").partition("/")[2]
+    return stage, "/" + rest, "/" + raw_rest
+
+
+def _extended_id() -> str:
+    return base64.b64encode(os.urandom(12), altchars=b"-_").decode()[:16]

@@ -1,0 +1,194 @@
+"""API Gateway REST (v1) and HTTP (v2) APIs created through the endpoint with boto3 are served
+for real on the one endpoint: by Host (``{id}.execute-api.localhost``), by path
+(``/_aws/execute-api/{id}``) and in LocalStack's legacy form; the events validate against AWS
+Lambda Powertools' models; answers for unknown routes, stages and bad Lambda responses are API
+Gateway's own. Raw HTTP (``http.client``) and ``requests``, as curl and apps call them.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import urllib.parse
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import requests
+from aws_lambda_powertools.utilities.parser.models import APIGatewayProxyEventModel, APIGatewayProxyEventV2Model
+
+from emulator.testing.pytest_plugin import client as plugin_client
+
+ROLE = "arn:aws:iam::123456789012:role/lambda-role"
+WEB = '''
+import base64, json
+
+def handler(event, context):
+    query = event.get("queryStringParameters") or {}
+    if query.get("answer") == "garbage":
+        return "not a proxy response"
+    if query.get("answer") == "raise":
+        raise RuntimeError("the handler failed")
+    if query.get("answer") == "binary":
+        return {"statusCode": 200, "headers": {"Content-Type": "image/png"}, "isBase64Encoded": True,
+                "body": base64.b64encode(bytes(range(256))).decode()}
+    return {"statusCode": 201, "headers": {"X-From": "web"}, "multiValueHeaders": {"Set-Cookie": ["a=1", "b=2"]},
+            "body": json.dumps({"event": event})}
+'''
+PLAIN = '''
+def handler(event, context):
+    return {"route": event["routeKey"], "params": event.get("pathParameters")}
+'''
+
+
+def lambda_uri(name: str) -> str:
+    return ("arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/"
+            f"arn:aws:lambda:us-east-1:123456789012:function:{name}/invocations")
+
+
+@pytest.fixture(scope="module")
+def endpoint(tmp_path_factory: pytest.TempPathFactory, cloudmicro_server: Any, docker_engine: Any) -> str:
+    functions = tmp_path_factory.mktemp("frontdoor") / "functions"
+    for name, code in (("web", WEB), ("plain", PLAIN)):
+        (functions / name).mkdir(parents=True)
+        (functions / name / "app.py").write_text(code)
+        (functions / name / "function.json").write_text(json.dumps({"Handler": "app.handler"}))
+    return str(cloudmicro_server(functions_dir=functions, executor="docker", state_dir=functions.parent / "state",
+                                 deps_dir=None, seed_on_start=False, idle_timeout=600))
+
+
+@pytest.fixture(scope="module")
+def rest_api(endpoint: str) -> Iterator[str]:
+    apigw = plugin_client(endpoint, "apigateway")
+    api = apigw.create_rest_api(name="shop", tags={"_custom_id_": "shopapi"}, binaryMediaTypes=["image/png"])
+    api_id = api["id"]
+    root = apigw.get_resources(restApiId=api_id)["items"][0]["id"]
+    items = apigw.create_resource(restApiId=api_id, parentId=root, pathPart="items")["id"]
+    item = apigw.create_resource(restApiId=api_id, parentId=items, pathPart="{id}")["id"]
+    proxy = apigw.create_resource(restApiId=api_id, parentId=root, pathPart="{proxy+}")["id"]
+    for resource, method in ((item, "GET"), (proxy, "ANY"), (items, "POST")):
+        apigw.put_method(restApiId=api_id, resourceId=resource, httpMethod=method, authorizationType="NONE")
+        apigw.put_integration(restApiId=api_id, resourceId=resource, httpMethod=method, type="AWS_PROXY",
+                              integrationHttpMethod="POST", uri=lambda_uri("web"))
+    apigw.create_deployment(restApiId=api_id, stageName="dev", variables={"color": "blue"})
+    yield api_id
+
+
+def raw(endpoint: str, method: str, path: str, host: str | None = None, body: bytes | None = None,
+        headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
+    """A request as curl sends it (``host``: the Host header, e.g. ``id.execute-api.localhost``)."""
+    parsed = urllib.parse.urlsplit(endpoint)
+    connection = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=60)
+    sent = {**(headers or {})}
+    if host is not None:
+        sent["Host"] = f"{host}:{parsed.port}"
+    connection.request(method, path, body=body, headers=sent)
+    reply = connection.getresponse()
+    data = reply.read()
+    connection.close()
+    return reply.status, {k.lower(): v for k, v in reply.getheaders()}, data
+
+
+def test_a_rest_api_proxy_route_gets_awss_event_by_host_by_path_and_legacy(endpoint: str, rest_api: str) -> None:
+    forms = [
+        ("/dev/items/42?a=1&a=2&b=x%20y", f"{rest_api}.execute-api.localhost"),
+        (f"/_aws/execute-api/{rest_api}/dev/items/42?a=1&a=2&b=x%20y", None),
+        (f"/restapis/{rest_api}/dev/_user_request_/items/42?a=1&a=2&b=x%20y", None),
+    ]
+    for path, host in forms:
+        status, headers, body = raw(endpoint, "GET", path, host, headers={"X-Multi": "one", "Cookie": "c=1"})
+        assert status == 201, body
+        assert headers["x-from"] == "web"
+        event = json.loads(body)["event"]
+        APIGatewayProxyEventModel.model_validate(event)
+        assert event["resource"] == "/items/{id}" and event["path"] == "/items/42" and event["httpMethod"] == "GET"
+        assert event["pathParameters"] == {"id": "42"}
+        assert event["queryStringParameters"] == {"a": "2", "b": "x y"}
+        assert event["multiValueQueryStringParameters"] == {"a": ["1", "2"], "b": ["x y"]}
+        assert event["stageVariables"] == {"color": "blue"}
+        # (names arrive lower-cased: the ASGI server lower-cases them; AWS keeps the client's spelling)
+        assert event["headers"]["x-multi"] == "one" and event["multiValueHeaders"]["x-multi"] == ["one"]
+        context = event["requestContext"]
+        assert context["stage"] == "dev" and context["apiId"] == rest_api and context["path"] == "/dev/items/42"
+        assert context["resourcePath"] == "/items/{id}" and context["identity"]["sourceIp"] == "127.0.0.1"
+        assert event["body"] is None and event["isBase64Encoded"] is False
+
+
+def test_greedy_paths_any_methods_and_bodies(endpoint: str, rest_api: str) -> None:
+    body = json.dumps({"n": 1}).encode()
+    status, _, data = raw(endpoint, "PATCH", f"/_aws/execute-api/{rest_api}/dev/a/b/c", body=body,
+                          headers={"Content-Type": "application/json"})
+    assert status == 201, data
+    event = json.loads(data)["event"]
+    APIGatewayProxyEventModel.model_validate(event)
+    assert event["resource"] == "/{proxy+}" and event["pathParameters"] == {"proxy": "a/b/c"}
+    assert event["httpMethod"] == "PATCH" and json.loads(event["body"]) == {"n": 1}
+    # a literal resource wins over the greedy one: POST /items is its own method
+    reply = requests.post(f"{endpoint}/_aws/execute-api/{rest_api}/dev/items", json={"x": 1}, timeout=60)
+    assert reply.status_code == 201 and json.loads(reply.text)["event"]["resource"] == "/items"
+
+
+def test_binary_bodies_both_ways(endpoint: str, rest_api: str) -> None:
+    png = bytes(range(256))
+    reply = requests.post(f"{endpoint}/_aws/execute-api/{rest_api}/dev/upload", data=png,
+                          headers={"Content-Type": "image/png"}, timeout=60)
+    event = json.loads(reply.text)["event"]
+    assert event["isBase64Encoded"] is True and event["body"] == __import__("base64").b64encode(png).decode()
+    reply = requests.get(f"{endpoint}/_aws/execute-api/{rest_api}/dev/img?answer=binary",
+                         headers={"Accept": "image/png"}, timeout=60)
+    assert reply.status_code == 200 and reply.content == png
+
+
+def test_api_gateways_own_answers(endpoint: str, rest_api: str) -> None:
+    base = f"/_aws/execute-api/{rest_api}"
+    assert raw(endpoint, "DELETE", f"{base}/dev/items/42")[::2] == (403, b'{"message":"Missing Authentication Token"}')
+    assert raw(endpoint, "GET", f"{base}/prod/items/42")[::2] == (403, b'{"message":"Forbidden"}')
+    status, _, data = raw(endpoint, "GET", f"{base}/dev/x?answer=garbage")
+    assert (status, json.loads(data)) == (502, {"message": "Internal server error"})
+    status, _, data = raw(endpoint, "GET", f"{base}/dev/x?answer=raise")
+    assert (status, json.loads(data)) == (502, {"message": "Internal server error"})
+    # over API Gateway's 10 MB payload limit: 413 before any function runs
+    status, _, data = raw(endpoint, "POST", f"{base}/dev/x", body=b"x" * (10 * 1024 * 1024 + 1))
+    assert status == 413, data
+    # and the endpoint still serves
+    assert raw(endpoint, "GET", f"{base}/dev/items/1")[0] == 201
+
+
+def test_an_http_api_quick_create_serves_its_target(endpoint: str) -> None:
+    v2 = plugin_client(endpoint, "apigatewayv2")
+    api = v2.create_api(Name="quick", ProtocolType="HTTP", Target="arn:aws:lambda:us-east-1:123456789012:function:web",
+                        Tags={"_custom_id_": "quickapi"})
+    assert api["ApiId"] == "quickapi"
+    port = urllib.parse.urlsplit(endpoint).port
+    assert api["ApiEndpoint"] == f"http://quickapi.execute-api.localhost:{port}"
+    status, _, data = raw(endpoint, "GET", "/any/path?x=1&x=2", "quickapi.execute-api.localhost",
+                                headers={"Cookie": "a=1; b=2"})
+    assert status == 201, data
+    event = json.loads(data)["event"]
+    APIGatewayProxyEventV2Model.model_validate(event)
+    assert event["version"] == "2.0" and event["routeKey"] == "$default" and event["rawPath"] == "/any/path"
+    assert event["rawQueryString"] == "x=1&x=2" and event["queryStringParameters"] == {"x": "1,2"}
+    assert event["cookies"] == ["a=1", "b=2"] and event["requestContext"]["stage"] == "$default"
+    assert event["requestContext"]["http"]["method"] == "GET"
+
+
+def test_http_api_routes_with_parameters_and_the_v2_response_inference(endpoint: str) -> None:
+    v2 = plugin_client(endpoint, "apigatewayv2")
+    api_id = v2.create_api(Name="routes", ProtocolType="HTTP")["ApiId"]
+    integration = v2.create_integration(ApiId=api_id, IntegrationType="AWS_PROXY", PayloadFormatVersion="2.0",
+                                        IntegrationUri="arn:aws:lambda:us-east-1:123456789012:function:plain")
+    v2.create_route(ApiId=api_id, RouteKey="GET /pets/{id}", Target=f"integrations/{integration['IntegrationId']}")
+    v2.create_stage(ApiId=api_id, StageName="live", AutoDeploy=True)
+    reply = requests.get(f"{endpoint}/_aws/execute-api/{api_id}/live/pets/7", timeout=60)
+    # a result without statusCode: 200, JSON, the result as the body
+    assert reply.status_code == 200 and reply.headers["content-type"].startswith("application/json")
+    assert reply.json() == {"route": "GET /pets/{id}", "params": {"id": "7"}}
+    missing = requests.get(f"{endpoint}/_aws/execute-api/{api_id}/live/cats", timeout=60)
+    assert (missing.status_code, missing.json()) == (404, {"message": "Not Found"})
+
+
+def test_changes_are_served_at_once(endpoint: str, rest_api: str) -> None:
+    apigw = plugin_client(endpoint, "apigateway")
+    assert raw(endpoint, "GET", f"/_aws/execute-api/{rest_api}/stage2/items/1")[0] == 403
+    apigw.create_deployment(restApiId=rest_api, stageName="stage2")
+    assert raw(endpoint, "GET", f"/_aws/execute-api/{rest_api}/stage2/items/1")[0] == 201
