@@ -95,6 +95,9 @@ class FunctionConfig:
     #: ``code_dir`` is the user's own folder, watched for changes (CreateFunction's
     #: ``hot-reload`` bucket convention); False for uploaded code
     hot_reload: bool = False
+    #: a CreateFunctionUrlConfig request declared in function.json (AuthType, InvokeMode, Cors):
+    #: the function has that URL from the start (emulator/domain/function_urls.py)
+    function_url: Mapping[str, Any] | None = None
 
     def changed(self, **fields: Any) -> FunctionConfig:
         """A copy with new fields, a new revision and a new LastModified."""

@@ -24,8 +24,14 @@ from pathlib import Path
 from typing import Any
 
 from emulator.domain.code_folders import extract_zip, inside_roots
-from emulator.domain.errors import InvalidParameterValueException, ResourceConflictException, ResourceNotFoundException
+from emulator.domain.errors import (
+    InvalidParameterValueException,
+    ResourceConflictException,
+    ResourceNotFoundException,
+    ValidationException,
+)
 from emulator.domain.event_invoke import parse_event_invoke_config, validate_dead_letter
+from emulator.domain.function_urls import check_declaration
 from emulator.domain.functions import (
     DEFAULT_MEMORY,
     DEFAULT_RUNTIME,
@@ -44,7 +50,7 @@ CONFIG_FILE = "function.json"
 _FOLDER_KEYS = {
     "Handler", "Runtime", "Timeout", "MemorySize", "Environment",
     "ReservedConcurrentExecutions", "Description", "Role", "EventSourceMappings",
-    "DeadLetterConfig", "EventInvokeConfig", "Layers",
+    "DeadLetterConfig", "EventInvokeConfig", "Layers", "FunctionUrl",
 }
 _MAX_ZIP_BYTES = 50 * 1024 * 1024
 HOT_RELOAD_BUCKET = "hot-reload"
@@ -155,6 +161,12 @@ class FunctionRegistry:
         if invoke_config is not None:
             parse_event_invoke_config(self.arn(name), invoke_config)  # validate now, fail loudly
         layers = resolve_layers(raw.get("Layers"), self.project_dir, where, self.roots)
+        function_url = raw.get("FunctionUrl")
+        if function_url is not None:
+            try:
+                function_url = check_declaration(function_url)  # validate now, fail loudly
+            except ValidationException as exc:
+                raise InvalidParameterValueException(f"{where}: FunctionUrl: {exc.message}") from None
         sha, size = folder_digest(folder)
         self._warn_links(name, folder)
         return FunctionConfig(
@@ -175,6 +187,7 @@ class FunctionRegistry:
             dead_letter_target=validate_dead_letter(raw.get("DeadLetterConfig")),
             event_invoke_config=invoke_config,
             layers=layers,
+            function_url=function_url,
         )
 
     def _warn_links(self, name: str, folder: Path) -> None:
