@@ -16,6 +16,7 @@ from fastapi import Depends, FastAPI, Request
 from emulator.aws.backend import AwsBackend
 from emulator.aws.seeding import SeedStatus
 from emulator.config import Settings
+from emulator.domain.function_urls import FunctionUrls
 from emulator.domain.policies import Policies
 from emulator.domain.registry import FunctionRegistry
 from emulator.esm.manager import EventSourceManager
@@ -46,6 +47,8 @@ class Plane(Protocol):
     def logs(self) -> LogStore: ...
     @property
     def policies(self) -> Policies: ...
+    @property
+    def function_urls(self) -> FunctionUrls: ...
     @property
     def reloader(self) -> Reloader | None: ...
     @property

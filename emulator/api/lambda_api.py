@@ -144,6 +144,7 @@ async def delete_function(function_name: str, request: Request) -> Response:
     plane.pool.drop_function(function.name)
     plane.async_queue.configs.forget(function.name)
     plane.policies.forget(function.name)
+    plane.function_urls.forget(function.name)
     return Response(status_code=204)
 
 

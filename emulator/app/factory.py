@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
 
-from emulator.api import admin, errors, esm_api, event_invoke_api, lambda_api, policy_api
+from emulator.api import admin, errors, esm_api, event_invoke_api, function_url_api, lambda_api, policy_api
 from emulator.api.deps import install
 from emulator.app.gateway import AwsGateway
 from emulator.app.guard import LocalOnly
@@ -43,6 +43,7 @@ def create_app(settings: Settings, *, echo_logs: bool = True) -> FastAPI:
     app.include_router(esm_api.router)
     app.include_router(event_invoke_api.router)
     app.include_router(policy_api.router)
+    app.include_router(function_url_api.router)
     app.include_router(admin.router)
     app.include_router(admin.admin)
     errors.install(app)

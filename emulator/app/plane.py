@@ -27,6 +27,7 @@ from emulator.aws.clients import AwsClients
 from emulator.aws.seeding import SeedStatus, reseed_when_lost, seed_in_background, wait_for_endpoint
 from emulator.config import Settings
 from emulator.domain.admin_token import ensure_token
+from emulator.domain.function_urls import FunctionUrls
 from emulator.domain.policies import Policies
 from emulator.domain.registry import FunctionRegistry
 from emulator.esm.manager import EventSourceManager
@@ -86,6 +87,8 @@ class ControlPlane:
     logs: LogStore
     cloudwatch: CloudWatchLogs | None
     policies: Policies
+    #: function URL configurations (the API's and function.json's), by function and by url-id
+    function_urls: FunctionUrls
     reloader: Reloader | None
     #: the invocation seam: every way in runs an invocation through it
     service: InvokeService
@@ -116,6 +119,10 @@ class ControlPlane:
         registry = FunctionRegistry(settings.functions_dir, settings.state_dir, settings.region, settings.account_id,
                                 roots=(settings.project_dir, *settings.code_roots))
         registry.load_folders()
+        # URLs declared in function.json follow the registry (start, hot reload, deletes)
+        function_urls = FunctionUrls(settings.state_dir / "function-urls.json")
+        function_urls.sync(registry.list())
+        registry.on_change(lambda: function_urls.sync(registry.list()))
         ports = RuntimePorts(settings.host if settings.host != "0.0.0.0" else "127.0.0.1")
         ports.bind_app(create_runtime_app(ports))
         echo = LiveEcho(sys.stderr) if echo_logs else None  # each line as it is printed
@@ -152,7 +159,8 @@ class ControlPlane:
         return cls(
             settings=settings, aws=aws, clients=clients, executor=executor, registry=registry, ports=ports,
             pool=pool, logs=logs, cloudwatch=cloudwatch, policies=Policies(settings.state_dir / "policies.json"),
-            reloader=reloader, service=service, invoker=Invoker(service, async_queue), async_queue=async_queue,
+            function_urls=function_urls, reloader=reloader, service=service, invoker=Invoker(service, async_queue),
+            async_queue=async_queue,
             mappings=EventSourceManager(registry, service, clients, settings.state_dir), schedules=schedules,
             seeding=SeedStatus(), admin_token=settings.admin_token or ensure_token(settings.state_dir),
             frontdoor=FrontDoorService(ApiGatewayDoor(ApiCatalog(MotoApis(clients).read), service,
