@@ -94,6 +94,16 @@ class PlaneClient:
         query = f"limit={limit}&wait={wait}" + (f"&cursor={cursor}" if cursor is not None else "")
         return self.request("GET", f"/_cloudmicro/functions/{quote(name, safe=':$')}/logs?{query}", timeout=wait + 10)
 
+    def function_url(self, name: str) -> str | None:
+        """The function's (unqualified) function URL; None when it has none."""
+        reply = self.request("GET", f"/2021-10-31/functions/{quote(name, safe=':$')}/urls")
+        if reply.status != 200:
+            return None
+        for config in reply.json().get("FunctionUrlConfigs", []):
+            if config["FunctionArn"].endswith(f":function:{name}"):  # not an alias's
+                return str(config["FunctionUrl"])
+        return None
+
     def list_functions(self) -> list[dict[str, Any]]:
         functions: list[dict[str, Any]] = []
         marker = ""

@@ -103,20 +103,27 @@ def list_(endpoint: str | None) -> None:
     settings = settings_from()
     plane = plane_client(endpoint, settings)
     if plane.healthy():
-        rows = [(f["FunctionName"], f["Runtime"], f["Handler"], f["MemorySize"], f["Timeout"])
+        rows = [(f["FunctionName"], f["Runtime"], f["Handler"], f["MemorySize"], f["Timeout"],
+                 plane.function_url(f["FunctionName"]) or "")
                 for f in plane.list_functions()]
     else:
+        from emulator.domain.function_urls import FunctionUrlConfig, declared_url_id
         from emulator.domain.registry import FunctionRegistry
+
+        def declared_url(arn: str) -> str:  # what the control plane will serve (unless the API changes it)
+            config = FunctionUrlConfig("", arn, None, declared_url_id(arn), "NONE", None, "BUFFERED", "", "")
+            return config.function_url(settings.port, settings.region)
 
         registry = FunctionRegistry(settings.functions_dir, settings.state_dir, settings.region, settings.account_id,
                                 roots=(settings.project_dir, *settings.code_roots))
         registry.load_folders()
-        rows = [(f.name, f.runtime, f.handler, f.memory_size, f.timeout) for f in registry.list()]
+        rows = [(f.name, f.runtime, f.handler, f.memory_size, f.timeout,
+                 declared_url(f.arn) if f.function_url is not None else "") for f in registry.list()]
         for folder, reason in registry.load_errors.items():
             click.echo(f"cloudmicro: {folder}: {reason}", err=True)
-    click.echo(f"{'NAME':24} {'RUNTIME':12} {'HANDLER':32} {'MEMORY':>6} {'TIMEOUT':>7}")
-    for name, runtime, handler, memory, timeout in rows:
-        click.echo(f"{name:24} {runtime:12} {handler:32} {memory:>6} {timeout:>7}")
+    click.echo(f"{'NAME':24} {'RUNTIME':12} {'HANDLER':32} {'MEMORY':>6} {'TIMEOUT':>7}  URL")
+    for name, runtime, handler, memory, timeout, url in rows:
+        click.echo(f"{name:24} {runtime:12} {handler:32} {memory:>6} {timeout:>7}  {url}".rstrip())
 
 
 @main.command()

@@ -265,3 +265,18 @@ def test_reset_drops_what_the_api_did_and_keeps_declared_urls(cloudmicro_test_se
     assert done.returncode == 0, done.stderr
     after = client.get_function_url_config(FunctionName="site")
     assert (after["AuthType"], after["FunctionUrl"]) == ("NONE", declared["FunctionUrl"])
+
+    # cloudmicro list shows it, from the running control plane and from the folders alone
+    listed = subprocess.run([sys.executable, "-m", "emulator", "list", "--endpoint", cloud.endpoint],
+                            capture_output=True, text=True, timeout=60)
+    assert listed.returncode == 0, listed.stderr
+    assert [line.split()[-1] for line in listed.stdout.splitlines() if line.startswith("site ")] == [
+        declared["FunctionUrl"]]
+    cloud.stop()
+    env = {**os.environ, "CLOUDMICRO_FUNCTIONS_DIR": str(tmp_path / "functions"), "CLOUDMICRO_PORT": port_of(
+        cloud.endpoint), "CLOUDMICRO_STATE_DIR": str(tmp_path / "state")}
+    offline = subprocess.run([sys.executable, "-m", "emulator", "list", "--endpoint", cloud.endpoint],
+                             capture_output=True, text=True, timeout=60, env=env)
+    assert offline.returncode == 0, offline.stderr
+    assert [line.split()[-1] for line in offline.stdout.splitlines() if line.startswith("site ")] == [
+        declared["FunctionUrl"]]
