@@ -36,7 +36,7 @@ from emulator.executors.docker import DockerExecutor, docker_client
 from emulator.executors.process import ProcessExecutor
 from emulator.frontdoor.apis import ApiCatalog
 from emulator.frontdoor.moto_reader import MotoApis
-from emulator.frontdoor.service import ApiGatewayDoor, FrontDoorService, Place
+from emulator.frontdoor.service import ApiGatewayDoor, FrontDoorService, FunctionUrlDoor, Place
 from emulator.invocation.async_queue import AsyncInvoker, EventInvokeConfigs, EventStore
 from emulator.invocation.cloudwatch import CloudWatchLogs, LogsClient
 from emulator.invocation.destinations import Destinations
@@ -120,6 +120,7 @@ class ControlPlane:
                                 roots=(settings.project_dir, *settings.code_roots))
         registry.load_folders()
         # URLs declared in function.json follow the registry (start, hot reload, deletes)
+        place = Place(settings.region, settings.account_id)
         function_urls = FunctionUrls(settings.state_dir / "function-urls.json")
         function_urls.sync(registry.list())
         registry.on_change(lambda: function_urls.sync(registry.list()))
@@ -163,8 +164,8 @@ class ControlPlane:
             async_queue=async_queue,
             mappings=EventSourceManager(registry, service, clients, settings.state_dir), schedules=schedules,
             seeding=SeedStatus(), admin_token=settings.admin_token or ensure_token(settings.state_dir),
-            frontdoor=FrontDoorService(ApiGatewayDoor(ApiCatalog(MotoApis(clients).read), service,
-                                                      Place(settings.region, settings.account_id))),
+            frontdoor=FrontDoorService(ApiGatewayDoor(ApiCatalog(MotoApis(clients).read), service, place),
+                                       FunctionUrlDoor(function_urls, service, place)),
         )
 
     async def _start(self) -> None:

@@ -23,6 +23,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from emulator.domain.errors import LambdaError, TooManyRequestsException
+from emulator.domain.function_urls import FunctionUrls
 from emulator.frontdoor import events, responses
 from emulator.frontdoor.apis import Api, ApiCatalog, Method
 from emulator.frontdoor.request import HttpRequest
@@ -222,11 +223,111 @@ def _domain(request: HttpRequest) -> str:
     return request.host.rsplit(":", 1)[0] if request.host and not request.host.startswith("[") else "localhost"
 
 
+class FunctionUrlDoor:
+    """Serves function URLs: ``AuthType`` NONE, or AWS_IAM (a SigV4-signed request; locally any
+    credentials sign), the URL's CORS settings, the payload 2.0 event, the response inference.
+    Function URLs have no timeout of their own: the function's holds."""
+
+    def __init__(self, urls: FunctionUrls, service: InvokeService, place: Place) -> None:
+        self.urls = urls
+        self.service = service
+        self.place = place
+
+    async def serve(self, door: Door, request: HttpRequest) -> HttpResponse:
+        request_id = str(uuid.uuid4())
+        config = self.urls.by_url_id(door.target)
+        if config is None:
+            log.warning("lambda-url: no function URL has the id %r", door.target)
+            message = (f"No function URL has the id {door.target!r}: see `aws lambda list-function-url-configs` "
+                       "or `cloudmicro list`")
+            return responses.function_url_error(404, message, request_id=request_id)
+        origin = request.header("origin")
+        cors = config.cors or {}
+        if request.method == "OPTIONS" and origin and request.header("access-control-request-method") and cors:
+            return HttpResponse(200, cors_headers(cors, origin, preflight=True, request=request), b"")
+        iam: dict[str, Any] | None = None
+        if config.auth_type == "AWS_IAM":
+            credential = _sigv4_credential(request.header("authorization"))
+            if credential is None:
+                return HttpResponse(403, (("Content-Type", "application/json"), ("x-amzn-RequestId", request_id),
+                                          ("x-amzn-ErrorType", "AccessDeniedException")), b'{"Message":"Forbidden"}')
+            iam = {"accessKey": credential, "accountId": self.place.account_id, "callerId": credential,
+                   "userArn": f"arn:aws:iam::{self.place.account_id}:user/local", "userId": credential}
+        try:
+            function = await self.service.resolve(config.function_name, config.qualifier)
+        except LambdaError as error:
+            log.warning("lambda-url %s: %s", door.target, error)
+            return responses.function_url_error(502, "Internal Server Error", request_id=request_id)
+        event = events.function_url_event(
+            request, url_id=config.url_id, region=self.place.region, account_id=self.place.account_id,
+            request_id=request_id, now=time.time(),
+            binary=events.is_binary_content(request.header("content-type")) and bool(request.body),
+            auth_type=config.auth_type, iam=iam)
+        inv = Invocation(function, json.dumps(event).encode(), request_id=request_id)
+        try:
+            executed = await self.service.execute(inv)
+        except TooManyRequestsException:
+            return responses.function_url_error(429, "Rate Exceeded.", request_id=request_id)
+        except LambdaError as error:
+            log.warning("lambda-url %s: %s: %s", door.target, function.name, error)
+            return responses.function_url_error(502, "Internal Server Error", request_id=request_id)
+        result = executed.result
+        if result.function_error:
+            log.warning("lambda-url %s: %s failed (%s): %s", door.target, function.name, result.function_error,
+                        result.payload[:500].decode(errors="replace"))
+        answer = responses.function_url_response(result.payload, function_error=result.function_error,
+                                                 request_id=request_id)
+        if origin and cors:
+            answer = replace(answer, headers=(*answer.headers, *cors_headers(cors, origin, preflight=False,
+                                                                             request=request)))
+        return answer
+
+
+def cors_headers(cors: Mapping[str, Any], origin: str, *, preflight: bool, request: HttpRequest
+                 ) -> tuple[tuple[str, str], ...]:
+    """The CORS headers a function URL (or HTTP API) with ``cors`` (AWS's Cors shape:
+    AllowOrigins, AllowMethods, AllowHeaders, ExposeHeaders, MaxAge, AllowCredentials) adds for
+    ``origin``: none when the origin is not allowed."""
+    origins = [o.lower() for o in cors.get("AllowOrigins") or []]
+    if "*" not in origins and origin.lower() not in origins:
+        return ()
+    allowed = "*" if "*" in origins and not cors.get("AllowCredentials") else origin
+    headers: list[tuple[str, str]] = [("Access-Control-Allow-Origin", allowed), ("Vary", "Origin")]
+    if cors.get("AllowCredentials"):
+        headers.append(("Access-Control-Allow-Credentials", "true"))
+    if preflight:
+        methods = cors.get("AllowMethods") or []
+        if methods:
+            headers.append(("Access-Control-Allow-Methods", ",".join(methods)))
+        asked = request.header("access-control-request-headers")
+        allow_headers = [h.lower() for h in cors.get("AllowHeaders") or []]
+        if asked and allow_headers:
+            granted = [h.strip() for h in asked.split(",")
+                       if "*" in allow_headers or h.strip().lower() in allow_headers]
+            if granted:
+                headers.append(("Access-Control-Allow-Headers", ",".join(granted)))
+        if cors.get("MaxAge") is not None:
+            headers.append(("Access-Control-Max-Age", str(cors["MaxAge"])))
+    elif cors.get("ExposeHeaders"):
+        headers.append(("Access-Control-Expose-Headers", ",".join(cors["ExposeHeaders"])))
+    return tuple(headers)
+
+
+_CREDENTIAL = re.compile(r"^AWS4-HMAC-SHA256 Credential=([^/,\s]+)/")
+
+
+def _sigv4_credential(authorization: str | None) -> str | None:
+    """The access key of a SigV4 ``Authorization`` header (None: not signed)."""
+    matched = _CREDENTIAL.match(authorization or "")
+    return matched[1] if matched else None
+
+
 class FrontDoorService:
     """Every front door of one control plane (the ``Doorman`` of :mod:`emulator.frontdoor.server`)."""
 
-    def __init__(self, apis: ApiGatewayDoor) -> None:
+    def __init__(self, apis: ApiGatewayDoor, urls: FunctionUrlDoor) -> None:
         self.apis = apis
+        self.urls = urls
 
     def limit(self, door: Door) -> int:
         return (responses.API_GATEWAY_PAYLOAD_LIMIT if door.kind == "execute-api"
@@ -241,7 +342,7 @@ class FrontDoorService:
     async def serve(self, door: Door, request: HttpRequest) -> HttpResponse:
         if door.kind == "execute-api":
             return await self.apis.serve(door, request)
-        return responses.function_url_error(404, "Function URLs are not served yet", request_id="")
+        return await self.urls.serve(door, request)
 
     def changed(self) -> None:
         self.apis.catalog.changed()
