@@ -113,8 +113,9 @@ class ApiGatewayDoor:
                         route.template, kind)
             return ids.error(500, "Internal server error", "InternalServerErrorException")
         variables = api.stages[stage]
+        # REST APIs send the path as the client sent it, percent-encoded (pathParameters decoded)
         event = events.rest_event(
-            replace(request, path=path, raw_path=raw_path), resource=route.template, path_parameters=params or None,
+            replace(request, path=raw_path, raw_path=raw_path), resource=route.template, path_parameters=params or None,
             stage=stage, stage_variables=variables or None, api_id=api.id, account_id=self.place.account_id,
             request_id=ids.request_id, extended_request_id=ids.extended, now=now,
             binary=events.is_binary(request.header("content-type"), api.binary_media_types),
@@ -159,7 +160,7 @@ class ApiGatewayDoor:
             return responses.http_api_error(500, "Internal Server Error", request_id=request_id)
         variables = api.stages[stage]
         here = replace(request, path=path, raw_path=raw_path)
-        sent_path = door.raw_path  # rawPath: as sent, stage included when it is not $default
+        sent_path = door.path  # rawPath: decoded (HTTP APIs decode it), stage included when it is not $default
         build = events.http_api_event if integration.payload_format == "2.0" else events.http_api_v1_event
         event = build(here, route_key=route_key, raw_path=sent_path, stage=stage, path_parameters=params or None,
                       stage_variables=variables or None, api_id=api.id, account_id=self.place.account_id,
