@@ -5,8 +5,9 @@ and a delivered event cannot drift apart: SQS (:func:`emulator.esm.sqs.to_record
 S3 (:func:`emulator.push.s3.build_event`), SNS
 (:func:`emulator.push.sns.sns_event`), EventBridge
 (:func:`emulator.push.eventbridge.envelope`) and schedules
-(:func:`emulator.schedules.events.scheduled_event`). DynamoDB Streams records and
-API Gateway requests are built here. Sources (see docs/aws-lambda-reference.md, section 13):
+(:func:`emulator.schedules.events.scheduled_event`), and the HTTP front doors' requests
+(:mod:`emulator.frontdoor.events`). DynamoDB Streams records are built here. Sources (see
+docs/aws-lambda-reference.md, section 13):
 
 * SQS: https://docs.aws.amazon.com/lambda/latest/dg/with-sqs.html (FIFO attributes included for
   a ``.fifo`` queue).
@@ -20,6 +21,8 @@ API Gateway requests are built here. Sources (see docs/aws-lambda-reference.md, 
   https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-lambda-proxy-integrations.html
 * API Gateway HTTP API (payload 2.0):
   https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-integrations-lambda.html
+* Lambda function URLs: https://docs.aws.amazon.com/lambda/latest/dg/urls-invocation.html
+* ALB Lambda targets: https://docs.aws.amazon.com/elasticloadbalancing/latest/application/lambda-functions.html
 
 Everything here is pure: :func:`generate` takes the options and a clock and returns a dict.
 """
@@ -37,11 +40,19 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import quote
+
+from emulator.frontdoor.events import (
+    alb_event,
+    function_url_domain,
+    function_url_event,
+    http_api_event,
+    rest_event,
+)
+from emulator.frontdoor.request import HttpRequest
 
 __all__ = ["SOURCES", "SampleEventError", "generate", "options_of"]
 
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 #: AWS's example sender / principal ids (with-sqs.html, the S3 event structure page)
 _SQS_SENDER_ID = "AIDAIENQZJOLO23YVJ4VO"
 _USER_AGENT = "curl/8.5.0"
@@ -58,11 +69,6 @@ def _random_b64(size: int) -> str:
 def _arn(value: str, service: str, region: str, account_id: str, resource: str) -> str:
     """``value`` when it is an ARN already, else the ARN of the resource named ``value``."""
     return value if value.startswith("arn:") else f"arn:aws:{service}:{region}:{account_id}:{resource}{value}"
-
-
-def _clf_time(moment: datetime) -> str:
-    """API Gateway's request time, ``12/Mar/2020:19:03:58 +0000`` (English months, any locale)."""
-    return f"{moment.day:02d}/{_MONTHS[moment.month - 1]}/{moment:%Y:%H:%M:%S} +0000"
 
 
 # --------------------------------------------------------------------------- SQS
@@ -238,14 +244,25 @@ def eventbridge(*, region: str, account_id: str, now: float, source: str = "com.
     })
 
 
-# --------------------------------------------------------------------------- API Gateway
+# --------------------------------------------------------------------------- HTTP front doors
 
 
-def _request(path: str, method: str, query: str) -> tuple[str, str, list[tuple[str, str]]]:
+def _http_request(path: str, method: str, query: str, body: str | None, host: str, *,
+                  lower: bool, content_length: bool = False) -> HttpRequest:
+    """The request a client sends (curl, HTTPS); the builders add the forwarding headers."""
     if not path.startswith("/"):
         path = "/" + path
-    pairs = parse_qsl(query.lstrip("?"), keep_blank_values=True)
-    return path, method.upper(), pairs
+    headers = [("Accept", "*/*")]
+    if content_length:
+        headers.append(("Content-Length", str(len((body or "").encode()))))
+    headers += [("Host", host), ("User-Agent", _USER_AGENT)]
+    if body is not None:
+        headers.append(("Content-Type", "application/json"))
+    if lower:
+        headers = [(name.lower(), value) for name, value in headers]
+    return HttpRequest(method=method.upper(), path=path, raw_path=quote(path, safe="/:@!$&'()*+,;=-._~"),
+                       query=query.lstrip("?").encode(), headers=tuple(headers), body=(body or "").encode(),
+                       source_ip="127.0.0.1", scheme="https", host=host)
 
 
 def _api_host(region: str) -> tuple[str, str]:
@@ -255,110 +272,48 @@ def _api_host(region: str) -> tuple[str, str]:
 
 def apigateway(*, region: str, account_id: str, now: float, path: str = "/hello", method: str = "GET",
                body: str | None = None, query: str = "") -> dict[str, Any]:
-    """A REST API request through a ``/{proxy+}`` resource with Lambda proxy integration."""
-    path, method, pairs = _request(path, method, query)
+    """A REST API request through a ``/{proxy+}`` resource with Lambda proxy integration
+    (``/`` itself is the root resource), built by :func:`emulator.frontdoor.events.rest_event`."""
     api_id, host = _api_host(region)
-    moment = datetime.fromtimestamp(now, UTC)
-    headers = {
-        "Accept": "*/*",
-        "Host": host,
-        "User-Agent": _USER_AGENT,
-        "X-Amzn-Trace-Id": f"Root=1-{int(now):08x}-{os.urandom(12).hex()}",
-        "X-Forwarded-For": "127.0.0.1",
-        "X-Forwarded-Port": "443",
-        "X-Forwarded-Proto": "https",
-    }
-    if body is not None:
-        headers["Content-Type"] = "application/json"
-    multi_query: dict[str, list[str]] = {}
-    for name, value in pairs:
-        multi_query.setdefault(name, []).append(value)
-    stage = "dev"
-    return {
-        "resource": "/{proxy+}",
-        "path": path,
-        "httpMethod": method,
-        "headers": headers,
-        "multiValueHeaders": {name: [value] for name, value in headers.items()},
-        "queryStringParameters": {name: values[-1] for name, values in multi_query.items()} or None,
-        "multiValueQueryStringParameters": multi_query or None,
-        "pathParameters": {"proxy": path.lstrip("/")},
-        "stageVariables": None,
-        "requestContext": {
-            "accountId": account_id,
-            "apiId": api_id,
-            "domainName": host,
-            "domainPrefix": api_id,
-            "extendedRequestId": _random_b64(10),
-            "httpMethod": method,
-            "identity": {
-                "accessKey": None, "accountId": None, "caller": None, "cognitoAuthenticationProvider": None,
-                "cognitoAuthenticationType": None, "cognitoIdentityId": None, "cognitoIdentityPoolId": None,
-                "principalOrgId": None, "sourceIp": "127.0.0.1", "user": None, "userAgent": _USER_AGENT,
-                "userArn": None,
-            },
-            "path": f"/{stage}{path}",
-            "protocol": "HTTP/1.1",
-            "requestId": str(uuid.uuid4()),
-            "requestTime": _clf_time(moment),
-            "requestTimeEpoch": int(now * 1000),
-            "resourceId": "abc123",
-            "resourcePath": "/{proxy+}",
-            "stage": stage,
-        },
-        "body": body,
-        "isBase64Encoded": False,
-    }
+    req = _http_request(path, method, query, body, host, lower=False)
+    proxy = req.path.lstrip("/")
+    return rest_event(req, resource="/{proxy+}" if proxy else "/", path_parameters={"proxy": proxy} if proxy else None,
+                      stage="dev", stage_variables=None, api_id=api_id, account_id=account_id,
+                      request_id=str(uuid.uuid4()), extended_request_id=_random_b64(10), now=now, binary=False,
+                      domain_name=host)
 
 
 def apigateway_v2(*, region: str, account_id: str, now: float, path: str = "/hello", method: str = "GET",
                   body: str | None = None, query: str = "") -> dict[str, Any]:
     """An HTTP API request on the ``$default`` route (payload format 2.0: lower-case headers,
-    repeated query values joined with commas, absent fields left out)."""
-    path, method, pairs = _request(path, method, query)
+    repeated query values joined with commas, absent fields left out), built by
+    :func:`emulator.frontdoor.events.http_api_event`."""
     api_id, host = _api_host(region)
-    moment = datetime.fromtimestamp(now, UTC)
-    headers = {
-        "accept": "*/*",
-        "content-length": str(len((body or "").encode())),
-        "host": host,
-        "user-agent": _USER_AGENT,
-        "x-amzn-trace-id": f"Root=1-{int(now):08x}-{os.urandom(12).hex()}",
-        "x-forwarded-for": "127.0.0.1",
-        "x-forwarded-port": "443",
-        "x-forwarded-proto": "https",
-    }
-    if body is not None:
-        headers["content-type"] = "application/json"
-    event: dict[str, Any] = {
-        "version": "2.0",
-        "routeKey": "$default",
-        "rawPath": path,
-        "rawQueryString": query.lstrip("?"),
-        "headers": headers,
-    }
-    if pairs:
-        joined: dict[str, list[str]] = {}
-        for name, value in pairs:
-            joined.setdefault(name, []).append(value)
-        event["queryStringParameters"] = {name: ",".join(values) for name, values in joined.items()}
-    event["requestContext"] = {
-        "accountId": account_id,
-        "apiId": api_id,
-        "domainName": host,
-        "domainPrefix": api_id,
-        "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1",
-                 "userAgent": _USER_AGENT},
-        "requestId": _random_b64(10),
-        "routeKey": "$default",
-        "stage": "$default",
-        "time": _clf_time(moment),
-        "timeEpoch": int(now * 1000),
-    }
-    if body is not None:
-        event["body"] = body
-    event["isBase64Encoded"] = False
-    return event
+    req = _http_request(path, method, query, body, host, lower=True, content_length=True)
+    return http_api_event(req, route_key="$default", raw_path=req.raw_path, stage="$default", path_parameters=None,
+                          stage_variables=None, api_id=api_id, account_id=account_id, request_id=_random_b64(10),
+                          now=now, binary=False, domain_name=host)
+
+
+def function_url(*, region: str, account_id: str, now: float, path: str = "/hello", method: str = "GET",
+                 body: str | None = None, query: str = "") -> dict[str, Any]:
+    """A request to a function URL with AuthType NONE, built by
+    :func:`emulator.frontdoor.events.function_url_event`."""
+    url_id = "a1b2c3d4e5f6g7h8i9j0k1l2m3n4o5p6"
+    req = _http_request(path, method, query, body, function_url_domain(url_id, region), lower=True,
+                        content_length=True)
+    return function_url_event(req, url_id=url_id, region=region, account_id=account_id, request_id=str(uuid.uuid4()),
+                              now=now, binary=False, auth_type="NONE")
+
+
+def alb(*, region: str, account_id: str, now: float, path: str = "/hello", method: str = "GET",
+        body: str | None = None, query: str = "") -> dict[str, Any]:
+    """A request an Application Load Balancer forwards to a Lambda target (multi-value headers
+    off), built by :func:`emulator.frontdoor.events.alb_event`."""
+    req = _http_request(path, method, query, body, f"my-alb-1234567890.{region}.elb.amazonaws.com", lower=True)
+    arn = f"arn:aws:elasticloadbalancing:{region}:{account_id}:targetgroup/my-target-group/6d0ecf831eec9f09"
+    return alb_event(req, target_group_arn=arn, multi_value=False, binary=False,
+                     trace_id=f"Root=1-{int(now):08x}-{os.urandom(12).hex()}")
 
 
 # --------------------------------------------------------------------------- the registry
@@ -373,6 +328,8 @@ _BUILDERS: dict[str, Callable[..., dict[str, Any]]] = {
     "eventbridge": eventbridge,
     "apigateway": apigateway,
     "apigateway-v2": apigateway_v2,
+    "function-url": function_url,
+    "alb": alb,
 }
 SOURCES: tuple[str, ...] = tuple(_BUILDERS)
 _CONTEXT = ("region", "account_id", "now")

@@ -40,7 +40,7 @@ _HANDLER_TEMPLATES = {
     None: "handler_generic", "sqs": "handler_sqs", "s3": "handler_s3", "s3-delete": "handler_s3",
     "sns": "handler_sns", "dynamodb": "handler_dynamodb", "schedule": "handler_eventbridge",
     "eventbridge": "handler_eventbridge", "apigateway": "handler_apigateway",
-    "apigateway-v2": "handler_apigateway_v2",
+    "apigateway-v2": "handler_apigateway_v2", "function-url": "handler_function_url", "alb": "handler_alb",
 }
 _PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")
 DEFAULT_RUNTIME = "python3.11"
@@ -367,7 +367,7 @@ def events() -> None:
 @events.command("generate")
 @click.argument("kind", metavar="SOURCE", type=click.Choice(sample_events.SOURCES))
 @click.option("--queue", help="sqs: queue name or ARN (a .fifo queue gets FIFO attributes).")
-@click.option("--body", help="sqs: message body; apigateway, apigateway-v2: request body.")
+@click.option("--body", help="sqs: message body; apigateway, apigateway-v2, function-url, alb: request body.")
 @click.option("--bucket", help="s3, s3-delete: bucket name.")
 @click.option("--key", help="s3, s3-delete: object key (encoded as S3 encodes it).")
 @click.option("--size", type=int, help="s3: object size in bytes.")
@@ -383,9 +383,9 @@ def events() -> None:
 @click.option("--source", help="eventbridge: the event's source.")
 @click.option("--detail-type", help="eventbridge: the event's detail-type.")
 @click.option("--detail", type=_JsonParam(), help="eventbridge: the event's detail (a JSON object).")
-@click.option("--path", help="apigateway, apigateway-v2: request path.")
-@click.option("--method", help="apigateway, apigateway-v2: HTTP method.")
-@click.option("--query", help="apigateway, apigateway-v2: query string (a=1&b=2).")
+@click.option("--path", help="apigateway, apigateway-v2, function-url, alb: request path.")
+@click.option("--method", help="apigateway, apigateway-v2, function-url, alb: HTTP method.")
+@click.option("--query", help="apigateway, apigateway-v2, function-url, alb: query string (a=1&b=2).")
 def events_generate(kind: str, **options: Any) -> None:
     """Print a sample SOURCE event as AWS sends it to a function (JSON on stdout).
 

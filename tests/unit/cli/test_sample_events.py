@@ -206,3 +206,48 @@ def test_unknown_source_and_options_that_do_not_apply():
         generate("sqs", bucket="b")
     assert options_of("s3") == ("bucket", "key", "size")
     assert options_of("schedule") == ("rule",)
+
+
+def test_http_samples_come_from_the_frontdoor_builders_and_validate_with_powertools():
+    """The samples are what the front door delivers (same builders), so Powertools' models take them."""
+    from aws_lambda_powertools.utilities.parser.models import (
+        AlbModel,
+        APIGatewayProxyEventModel,
+        APIGatewayProxyEventV2Model,
+        LambdaFunctionUrlModel,
+    )
+
+    options = {"path": "/a b/c", "method": "post", "body": '{"a": 1}', "query": "x=1&x=2"}
+    APIGatewayProxyEventModel.model_validate(rest := sample("apigateway", **options))
+    APIGatewayProxyEventV2Model.model_validate(sample("apigateway-v2", **options))
+    LambdaFunctionUrlModel.model_validate(url := sample("function-url", **options))
+    AlbModel.model_validate(alb := sample("alb", **options))
+    assert rest["path"] == "/a b/c" and rest["pathParameters"] == {"proxy": "a b/c"}
+    assert sample("apigateway", path="/")["resource"] == "/" and sample("apigateway", path="/")["pathParameters"] is None
+    assert url["rawPath"] == "/a%20b/c" and url["requestContext"]["accountId"] == "anonymous"
+    assert alb["path"] == "/a%20b/c" and alb["queryStringParameters"] == {"x": "2"}
+
+
+def test_function_url_request():
+    event = sample("function-url")
+    assert set(event) == {"version", "routeKey", "rawPath", "rawQueryString", "headers", "requestContext",
+                          "isBase64Encoded"}
+    context = event["requestContext"]
+    url_id = context["apiId"]
+    assert (context["domainName"], context["domainPrefix"]) == (f"{url_id}.lambda-url.eu-west-1.on.aws", url_id)
+    assert (context["routeKey"], context["stage"], event["routeKey"]) == ("$default", "$default", "$default")
+    assert CLF.match(context["time"]) and context["timeEpoch"] == int(NOW * 1000)
+    full = sample("function-url", query="a=1&a=2", body="hi")
+    assert full["queryStringParameters"] == {"a": "1,2"} and full["body"] == "hi"
+
+
+def test_alb_request():
+    event = sample("alb", query="name=J%C3%BCrgen", method="put", body="{}")
+    assert set(event) == {"requestContext", "httpMethod", "path", "queryStringParameters", "headers", "body",
+                          "isBase64Encoded"}
+    assert event["requestContext"]["elb"]["targetGroupArn"] == (
+        "arn:aws:elasticloadbalancing:eu-west-1:111122223333:targetgroup/my-target-group/6d0ecf831eec9f09")
+    assert event["queryStringParameters"] == {"name": "J%C3%BCrgen"}  # the load balancer does not decode
+    assert event["httpMethod"] == "PUT" and event["body"] == "{}" and event["isBase64Encoded"] is False
+    assert {"x-amzn-trace-id", "x-forwarded-for", "x-forwarded-port", "x-forwarded-proto"} <= set(event["headers"])
+    assert sample("alb")["body"] == "" and sample("alb")["queryStringParameters"] == {}
