@@ -24,8 +24,10 @@ Choices where the documentation is silent (each mirrors what the services are se
   documented rule for query strings, applied to headers too); names differing only in case are
   merged under the first spelling. ``headers``, ``multiValueHeaders``, the query fields,
   ``pathParameters`` and ``stageVariables`` are null when empty, as in a console test invoke.
-* ``path`` and ``pathParameters`` are decoded; ``rawPath`` stays percent-encoded;
-  ``requestContext.http.path`` is the decoded ``rawPath``.
+* The builders send ``req.path`` / ``raw_path`` as the caller gives them. The front door gives
+  what live captures show (github.com/hotsock/voker/pull/8): REST APIs, function URLs and ALBs
+  send the path as the client sent it, percent-encoded; HTTP APIs decode ``rawPath``.
+  ``pathParameters`` are decoded; ``requestContext.http.path`` is the decoded ``rawPath``.
 * ``resourceId`` is derived from the API id and resource (stable, six hex digits);
   ``domainPrefix`` is the first label of ``domainName``, as API Gateway defines it.
 * HTTP APIs lower-case header names in both payload versions; in payload 1.0 ``path`` keeps the
