@@ -29,6 +29,9 @@ class Integration:
     payload_format: str = "1.0"
     request_templates: Mapping[str, str] = field(default_factory=dict)
     timeout_ms: int = 29_000
+    #: the integration as API Gateway describes it (REST: ``methodIntegration`` with its
+    #: ``integrationResponses``; HTTP API: GetIntegration's item), for what the fields above omit
+    raw: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,8 @@ class Method:
     api_key_required: bool = False
     authorizer_id: str | None = None
     integration: Integration | None = None
+    #: the method (REST) or route (HTTP API) as API Gateway describes it
+    raw: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
 
 @dataclass(frozen=True)
@@ -67,6 +72,10 @@ class Api:
     stages: Mapping[str, Mapping[str, str]]  # stage name -> stage variables
     binary_media_types: tuple[str, ...] = ()
     default_route: Method | None = None  # HTTP API's "$default" route
+    #: the API as API Gateway describes it (GetRestApi / GetApi: CORS, API key source, ...)
+    raw: Mapping[str, Any] = field(default_factory=dict, compare=False)
+    #: its authorizers by id (GetAuthorizers' items)
+    authorizers: Mapping[str, Mapping[str, Any]] = field(default_factory=dict, compare=False)
     _tree: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:

@@ -44,13 +44,15 @@ class MotoApis:
                 break
             position = {"position": page["position"]}
         stages = await self.clients.call(client.get_stages, restApiId=api_id)
+        authorizers = await self.clients.call(client.get_authorizers, restApiId=api_id)
         routes = []
         for item in items:
             methods = {name: _rest_method(name, method) for name, method in (item.get("resourceMethods") or {}).items()}
             routes.append(Route(item["path"], segments_of(item["path"]), methods, item["id"]))
         return Api(api_id, "REST", api.get("name", ""), tuple(routes),
                    {s["stageName"]: dict(s.get("variables") or {}) for s in stages.get("item", [])},
-                   tuple(api.get("binaryMediaTypes") or ()))
+                   tuple(api.get("binaryMediaTypes") or ()), raw=_plain(api),
+                   authorizers={a["id"]: _plain(a) for a in authorizers.get("items", [])})
 
     async def _http(self, api_id: str) -> Api | None:
         client = self.clients.client("apigatewayv2")
@@ -66,6 +68,8 @@ class MotoApis:
         listed = await self.clients.call(client.get_integrations, ApiId=api_id, MaxResults="500")
         integrations = {i["IntegrationId"]: _http_integration(i) for i in listed.get("Items", [])}
         stages = (await self.clients.call(client.get_stages, ApiId=api_id, MaxResults="500")).get("Items", [])
+        authorizers = [await self.clients.call(client.get_authorizer, ApiId=api_id, AuthorizerId=authorizer_id)
+                       for authorizer_id in {r["AuthorizerId"] for r in routes if r.get("AuthorizerId")}]
         by_path: dict[str, dict[str, Method]] = {}
         default: Method | None = None
         for route in routes:
@@ -74,15 +78,20 @@ class MotoApis:
             key = route.get("RouteKey", "")
             if key == "$default":
                 default = Method("ANY", route.get("AuthorizationType", "NONE"), False, route.get("AuthorizerId"),
-                                 integration)
+                                 integration, _plain(route))
                 continue
             method, _, path = key.partition(" ")
             by_path.setdefault(path, {})[method] = Method(method, route.get("AuthorizationType", "NONE"), False,
-                                                          route.get("AuthorizerId"), integration)
+                                                          route.get("AuthorizerId"), integration, _plain(route))
         return Api(api_id, "HTTP", api.get("Name", ""),
                    tuple(Route(path, segments_of(path), methods) for path, methods in by_path.items()),
                    {s["StageName"]: dict(s.get("StageVariables") or {}) for s in stages},
-                   default_route=default)
+                   default_route=default, raw=_plain(api),
+                   authorizers={a["AuthorizerId"]: _plain(a) for a in authorizers})
+
+
+def _plain(answer: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in answer.items() if key != "ResponseMetadata"}
 
 
 def _rest_method(name: str, method: dict[str, Any]) -> Method:
@@ -91,10 +100,12 @@ def _rest_method(name: str, method: dict[str, Any]) -> Method:
         name, method.get("authorizationType", "NONE"), bool(method.get("apiKeyRequired")), method.get("authorizerId"),
         None if not integration else Integration(
             integration.get("type", ""), integration.get("uri", ""), integration.get("httpMethod", ""), "1.0",
-            dict(integration.get("requestTemplates") or {}), int(integration.get("timeoutInMillis") or 29_000)))
+            dict(integration.get("requestTemplates") or {}), int(integration.get("timeoutInMillis") or 29_000),
+            raw=integration),
+        raw={key: value for key, value in method.items() if key != "methodIntegration"})
 
 
 def _http_integration(item: dict[str, Any]) -> Integration:
     return Integration(item.get("IntegrationType", ""), item.get("IntegrationUri", ""),
                        item.get("IntegrationMethod", ""), item.get("PayloadFormatVersion", "2.0"),
-                       dict(item.get("RequestTemplates") or {}), int(item.get("TimeoutInMillis") or 30_000))
+                       dict(item.get("RequestTemplates") or {}), int(item.get("TimeoutInMillis") or 30_000), raw=item)
