@@ -34,7 +34,8 @@ from emulator.esm.manager import EventSourceManager
 from emulator.executors.base import Executor
 from emulator.executors.docker import DockerExecutor, docker_client
 from emulator.executors.process import ProcessExecutor
-from emulator.frontdoor.apis import ApiCatalog
+from emulator.frontdoor.apis import Api, ApiCatalog
+from emulator.frontdoor.authorizers import Authorizers
 from emulator.frontdoor.moto_reader import MotoApis
 from emulator.frontdoor.service import ApiGatewayDoor, FrontDoorService, FunctionUrlDoor, Place
 from emulator.invocation.async_queue import AsyncInvoker, EventInvokeConfigs, EventStore
@@ -52,6 +53,18 @@ from emulator.reload.watcher import resolve_mode
 from emulator.schedules.service import Schedules
 
 log = logging.getLogger(__name__)
+
+
+def _api_gateway(clients: AwsClients, service: InvokeService, place: Place) -> ApiGatewayDoor:
+    """The API Gateway front door: APIs read from moto, authorizers, API keys."""
+    moto = MotoApis(clients)
+    catalog = ApiCatalog(moto.read)
+
+    async def api_keys(api: Api, stage: str) -> frozenset[str]:
+        keys: frozenset[str] = await catalog.memo(("keys", api.id, stage), lambda: moto.api_keys(api.id, stage))
+        return keys
+
+    return ApiGatewayDoor(catalog, service, place, Authorizers(service, place.region, place.account_id, api_keys))
 
 
 class NoDockerEngine(RuntimeError):
@@ -164,7 +177,7 @@ class ControlPlane:
             async_queue=async_queue,
             mappings=EventSourceManager(registry, service, clients, settings.state_dir), schedules=schedules,
             seeding=SeedStatus(), admin_token=settings.admin_token or ensure_token(settings.state_dir),
-            frontdoor=FrontDoorService(ApiGatewayDoor(ApiCatalog(MotoApis(clients).read), service, place),
+            frontdoor=FrontDoorService(_api_gateway(clients, service, place),
                                        FunctionUrlDoor(function_urls, service, place)),
         )
 

@@ -138,11 +138,23 @@ class ApiCatalog:
         self._apis: dict[str, Api | None] = {}
         self._generation = 0
         self._lock = asyncio.Lock()
+        self._memo: dict[tuple[str, ...], Any] = {}
 
     def changed(self) -> None:
         """Something may have changed an API: read them again when next asked."""
         self._generation += 1
         self._apis = {}
+        self._memo = {}
+
+    async def memo(self, key: tuple[str, ...], read: Callable[[], Awaitable[Any]]) -> Any:
+        """What ``read`` gives, kept until the next change (API keys, usage plans)."""
+        if key not in self._memo:
+            generation = self._generation
+            value = await read()
+            if generation == self._generation:
+                self._memo[key] = value
+            return value
+        return self._memo[key]
 
     async def get(self, api_id: str) -> Api | None:
         if api_id in self._apis:

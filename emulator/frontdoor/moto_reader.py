@@ -26,6 +26,20 @@ class MotoApis:
         rest = await self._rest(api_id)
         return rest if rest is not None else await self._http(api_id)
 
+    async def api_keys(self, api_id: str, stage: str) -> frozenset[str]:
+        """The values of the enabled API keys of the usage plans that include ``api_id``'s ``stage``."""
+        client = self.clients.client("apigateway")
+        plans = (await self.clients.call(client.get_usage_plans, limit=500)).get("items", [])
+        key_ids: set[str] = set()
+        for plan in plans:
+            if any(s.get("apiId") == api_id and s.get("stage") == stage for s in plan.get("apiStages") or []):
+                keys = await self.clients.call(client.get_usage_plan_keys, usagePlanId=plan["id"], limit=500)
+                key_ids.update(k["id"] for k in keys.get("items", []))
+        if not key_ids:
+            return frozenset()
+        keys = (await self.clients.call(client.get_api_keys, includeValues=True, limit=500)).get("items", [])
+        return frozenset(k["value"] for k in keys if k["id"] in key_ids and k.get("enabled") and k.get("value"))
+
     async def _rest(self, api_id: str) -> Api | None:
         client = self.clients.client("apigateway")
         try:

@@ -54,6 +54,7 @@ __all__ = [
     "payload_too_large_http_api",
     "payload_too_large_rest",
     "rest_error",
+    "rest_headers",
     "rest_response",
     "timeout_alb",
     "timeout_http_api",
@@ -182,6 +183,11 @@ def _json_answer(status: int, message: str, extra: Sequence[tuple[str, str]] = (
 
 
 # --------------------------------------------------------------------------- API Gateway REST
+
+
+def rest_headers(request_id: str, extended_request_id: str, trace_id: str) -> tuple[tuple[str, str], ...]:
+    """The ids every REST API answer carries."""
+    return _rest_headers(request_id, extended_request_id, trace_id)
 
 
 def _rest_headers(request_id: str, extended_request_id: str, trace_id: str) -> tuple[tuple[str, str], ...]:

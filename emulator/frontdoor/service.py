@@ -26,6 +26,7 @@ from emulator.domain.errors import LambdaError, TooManyRequestsException
 from emulator.domain.function_urls import FunctionUrls
 from emulator.frontdoor import events, responses
 from emulator.frontdoor.apis import Api, ApiCatalog, Method
+from emulator.frontdoor.authorizers import Authorizers, Denied, as_response
 from emulator.frontdoor.request import HttpRequest
 from emulator.frontdoor.responses import HttpResponse
 from emulator.frontdoor.routes import Door
@@ -77,10 +78,12 @@ class _Failed(Exception):
 class ApiGatewayDoor:
     """Serves ``execute-api`` requests (REST and HTTP APIs)."""
 
-    def __init__(self, catalog: ApiCatalog, service: InvokeService, place: Place) -> None:
+    def __init__(self, catalog: ApiCatalog, service: InvokeService, place: Place,
+                 authorizers: Authorizers | None = None) -> None:
         self.catalog = catalog
         self.service = service
         self.place = place
+        self.authorizers = authorizers or Authorizers(service, place.region, place.account_id)
 
     async def serve(self, door: Door, request: HttpRequest) -> HttpResponse:
         api = await self.catalog.get(door.target)
@@ -106,12 +109,6 @@ class ApiGatewayDoor:
         if found is None or method is None:
             return responses.missing_route_rest(**ids.rest())
         route, params = found
-        integration = method.integration
-        if integration is None or integration.type != "AWS_PROXY":
-            kind = integration.type if integration is not None else "no integration"
-            log.warning("execute-api %s %s %s: %s is not served yet (only AWS_PROXY)", api.id, request.method,
-                        route.template, kind)
-            return ids.error(500, "Internal server error", "InternalServerErrorException")
         variables = api.stages[stage]
         # REST APIs send the path as the client sent it, percent-encoded (pathParameters decoded)
         event = events.rest_event(
@@ -120,6 +117,18 @@ class ApiGatewayDoor:
             request_id=ids.request_id, extended_request_id=ids.extended, now=now,
             binary=events.is_binary(request.header("content-type"), api.binary_media_types),
             domain_name=_domain(request), trace_id=ids.trace)
+        try:
+            allowed = await self.authorizers.rest(api, stage, method, request, path=raw_path, event=event)
+        except Denied as denied:
+            return as_response(denied, responses.rest_headers(ids.request_id, ids.extended, ids.trace))
+        if allowed.context is not None:
+            event["requestContext"]["authorizer"] = allowed.context
+        integration = method.integration
+        if integration is None or integration.type != "AWS_PROXY":
+            kind = integration.type if integration is not None else "no integration"
+            log.warning("execute-api %s %s %s: %s is not served yet (only AWS_PROXY)", api.id, request.method,
+                        route.template, kind)
+            return ids.error(500, "Internal server error", "InternalServerErrorException")
         try:
             payload, function_error = await self._invoke(api, method, variables, event, integration.timeout_ms)
         except _Failed as failed:
@@ -166,6 +175,12 @@ class ApiGatewayDoor:
                       stage_variables=variables or None, api_id=api.id, account_id=self.place.account_id,
                       request_id=request_id, now=now, binary=events.is_binary_content(request.header("content-type"))
                       and bool(request.body), domain_name=_domain(request))
+        try:
+            allowed = await self.authorizers.http(api, stage, method, request, event, route_key)
+        except Denied as denied:
+            return as_response(denied, (("apigw-requestid", request_id),))
+        if allowed.context is not None:
+            event["requestContext"]["authorizer"] = allowed.context
         try:
             payload, function_error = await self._invoke(api, method, variables, event, integration.timeout_ms)
         except _Failed as failed:
@@ -347,6 +362,7 @@ class FrontDoorService:
 
     def changed(self) -> None:
         self.apis.catalog.changed()
+        self.apis.authorizers.clear()
 
 
 def _first_segment(path: str, raw_path: str) -> tuple[str, str, str]:

@@ -1,6 +1,7 @@
 """API Gateway inside moto, as the front door needs it (runs in moto's threads, during the call):
 
-* CreateRestApi keeps the ``binaryMediaTypes`` it is given;
+* CreateRestApi keeps the ``binaryMediaTypes`` it is given, CreateAuthorizer its
+  ``identityValidationExpression``;
 * an HTTP API's quick create: CreateApi with ``Target`` (and ``RouteKey``, default
   ``$default``) makes the Lambda proxy integration (payload 2.0), the route and the auto-deployed
   ``$default`` stage, as API Gateway does;
@@ -75,6 +76,18 @@ def _create_rest_api(original: Callable[..., Any]) -> Callable[..., Any]:
     return create_rest_api
 
 
+def _authorizer_init(original: Callable[..., Any]) -> Callable[..., Any]:
+    """moto passes ``identityValidationExpression`` as ``identiy_validation_expression`` (sic)
+    and the Authorizer reads ``identity_validation_expression``: keep it."""
+    @functools.wraps(original)
+    def init(self: Any, *args: Any, **kwargs: Any) -> None:
+        if "identiy_validation_expression" in kwargs:
+            kwargs.setdefault("identity_validation_expression", kwargs.pop("identiy_validation_expression"))
+        original(self, *args, **kwargs)
+
+    return init
+
+
 def _to_json(original: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(original)
     def to_json(self: Any) -> Any:
@@ -87,11 +100,13 @@ def _to_json(original: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _patches() -> Iterator[Patch]:
+    from moto.apigateway.models import Authorizer
     from moto.apigateway.responses import APIGatewayResponse
     from moto.apigatewayv2.models import Api
     from moto.apigatewayv2.responses import ApiGatewayV2Response
 
     yield Patch(APIGatewayResponse, "create_rest_api", _create_rest_api)
+    yield Patch(Authorizer, "__init__", _authorizer_init)
     yield Patch(ApiGatewayV2Response, "create_api", _create_api)
     yield Patch(Api, "to_json", _to_json)
 
