@@ -93,6 +93,14 @@ class ApiGatewayDoor:
                                             "get-rest-apis` and `aws apigatewayv2 get-apis`", request_id="")
         if api.kind == "REST":
             return await self._rest(api, door, request)
+        cors = api.raw.get("CorsConfiguration")
+        origin = request.header("origin")
+        if cors and origin:  # an HTTP API with CORS answers preflights itself, before routes and authorizers
+            if request.method == "OPTIONS" and request.header("access-control-request-method"):
+                return HttpResponse(204, cors_headers(cors, origin, preflight=True, request=request), b"")
+            answer = await self._http(api, door, request)
+            return replace(answer, headers=(*answer.headers, *cors_headers(cors, origin, preflight=False,
+                                                                           request=request)))
         return await self._http(api, door, request)
 
     # --- REST APIs ------------------------------------------------------------------------

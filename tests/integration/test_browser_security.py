@@ -275,3 +275,35 @@ def test_what_the_guard_answers_on_the_wire(process_endpoint):
     status, _, body = _request(endpoint + "/2015-03-31/functions/echo/invocations", "POST", b"{}",
                                {"Content-Type": "application/json"})
     assert status == 200
+
+
+API_CHECKS = """
+  out.cors = await attempt("cors", async () => {
+    const r = await fetch(params.get("api") + "/hello?x=1", {headers: {"X-App": "page-" + tag}});
+    const body = await r.json();
+    return {status: r.status, header: body.event.headers["x-app"], route: body.event.routeKey};
+  });
+  out.closed = await attempt("closed", async () => {
+    const r = await fetch(params.get("closed") + "/hello", {headers: {"X-App": "page"}});
+    return "read " + r.status;
+  });
+"""
+
+
+def test_a_web_app_on_localhost_calls_an_http_api_with_its_cors_configuration(process_endpoint, tmp_path, tag):
+    endpoint = process_endpoint
+    page = PageServer(API_CHECKS)
+    origin = f"http://localhost:{page.port}"
+    v2 = aws(endpoint, "apigatewayv2")
+    target = "arn:aws:lambda:us-east-1:123456789012:function:echo"
+    opened = v2.create_api(Name=f"cors-{tag}", ProtocolType="HTTP", Target=target, CorsConfiguration={
+        "AllowOrigins": [origin], "AllowMethods": ["GET"], "AllowHeaders": ["x-app"], "MaxAge": 60})["ApiId"]
+    closed = v2.create_api(Name=f"nocors-{tag}", ProtocolType="HTTP", Target=target)["ApiId"]
+    base = f"{endpoint}/_aws/execute-api"
+    try:
+        out = browse(tmp_path, page, f"{origin}/page.html?tag={tag}&api={base}/{opened}&closed={base}/{closed}")
+    finally:
+        page.close()
+    # the browser's preflight was answered by the API's CORS settings, then the GET ran the function
+    assert out["cors"] == {"status": 200, "header": f"page-{tag}", "route": "$default"}, out
+    assert out["closed"].startswith("blocked: TypeError"), out  # no CORS configuration: as on AWS
