@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 from emulator.domain.functions import FunctionConfig
 from emulator.invocation.output import Output
+from emulator.invocation.streaming import ResponseStream
 
 
 def new_trace_id() -> str:
@@ -61,6 +62,10 @@ class Invocation:
     )
     #: what the function printed while it ran (bounded: emulator/invocation/output.py)
     output: Output = field(default_factory=Output)
+    #: set by the caller that wants the response as the runtime streams it (InvokeWithResponseStream,
+    #: streaming Function URLs: emulator/invocation/streaming.py); None (the rule): a streamed
+    #: response is gathered into the result's payload, up to the buffered limit (6 MB)
+    stream: ResponseStream | None = None
 
     def start(self) -> None:
         """The runtime has received the invocation: the timeout clock runs from now."""

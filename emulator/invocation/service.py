@@ -19,6 +19,7 @@ one place:
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Iterator
@@ -26,7 +27,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Protocol
 
-from emulator.domain.errors import ResourceNotFoundException, ServiceException, TooManyRequestsException
+from emulator.domain.errors import (
+    LambdaError,
+    ResourceNotFoundException,
+    ServiceException,
+    TooManyRequestsException,
+)
 from emulator.domain.functions import FunctionConfig
 from emulator.domain.registry import FunctionRegistry
 from emulator.executors.base import Executor, ExecutorError, log_stream_name
@@ -85,7 +91,21 @@ class InvokeService:
             return self.registry.get(function_name, qualifier)
 
     async def execute(self, inv: Invocation) -> Executed:
-        """Run ``inv`` (the seam: refresh, lease, borrow, run, record; see the module doc)."""
+        """Run ``inv`` (the seam: refresh, lease, borrow, run, record; see the module doc). Its
+        response stream, when the caller set one, ends when it returns or raises."""
+        stream = inv.stream
+        if stream is None:
+            return await self._execute(inv)
+        try:
+            executed = await self._execute(inv)
+        except BaseException as exc:
+            code = exc.code if isinstance(exc, LambdaError) else "ServiceException"
+            stream.finish(code, json.dumps({"errorType": code, "errorMessage": str(exc)}).encode())
+            raise
+        stream.settle(executed.result.payload, executed.result.function_error is not None)
+        return executed
+
+    async def _execute(self, inv: Invocation) -> Executed:
         inv.function = await self._refreshed(inv.function)
         with self.lease(inv.function):
             for attempt in range(1, MAX_ATTEMPTS + 1):
@@ -93,6 +113,8 @@ class InvokeService:
                     async with self.pool.environment(inv.function) as borrowed:
                         env, cold = borrowed.env, borrowed.cold
                         env.assign(inv)
+                        if inv.stream is not None:
+                            inv.stream.begin(inv.request_id)  # the caller may answer its client now
                         result = await inv.future
                         borrowed.discard = result.fatal
                         again = await self._again_after_save(inv, env, cold, result) if attempt < MAX_ATTEMPTS else None
@@ -181,4 +203,5 @@ class InvokeService:
             return None
         log.info("%s: the runtime started on files being saved; running %s again", function.name, inv.request_id)
         return Invocation(function, inv.payload, client_context=inv.client_context,
-                          cognito_identity=inv.cognito_identity, request_id=inv.request_id, trace_id=inv.trace_id)
+                          cognito_identity=inv.cognito_identity, request_id=inv.request_id, trace_id=inv.trace_id,
+                          stream=inv.stream)
