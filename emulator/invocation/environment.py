@@ -273,6 +273,11 @@ class Environment:
         inv = self._answering(request_id)
         self._answered(inv, InvocationResult(payload))
 
+    def answering(self, request_id: str) -> Invocation:
+        """The invocation a response for ``request_id`` answers (RuntimeApiError when there is
+        none): a streamed response is checked before its body is read."""
+        return self._answering(request_id)
+
     def fail(self, request_id: str, payload: bytes) -> None:
         """``POST /runtime/invocation/{id}/error``."""
         inv = self._answering(request_id)
