@@ -8,7 +8,16 @@ from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
 
-from emulator.api import admin, errors, esm_api, event_invoke_api, function_url_api, lambda_api, policy_api
+from emulator.api import (
+    admin,
+    errors,
+    esm_api,
+    event_invoke_api,
+    function_url_api,
+    lambda_api,
+    policy_api,
+    stream_invoke_api,
+)
 from emulator.api.deps import install
 from emulator.app.gateway import AwsGateway
 from emulator.app.guard import LocalOnly
@@ -40,6 +49,7 @@ def create_app(settings: Settings, *, echo_logs: bool = True) -> FastAPI:
     app = FastAPI(title="Cloudmicro", lifespan=lifespan, redirect_slashes=False,  # gateway.py serves "/x/" as "/x"
                   openapi_url=None, docs_url=None, redoc_url=None)
     app.include_router(lambda_api.router)
+    app.include_router(stream_invoke_api.router)
     app.include_router(esm_api.router)
     app.include_router(event_invoke_api.router)
     app.include_router(policy_api.router)

@@ -20,7 +20,7 @@ from emulator.aws.requests import signed_service
 _LAMBDA_PATHS = (
     "/_cloudmicro", "/2015-03-31/functions", "/2017-10-31/functions", "/2019-09-30/functions",
     "/2014-11-13/functions", "/2015-03-31/event-source-mappings", "/2016-08-19/account-settings",
-    "/2017-03-31/tags", "/2019-09-25/functions", "/2021-10-31/functions", "/2018-10-31/layers",
+    "/2017-03-31/tags", "/2019-09-25/functions", "/2021-10-31/functions", "/2021-11-15/functions", "/2018-10-31/layers",
 )
 
 

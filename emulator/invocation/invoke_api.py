@@ -19,11 +19,14 @@ from emulator.domain.errors import (
 )
 from emulator.invocation.invocation import Invocation
 from emulator.invocation.service import InvokeService
+from emulator.invocation.streaming import ResponseStream
 
 MAX_SYNC_PAYLOAD = 6 * 1024 * 1024
 MAX_ASYNC_PAYLOAD = 1024 * 1024
 MAX_RESPONSE_PAYLOAD = 6 * 1024 * 1024 + 100
 INVOCATION_TYPES = ("RequestResponse", "Event", "DryRun")
+#: InvokeWithResponseStream's (it has no Event)
+STREAM_INVOCATION_TYPES = ("RequestResponse", "DryRun")
 
 
 class EventQueue(Protocol):
@@ -58,19 +61,25 @@ class Invoker:
         self.service = service
         self.events = events
 
-    async def invoke(self, request: InvokeRequest) -> InvokeOutcome:
+    async def invoke(self, request: InvokeRequest, stream: ResponseStream | None = None) -> InvokeOutcome:
+        """Invoke (InvokeWithResponseStream when ``stream`` is given: the response goes to it as
+        the runtime writes it, and the outcome's payload is empty when the runtime streamed)."""
         function = await self.service.resolve(request.function_name, request.qualifier)
         kind = request.invocation_type
-        if kind not in INVOCATION_TYPES:
+        kinds = INVOCATION_TYPES if stream is None else STREAM_INVOCATION_TYPES
+        if kind not in kinds:
+            listed = "Event, RequestResponse, DryRun" if stream is None else "RequestResponse, DryRun"
             raise InvalidParameterValueException(
                 f"1 validation error detected: Value '{kind}' at 'invocationType' failed to satisfy "
-                "constraint: Member must satisfy enum value set: [Event, RequestResponse, DryRun]"
+                f"constraint: Member must satisfy enum value set: [{listed}]"
             )
         payload = checked_payload(request.payload, kind)
         client_context = _client_context(request.client_context)
         if kind == "DryRun":
+            if stream is not None:
+                stream.finish()
             return InvokeOutcome(204, "")
-        inv = Invocation(function, payload, client_context=client_context)
+        inv = Invocation(function, payload, client_context=client_context, stream=stream)
         if kind == "Event":
             await self.events.enqueue(inv)
             return InvokeOutcome(202, inv.request_id)
