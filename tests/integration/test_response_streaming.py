@@ -1,0 +1,121 @@
+"""Response streaming, end to end: boto3's ``invoke_with_response_stream`` against a real control
+plane, with a custom runtime (``tests/streaming_functions/streamer/bootstrap``, provided.al2023)
+that streams its response chunk by chunk through the Runtime API, in both executors."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import lambda_client
+
+FUNCTIONS = Path(__file__).resolve().parent.parent / "streaming_functions"
+
+
+@pytest.fixture(scope="module", params=["docker", "process"])
+def lam(request, cloudmicro_server):
+    if request.param == "docker":
+        request.getfixturevalue("docker_engine")
+    return lambda_client(cloudmicro_server(executor=request.param, functions_dir=FUNCTIONS, seed_on_start=False))
+
+
+def read_stream(response) -> tuple[list[tuple[float, bytes]], dict, float]:
+    """The PayloadChunks (epoch arrival time, bytes), the InvokeComplete event (which must come
+    last) and the epoch time it came."""
+    chunks: list[tuple[float, bytes]] = []
+    complete = None
+    for event in response["EventStream"]:
+        now = time.time()
+        assert complete is None, f"an event after InvokeComplete: {event}"
+        if "PayloadChunk" in event:
+            chunks.append((now, event["PayloadChunk"]["Payload"]))
+        else:
+            complete = event["InvokeComplete"]
+            ended = now
+    assert complete is not None, "no InvokeComplete"
+    return chunks, complete, ended
+
+
+def lines(chunks: list[tuple[float, bytes]]) -> list[dict]:
+    body = b"".join(data for _, data in chunks)
+    assert body.endswith(b"\n"), body
+    return [json.loads(line) for line in body.splitlines()]
+
+
+def test_chunks_arrive_as_the_function_writes_them(lam):
+    lam.invoke(FunctionName="streamer", Payload=b'{"chunks": 1}')  # warm: the cold start is not the subject
+    started = time.time()
+    response = lam.invoke_with_response_stream(FunctionName="streamer", Payload=json.dumps({"chunks": 5}),
+                                               LogType="Tail")
+    chunks, complete, ended = read_stream(response)
+    assert response["ResponseMetadata"]["HTTPStatusCode"] == 200
+    assert response["ExecutedVersion"] == "$LATEST"
+    assert [line["i"] for line in lines(chunks)] == [0, 1, 2, 3, 4]  # in order, whole
+    assert len(chunks) >= 5  # one event per write (200 ms apart: never merged)
+    first_arrival = chunks[0][0]
+    assert first_arrival < ended - 0.5, (first_arrival - started, ended - started)
+    ttfb_ms = (first_arrival - lines(chunks)[0]["t"]) * 1000
+    print(f"\nstreamed 5 chunks: first after {(first_arrival - started) * 1000:.1f} ms, all after "
+          f"{(ended - started) * 1000:.1f} ms; write -> arrival of the first: {ttfb_ms:.1f} ms")
+    assert ttfb_ms < 200
+    assert "ErrorCode" not in complete
+    assert complete.get("LogResult")
+    assert "END RequestId:" in base64.b64decode(complete["LogResult"]).decode()
+
+
+def test_a_function_that_fails_mid_stream_ends_with_its_error(lam):
+    response = lam.invoke_with_response_stream(FunctionName="streamer", Payload=json.dumps(
+        {"chunks": 5, "interval": 0.05, "fail_after": 2}))
+    chunks, complete, _ = read_stream(response)
+    assert [line["i"] for line in lines(chunks)] == [0, 1]
+    assert complete["ErrorCode"] == "StreamFailure"
+    assert complete["ErrorDetails"] == "failed mid-stream"
+    assert "LogResult" not in complete  # only with Tail
+
+
+def test_a_buffered_python_function_gets_one_chunk(lam):
+    response = lam.invoke_with_response_stream(FunctionName="pyresult", Payload=b'{"n": 7}')
+    chunks, complete, _ = read_stream(response)
+    assert len(chunks) == 1
+    assert json.loads(chunks[0][1]) == {"echo": {"n": 7}, "streamed": False}
+    assert "ErrorCode" not in complete
+
+
+def test_a_custom_runtime_answering_buffered_gets_one_chunk(lam):
+    chunks, complete, _ = read_stream(lam.invoke_with_response_stream(FunctionName="streamer",
+                                                                      Payload=b'{"buffered": true}'))
+    assert [json.loads(data) for _, data in chunks] == [{"buffered": True}]
+    assert "ErrorCode" not in complete
+
+
+def test_the_time_limit_holds_while_streaming(lam):
+    started = time.monotonic()
+    response = lam.invoke_with_response_stream(FunctionName="streamer", Payload=b'{"hang": true}')
+    chunks, complete, _ = read_stream(response)
+    took = time.monotonic() - started
+    assert [line["i"] for line in lines(chunks)] == [0]
+    assert complete["ErrorCode"] == "Sandbox.Timedout"
+    assert "Task timed out after 3.00 seconds" in complete["ErrorDetails"]
+    assert 3 <= took < 6, took
+
+
+def test_a_plain_invoke_of_a_streaming_function_gets_the_whole_body(lam):
+    response = lam.invoke(FunctionName="streamer", Payload=json.dumps({"chunks": 4, "interval": 0.01}))
+    body = response["Payload"].read()
+    assert "FunctionError" not in response, body
+    assert [json.loads(line)["i"] for line in body.splitlines()] == [0, 1, 2, 3]
+    failed = lam.invoke(FunctionName="streamer", Payload=json.dumps({"chunks": 3, "interval": 0.01, "fail_after": 1}))
+    assert failed["FunctionError"] == "Unhandled"
+    assert json.loads(failed["Payload"].read()) == {"errorType": "StreamFailure", "errorMessage": "failed mid-stream"}
+
+
+def test_errors_before_the_function_runs_are_http_errors(lam):
+    from botocore.exceptions import ClientError
+
+    with pytest.raises(ClientError) as caught:
+        lam.invoke_with_response_stream(FunctionName="nosuchfunction", Payload=b"{}")
+    assert caught.value.response["Error"]["Code"] == "ResourceNotFoundException"

@@ -1,0 +1,2 @@
+def pyresult_handler(event, context):
+    return {"echo": event, "streamed": False}
