@@ -119,3 +119,23 @@ def test_errors_before_the_function_runs_are_http_errors(lam):
     with pytest.raises(ClientError) as caught:
         lam.invoke_with_response_stream(FunctionName="nosuchfunction", Payload=b"{}")
     assert caught.value.response["Error"]["Code"] == "ResourceNotFoundException"
+
+
+@pytest.mark.parametrize("how", ["error_as_headers", "drop_then_error"])
+def test_other_ways_a_runtime_reports_a_stream_error(lam, how):
+    """Besides AWS's trailers: the two names as headers before the body, or an /error after the
+    runtime dropped its partial stream."""
+    event = {"chunks": 3, "interval": 0.05, how: 2} if how == "drop_then_error" else {"chunks": 2, how: True}
+    chunks, complete, _ = read_stream(lam.invoke_with_response_stream(FunctionName="streamer",
+                                                                      Payload=json.dumps(event)))
+    assert [line["i"] for line in lines(chunks)] == [0, 1]
+    assert complete["ErrorCode"] == "StreamFailure"
+    assert complete["ErrorDetails"] == "failed mid-stream"
+
+
+def test_a_plain_invoke_gathers_a_streamed_response_up_to_the_buffered_limit(lam):
+    response = lam.invoke(FunctionName="streamer", Payload=json.dumps({"chunks": 7, "interval": 0, "pad": 1 << 20}))
+    assert response["FunctionError"] == "Unhandled"
+    error = json.loads(response["Payload"].read())
+    assert error["errorType"] == "Function.ResponseSizeTooLarge"
+    assert "(6291556 bytes)" in error["errorMessage"]
