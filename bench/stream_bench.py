@@ -16,6 +16,7 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -24,7 +25,7 @@ from common import ROOT, client, control_plane, percentile
 FUNCTIONS = ROOT / "tests" / "streaming_functions"
 
 
-def one_stream(lam) -> tuple[float, float, float]:
+def one_stream(lam: Any) -> tuple[float, float, float]:
     """(write -> first chunk, request -> first chunk, request -> InvokeComplete), in ms."""
     started = time.time()
     response = lam.invoke_with_response_stream(FunctionName="streamer", Payload=json.dumps({"chunks": 5}))

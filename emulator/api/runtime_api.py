@@ -67,21 +67,25 @@ def _too_large(env: Environment, request_id: str, limit: int) -> RuntimeApiError
     return RuntimeApiError(413, "RequestEntityTooLarge", f"Exceeded maximum allowed payload size ({limit} bytes).")
 
 
+_RESPONSE_MODE = b"lambda-runtime-function-response-mode"
+_ERROR_TYPE = b"lambda-runtime-function-error-type"
+_ERROR_BODY = b"lambda-runtime-function-error-body"
+
+
 async def invocation_response(request: Request) -> Response:
     raw_headers = request.scope["headers"]  # before request.headers copies it: the trailers land here
     env = _environment(request)
     request_id = request.path_params["request_id"]
-    if request.headers.get("lambda-runtime-function-response-mode") == "streaming":
-        return await _streamed_response(request, env, request_id, raw_headers)
+    for name, value in raw_headers:  # no copy of the headers on the buffered path
+        if name == _RESPONSE_MODE:
+            if value.strip().lower() == b"streaming":
+                return await _streamed_response(request, env, request_id, raw_headers)
+            break
     body = await request.body()
     if len(body) > MAX_RESPONSE_PAYLOAD:
         raise _too_large(env, request_id, MAX_RESPONSE_PAYLOAD)
     env.respond(request_id, body)
     return _accepted()
-
-
-_ERROR_TYPE = b"lambda-runtime-function-error-type"
-_ERROR_BODY = b"lambda-runtime-function-error-body"
 
 
 async def _streamed_response(request: Request, env: Environment, request_id: str,
