@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from emulator.testing.pytest_plugin import client as plugin_client
 from tests.conftest import lambda_client
 
 FUNCTIONS = Path(__file__).resolve().parent.parent / "streaming_functions"
@@ -139,3 +140,36 @@ def test_a_plain_invoke_gathers_a_streamed_response_up_to_the_buffered_limit(lam
     error = json.loads(response["Payload"].read())
     assert error["errorType"] == "Function.ResponseSizeTooLarge"
     assert "(6291556 bytes)" in error["errorMessage"]
+
+
+def test_twenty_megabytes_stream_whole(lam):
+    response = lam.invoke_with_response_stream(FunctionName="streamer", Payload=json.dumps(
+        {"chunks": 20, "interval": 0, "pad": 1 << 20}))
+    chunks, complete, _ = read_stream(response)
+    assert [line["i"] for line in lines(chunks)] == list(range(20))
+    assert sum(len(data) for _, data in chunks) > 20 << 20
+    assert "ErrorCode" not in complete
+
+
+def test_a_reader_that_leaves_does_not_stall_the_function(lam):
+    response = lam.invoke_with_response_stream(FunctionName="streamer", Payload=json.dumps(
+        {"chunks": 40, "interval": 0, "pad": 1 << 20}))  # 40 MB: far more than is buffered for a reader
+    request_id = response["ResponseMetadata"]["RequestId"]
+    events = iter(response["EventStream"])
+    assert "PayloadChunk" in next(events)
+    response["EventStream"].close()
+    logs = plugin_client(lam.meta.endpoint_url, "logs")
+    report = None
+    deadline = time.monotonic() + 2.5  # the function's limit is 3 s: it ends well before, unread
+    while report is None and time.monotonic() < deadline:
+        try:
+            found = logs.filter_log_events(logGroupName="/aws/lambda/streamer")["events"]
+        except logs.exceptions.ResourceNotFoundException:  # the log group comes with the first lines
+            found = []
+        report = next((e["message"] for e in found if e["message"].startswith(f"REPORT RequestId: {request_id}")), None)
+        time.sleep(0.1)
+    assert report is not None, "the abandoned invocation did not end"
+    assert "Status: timeout" not in report
+    chunks, complete, _ = read_stream(lam.invoke_with_response_stream(FunctionName="streamer", Payload=b'{"chunks": 2}'))
+    assert [line["i"] for line in lines(chunks)] == [0, 1]
+    assert "ErrorCode" not in complete
