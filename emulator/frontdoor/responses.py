@@ -30,7 +30,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,6 +41,7 @@ __all__ = [
     "API_GATEWAY_PAYLOAD_LIMIT",
     "FUNCTION_URL_PAYLOAD_LIMIT",
     "HttpResponse",
+    "StreamedResponse",
     "alb_error",
     "alb_response",
     "function_url_error",
@@ -89,6 +90,17 @@ class HttpResponse:
         """Every value of the header ``name`` (any case)."""
         wanted = name.lower()
         return [value for key, value in self.headers if key.lower() == wanted]
+
+
+@dataclass(frozen=True)
+class StreamedResponse:
+    """An HTTP answer whose body is sent chunk by chunk as it comes (chunked transfer encoding);
+    ``abandon`` is called when the client leaves before the end."""
+
+    status: int
+    headers: tuple[tuple[str, str], ...]
+    chunks: AsyncIterator[bytes]
+    abandon: Callable[[], None] = lambda: None
 
 
 class _Malformed(Exception):

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from emulator.aws.requests import signed_service
 from emulator.frontdoor.request import HttpRequest
-from emulator.frontdoor.responses import HttpResponse
+from emulator.frontdoor.responses import HttpResponse, StreamedResponse
 from emulator.frontdoor.routes import Door, door_of
 
 log = logging.getLogger(__name__)
@@ -36,7 +36,7 @@ class Doorman(Protocol):
 
     def too_large(self, door: Door) -> HttpResponse: ...
 
-    async def serve(self, door: Door, request: HttpRequest) -> HttpResponse: ...
+    async def serve(self, door: Door, request: HttpRequest) -> HttpResponse | StreamedResponse: ...
 
     def changed(self) -> None:
         """APIs or URLs may have changed."""
@@ -85,6 +85,24 @@ def _telling(send: Any, doorman: Doorman) -> Any:
     return sending
 
 
+async def _stream(send: Any, response: StreamedResponse) -> None:
+    """Each chunk to the client as it comes; the stream abandoned when the client leaves."""
+    headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers]
+    ended = False
+    try:
+        await send({"type": "http.response.start", "status": response.status, "headers": headers})
+        async for chunk in response.chunks:
+            if chunk:
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        await send({"type": "http.response.body", "body": b""})
+        ended = True
+    except OSError:  # the client went away (uvicorn raises ClientDisconnected, an OSError)
+        log.info("a streamed response's client left before its end")
+    finally:
+        if not ended:
+            response.abandon()
+
+
 def _may_change(scope: Scope) -> bool:
     path: str = scope["path"]
     if path.startswith(("/_cloudmicro/reset", "/moto-api/reset")):
@@ -120,7 +138,10 @@ async def _read_body(scope: Scope, receive: Any, limit: int) -> bytes | None:
     return b"".join(chunks)
 
 
-async def _send(send: Any, response: HttpResponse) -> None:
+async def _send(send: Any, response: HttpResponse | StreamedResponse) -> None:
+    if isinstance(response, StreamedResponse):
+        await _stream(send, response)
+        return
     headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers]
     if not any(k.lower() == b"content-length" for k, _ in headers):
         headers.append((b"content-length", str(len(response.body)).encode()))

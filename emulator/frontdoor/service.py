@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
 import logging
 import os
 import re
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -28,10 +29,11 @@ from emulator.frontdoor import events, responses
 from emulator.frontdoor.apis import Api, ApiCatalog, Method
 from emulator.frontdoor.authorizers import Authorizers, Denied, as_response
 from emulator.frontdoor.request import HttpRequest
-from emulator.frontdoor.responses import HttpResponse
+from emulator.frontdoor.responses import HttpResponse, StreamedResponse
 from emulator.frontdoor.routes import Door
 from emulator.invocation.invocation import Invocation
 from emulator.invocation.service import InvokeService
+from emulator.invocation.streaming import ResponseStream
 
 log = logging.getLogger(__name__)
 
@@ -257,7 +259,7 @@ class FunctionUrlDoor:
         self.service = service
         self.place = place
 
-    async def serve(self, door: Door, request: HttpRequest) -> HttpResponse:
+    async def serve(self, door: Door, request: HttpRequest) -> HttpResponse | StreamedResponse:
         request_id = str(uuid.uuid4())
         config = self.urls.by_url_id(door.target)
         if config is None:
@@ -288,6 +290,9 @@ class FunctionUrlDoor:
             binary=events.is_binary_content(request.header("content-type")) and bool(request.body),
             auth_type=config.auth_type, iam=iam)
         inv = Invocation(function, json.dumps(event).encode(), request_id=request_id)
+        if config.invoke_mode == "RESPONSE_STREAM":
+            return await self._streamed(inv, door, request_id, cors_headers(cors, origin, preflight=False,
+                                                                            request=request) if origin else ())
         try:
             executed = await self.service.execute(inv)
         except TooManyRequestsException:
@@ -305,6 +310,83 @@ class FunctionUrlDoor:
             answer = replace(answer, headers=(*answer.headers, *cors_headers(cors, origin, preflight=False,
                                                                              request=request)))
         return answer
+
+
+    async def _streamed(self, inv: Invocation, door: Door, request_id: str, extra: tuple[tuple[str, str], ...]
+                        ) -> HttpResponse | StreamedResponse:
+        """A RESPONSE_STREAM URL: the runtime's chunks go out as it writes them (chunked); a
+        function that streams the HTTP integration prelude (``application/vnd.awslambda.http-
+        integration-response``: JSON metadata, eight NUL bytes, the body) sets status, headers
+        and cookies; any other stream is a 200 body of its content type."""
+        stream = ResponseStream()
+        inv.stream = stream
+        task = asyncio.ensure_future(self.service.execute(inv))
+        task.add_done_callback(_quietly)
+        await stream.begun()
+        if task.done() and task.exception() is not None:
+            error = task.exception()
+            if isinstance(error, TooManyRequestsException):
+                return responses.function_url_error(429, "Rate Exceeded.", request_id=request_id)
+            log.warning("lambda-url %s: %s", door.target, error)
+            return responses.function_url_error(502, "Internal Server Error", request_id=request_id)
+        chunks = stream.__aiter__()
+        first = b""
+        with contextlib.suppress(StopAsyncIteration):
+            first = await chunks.__anext__()
+        if stream.error_type is not None and not first:
+            log.warning("lambda-url %s: %s failed before streaming: %s", door.target, inv.function.name,
+                        (stream.error_body or b"")[:300].decode(errors="replace"))
+            return responses.function_url_error(502, "Internal Server Error", request_id=request_id)
+        status, headers = 200, [("Content-Type", stream.content_type or "application/octet-stream")]
+        if stream.content_type == HTTP_INTEGRATION_RESPONSE:
+            prelude, first, chunks = await _prelude(first, chunks)
+            status, headers = _prelude_head(prelude)
+        headers += [("x-amzn-RequestId", request_id), *extra]
+
+        async def body() -> AsyncIterator[bytes]:
+            if first:
+                yield first
+            async for chunk in chunks:
+                yield chunk
+            if stream.error_type is not None:
+                log.warning("lambda-url %s: %s failed mid-stream (%s)", door.target, inv.function.name,
+                            stream.error_type)
+
+        return StreamedResponse(status, tuple(headers), body(), stream.abandon)
+
+
+#: the content type of a stream that starts with the HTTP integration prelude (Node's
+#: ``awslambda.HttpResponseStream.from``)
+HTTP_INTEGRATION_RESPONSE = "application/vnd.awslambda.http-integration-response"
+_PRELUDE_END = b"\x00" * 8
+_MAX_PRELUDE = 64 * 1024
+
+
+async def _prelude(first: bytes, chunks: AsyncIterator[bytes]) -> tuple[dict[str, Any], bytes, AsyncIterator[bytes]]:
+    """The JSON metadata before the eight NUL bytes, and the body bytes after them."""
+    gathered = first
+    while _PRELUDE_END not in gathered and len(gathered) < _MAX_PRELUDE:
+        try:
+            gathered += await chunks.__anext__()
+        except StopAsyncIteration:
+            break
+    head, found, rest = gathered.partition(_PRELUDE_END)
+    if not found:
+        return {}, gathered, chunks
+    try:
+        prelude = json.loads(head or b"{}")
+    except ValueError:
+        prelude = {}
+    return prelude if isinstance(prelude, dict) else {}, rest, chunks
+
+
+def _prelude_head(prelude: dict[str, Any]) -> tuple[int, list[tuple[str, str]]]:
+    status = prelude.get("statusCode", 200)
+    headers = [(str(k), str(v)) for k, v in (prelude.get("headers") or {}).items()]
+    headers += [("Set-Cookie", str(c)) for c in prelude.get("cookies") or []]
+    if not any(k.lower() == "content-type" for k, _ in headers):
+        headers.insert(0, ("Content-Type", "application/octet-stream"))
+    return (status if isinstance(status, int) and 100 <= status <= 599 else 200), headers
 
 
 def cors_headers(cors: Mapping[str, Any], origin: str, *, preflight: bool, request: HttpRequest
@@ -363,7 +445,7 @@ class FrontDoorService:
                                                     trace_id="")
         return responses.payload_too_large_function_url(request_id=str(uuid.uuid4()))
 
-    async def serve(self, door: Door, request: HttpRequest) -> HttpResponse:
+    async def serve(self, door: Door, request: HttpRequest) -> HttpResponse | StreamedResponse:
         if door.kind == "execute-api":
             return await self.apis.serve(door, request)
         return await self.urls.serve(door, request)

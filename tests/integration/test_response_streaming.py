@@ -173,3 +173,57 @@ def test_a_reader_that_leaves_does_not_stall_the_function(lam):
     chunks, complete, _ = read_stream(lam.invoke_with_response_stream(FunctionName="streamer", Payload=b'{"chunks": 2}'))
     assert [line["i"] for line in lines(chunks)] == [0, 1]
     assert "ErrorCode" not in complete
+
+
+def _url_path(lam, name: str) -> str:
+    """The path form of ``name``'s RESPONSE_STREAM function URL (made once)."""
+    try:
+        url = lam.get_function_url_config(FunctionName=name)["FunctionUrl"]
+    except lam.exceptions.ResourceNotFoundException:
+        url = lam.create_function_url_config(FunctionName=name, AuthType="NONE",
+                                             InvokeMode="RESPONSE_STREAM")["FunctionUrl"]
+    url_id = url.split("//", 1)[1].split(".", 1)[0]
+    return f"{lam.meta.endpoint_url}/_aws/lambda-url/{url_id}"
+
+
+def _read_chunked(url: str) -> tuple[int, dict[str, list[str]], list[tuple[float, bytes]], float]:
+    """GET ``url`` and read its chunked body as it arrives: status, headers, (arrival, bytes)."""
+    import http.client
+    import urllib.parse
+
+    parsed = urllib.parse.urlsplit(url)
+    connection = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=60)
+    started = time.time()
+    connection.request("GET", parsed.path + ("?" + parsed.query if parsed.query else ""))
+    reply = connection.getresponse()
+    headers: dict[str, list[str]] = {}
+    for name, value in reply.getheaders():
+        headers.setdefault(name.lower(), []).append(value)
+    chunks = []
+    while True:
+        data = reply.read1(65536)
+        if not data:
+            break
+        chunks.append((time.time(), data))
+    connection.close()
+    return reply.status, headers, chunks, started
+
+
+def test_a_response_stream_function_url_sends_each_chunk_as_it_is_written(lam):
+    status, headers, chunks, started = _read_chunked(_url_path(lam, "streamer") + "/?chunks=4&interval=0.3")
+    assert status == 200 and headers["transfer-encoding"] == ["chunked"]
+    assert headers["content-type"] == ["application/x-ndjson"]
+    written = lines(chunks)
+    assert [line["i"] for line in written] == [0, 1, 2, 3]
+    first_arrival, last_arrival = chunks[0][0], chunks[-1][0]
+    assert first_arrival < last_arrival - 0.5, "the first chunk came with the last: not streamed"
+    print(f"\nfunction URL stream: first chunk after {(first_arrival - started) * 1000:.1f} ms, "
+          f"the function wrote it {(first_arrival - written[0]['t']) * 1000:.1f} ms before it arrived")
+
+
+def test_a_streamed_http_prelude_sets_status_headers_and_cookies(lam):
+    status, headers, chunks, _ = _read_chunked(_url_path(lam, "streamer") + "/?prelude=1&chunks=2&interval=0.1")
+    assert status == 201
+    assert headers["content-type"] == ["text/plain"] and headers["x-streamed"] == ["yes"]
+    assert headers["set-cookie"] == ["flavour=chunky"]
+    assert [line["i"] for line in lines(chunks)] == [0, 1]  # the prelude and its NULs are not in the body
