@@ -152,6 +152,12 @@ async def environments(plane: PlaneDep) -> Response:
     )
 
 
+@router.get("/routes")
+async def routes(plane: PlaneDep) -> Response:
+    """Every API route and function URL the front door serves, with its URLs."""
+    return _json({"Routes": [r.to_json() for r in await plane.frontdoor.routes(plane.settings.port)]})
+
+
 @router.get("/mappings")
 async def mappings(plane: PlaneDep) -> Response:
     """Each event source mapping with its state, last result, batches and records in flight."""

@@ -9,6 +9,7 @@ only one that touches ``app.state``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Protocol, cast
 
 from fastapi import Depends, FastAPI, Request
@@ -28,6 +29,16 @@ from emulator.invocation.pool import EnvironmentPool
 from emulator.invocation.runtime_ports import RuntimePorts
 from emulator.reload.reloader import Reloader
 from emulator.schedules.service import Schedules
+
+
+class RouteListing(Protocol):
+    """The front door (emulator/frontdoor/service.py), as the admin routes list its routes."""
+
+    async def routes(self, port: int) -> Sequence[SupportsJson]: ...
+
+
+class SupportsJson(Protocol):
+    def to_json(self) -> dict[str, str]: ...
 
 
 class Plane(Protocol):
@@ -63,6 +74,8 @@ class Plane(Protocol):
     def seeding(self) -> SeedStatus: ...
     @property
     def admin_token(self) -> str: ...
+    @property
+    def frontdoor(self) -> RouteListing: ...
     async def stop_callers(self) -> None: ...
 
 

@@ -178,7 +178,8 @@ class ControlPlane:
             mappings=EventSourceManager(registry, service, clients, settings.state_dir), schedules=schedules,
             seeding=SeedStatus(), admin_token=settings.admin_token or ensure_token(settings.state_dir),
             frontdoor=FrontDoorService(_api_gateway(clients, service, place),
-                                       FunctionUrlDoor(function_urls, service, place)),
+                                       FunctionUrlDoor(function_urls, service, place), MotoApis(clients).ids,
+                                       notice=echo.notice if echo is not None else None),
         )
 
     async def _start(self) -> None:
@@ -199,6 +200,7 @@ class ControlPlane:
             self._background.append(loop.create_task(reseed_when_lost(
                 settings.function_endpoint, settings.region, settings.db_gen_dir, self.seeding, self._table_names)))
         self._background.append(loop.create_task(self._start_pollers()))
+        self._background.append(loop.create_task(self.frontdoor.announce_forever(settings.port)))
         if self.reloader is not None:
             self.reloader.start()
         # the embedded moto delivers S3/SNS/EventBridge events to us (an external one is told by its env)

@@ -104,6 +104,11 @@ class PlaneClient:
                 return str(config["FunctionUrl"])
         return None
 
+    def routes(self) -> list[dict[str, str]]:
+        """Every API route and function URL the front door serves (``/_cloudmicro/routes``)."""
+        reply = self.request("GET", "/_cloudmicro/routes")
+        return list(reply.json().get("Routes", [])) if reply.status == 200 else []
+
     def list_functions(self) -> list[dict[str, Any]]:
         functions: list[dict[str, Any]] = []
         marker = ""

@@ -124,6 +124,11 @@ def list_(endpoint: str | None) -> None:
     click.echo(f"{'NAME':24} {'RUNTIME':12} {'HANDLER':32} {'MEMORY':>6} {'TIMEOUT':>7}  URL")
     for name, runtime, handler, memory, timeout, url in rows:
         click.echo(f"{name:24} {runtime:12} {handler:32} {memory:>6} {timeout:>7}  {url}".rstrip())
+    routes = [r for r in plane.routes() if r["Kind"] != "URL"] if plane.healthy() else []
+    if routes:
+        click.echo(f"\n{'API':10} {'KIND':4} {'STAGE':10} {'ROUTE':36}  URL")
+        for route in routes:
+            click.echo(f"{route['Id']:10} {route['Kind']:4} {route['Stage']:10} {route['Route']:36}  {route['Url']}")
 
 
 @main.command()

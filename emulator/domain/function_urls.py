@@ -27,6 +27,7 @@ Cloudmicro has no aliases yet (``$LATEST`` and version numbers are refused by th
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 import json
 import logging
@@ -304,6 +305,11 @@ class FunctionUrls:
         """The configuration of the URL whose id is ``url_id`` (None when no URL has it)."""
         key = self._by_id.get(url_id)
         return self._effective(key) if key is not None else None
+
+    def all(self) -> builtins.list[FunctionUrlConfig]:
+        """Every URL served now."""
+        found = (self.by_url_id(url_id) for url_id in builtins.list(self._by_id))
+        return sorted((c for c in found if c is not None), key=lambda c: (c.function_name, c.qualifier or ""))
 
     # --- the functions' lifecycle ----------------------------------------------
 

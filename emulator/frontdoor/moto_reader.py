@@ -26,6 +26,12 @@ class MotoApis:
         rest = await self._rest(api_id)
         return rest if rest is not None else await self._http(api_id)
 
+    async def ids(self) -> list[str]:
+        """Every REST and HTTP API's id."""
+        rest = await self.clients.call(self.clients.client("apigateway").get_rest_apis, limit=500)
+        http = await self.clients.call(self.clients.client("apigatewayv2").get_apis, MaxResults="500")
+        return [a["id"] for a in rest.get("items", [])] + [a["ApiId"] for a in http.get("Items", [])]
+
     async def api_keys(self, api_id: str, stage: str) -> frozenset[str]:
         """The values of the enabled API keys of the usage plans that include ``api_id``'s ``stage``."""
         client = self.clients.client("apigateway")

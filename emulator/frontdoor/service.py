@@ -19,7 +19,7 @@ import os
 import re
 import time
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -428,12 +428,78 @@ def _sigv4_credential(authorization: str | None) -> str | None:
     return matched[1] if matched else None
 
 
+@dataclass(frozen=True)
+class RouteUrl:
+    """One route the front door serves, and its URLs (by Host, and by path)."""
+
+    kind: str  # REST, HTTP, URL
+    target: str  # API or URL id
+    stage: str
+    route: str  # "GET /items/{id}", "$default", "ANY /"
+    url: str
+    path_url: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"Kind": self.kind, "Id": self.target, "Stage": self.stage, "Route": self.route, "Url": self.url,
+                "PathUrl": self.path_url}
+
+
 class FrontDoorService:
     """Every front door of one control plane (the ``Doorman`` of :mod:`emulator.frontdoor.server`)."""
 
-    def __init__(self, apis: ApiGatewayDoor, urls: FunctionUrlDoor) -> None:
+    def __init__(self, apis: ApiGatewayDoor, urls: FunctionUrlDoor,
+                 list_ids: Callable[[], Awaitable[list[str]]] | None = None,
+                 notice: Callable[[str], None] | None = None) -> None:
         self.apis = apis
         self.urls = urls
+        self.list_ids = list_ids
+        self.notice = notice
+        self._announced: set[str] = set()
+        self._dirty = asyncio.Event()
+
+    async def routes(self, port: int) -> list[RouteUrl]:
+        """Every route served now, with its URLs."""
+        found: list[RouteUrl] = []
+        for config in self.urls.urls.all():
+            host = config.function_url(port, self.urls.place.region)
+            found.append(RouteUrl("URL", config.url_id, "", f"{config.function_name} ({config.auth_type})", host,
+                                  f"http://127.0.0.1:{port}/_aws/lambda-url/{config.url_id}/"))
+        for api_id in await self.list_ids() if self.list_ids is not None else []:
+            api = await self.apis.catalog.get(api_id)
+            if api is None:
+                continue
+            for stage in sorted(api.stages):
+                prefix = "" if stage == "$default" else f"/{stage}"
+                keys = [(f"{m} {r.template}", r.template) for r in api.routes for m in sorted(r.methods)]
+                if api.default_route is not None:
+                    keys.append(("$default", "/"))
+                for key, template in sorted(keys):
+                    found.append(RouteUrl(api.kind, api.id, stage, key,
+                                          f"http://{api.id}.execute-api.localhost:{port}{prefix}{template}",
+                                          f"http://127.0.0.1:{port}/_aws/execute-api/{api.id}{prefix}{template}"))
+        return found
+
+    async def announce_forever(self, port: int) -> None:
+        """Say each route's URL once it is served (at start, then after each change), in the
+        control plane's output (``cloudmicro dev`` shows it)."""
+        if self.notice is None:
+            return
+        self._dirty.set()
+        while True:
+            await self._dirty.wait()
+            self._dirty.clear()
+            await asyncio.sleep(0.2)  # a deploy is many calls: let them land
+            try:
+                routes = await self.routes(port)
+            except Exception as error:  # noqa: BLE001 - a listing that fails is only not announced
+                log.debug("listing the front door's routes: %s", error)
+                continue
+            for route in routes:
+                line = f"{route.route} -> {route.url}"
+                if line not in self._announced:
+                    self._announced.add(line)
+                    where = f"{route.kind} {route.target}" + (f" {route.stage}" if route.stage else "")
+                    self.notice(f"{where}: {route.route} -> {route.url}")
 
     def limit(self, door: Door) -> int:
         return (responses.API_GATEWAY_PAYLOAD_LIMIT if door.kind == "execute-api"
@@ -453,6 +519,7 @@ class FrontDoorService:
     def changed(self) -> None:
         self.apis.catalog.changed()
         self.apis.authorizers.clear()
+        self._dirty.set()
 
 
 def _first_segment(path: str, raw_path: str) -> tuple[str, str, str]:

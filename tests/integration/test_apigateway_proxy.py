@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import time
 import urllib.parse
 from collections.abc import Iterator
 from typing import Any
@@ -192,3 +193,40 @@ def test_changes_are_served_at_once(endpoint: str, rest_api: str) -> None:
     assert raw(endpoint, "GET", f"/_aws/execute-api/{rest_api}/stage2/items/1")[0] == 403
     apigw.create_deployment(restApiId=rest_api, stageName="stage2")
     assert raw(endpoint, "GET", f"/_aws/execute-api/{rest_api}/stage2/items/1")[0] == 201
+
+
+def test_cloudmicro_list_and_the_routes_listing_give_every_routes_url(endpoint: str, rest_api: str,
+                                                                     make_server: Any, tmp_path: Any) -> None:
+    import os
+    import subprocess
+    import sys
+
+    port = urllib.parse.urlsplit(endpoint).port
+    routes = requests.get(f"{endpoint}/_cloudmicro/routes", timeout=60).json()["Routes"]
+    mine = {(r["Stage"], r["Route"]): r for r in routes if r["Id"] == rest_api}
+    assert mine[("dev", "GET /items/{id}")]["Url"] == f"http://{rest_api}.execute-api.localhost:{port}/dev/items/{{id}}"
+    assert mine[("dev", "ANY /{proxy+}")]["PathUrl"] == (
+        f"http://127.0.0.1:{port}/_aws/execute-api/{rest_api}/dev/{{proxy+}}")
+    listed = subprocess.run([sys.executable, "-m", "emulator", "list", "--endpoint", endpoint],
+                            capture_output=True, text=True, timeout=120, env={**os.environ})
+    assert listed.returncode == 0, listed.stderr
+    line = next(line for line in listed.stdout.splitlines() if "GET /items/{id}" in line and "/dev/" in line)
+    assert line.split()[:3] == [rest_api, "REST", "dev"]
+    assert line.endswith(f"http://{rest_api}.execute-api.localhost:{port}/dev/items/{{id}}")
+    # a control plane says each route's URL as it comes (what `cloudmicro dev` shows)
+    functions = tmp_path / "functions"
+    (functions / "page").mkdir(parents=True)
+    (functions / "page" / "app.py").write_text(WEB)
+    (functions / "page" / "function.json").write_text(json.dumps({"Handler": "app.handler",
+                                                                 "FunctionUrl": {"AuthType": "NONE"}}))
+    other = make_server(functions, "process", seed_on_start=False)
+    plugin_client(other, "apigatewayv2").create_api(Name="said", ProtocolType="HTTP", Tags={"_custom_id_": "saidapi"},
+                                                    Target="arn:aws:lambda:us-east-1:123456789012:function:page")
+    other_port = urllib.parse.urlsplit(other).port
+    deadline = time.monotonic() + 10
+    said = ""
+    while time.monotonic() < deadline and "saidapi" not in said:
+        said += make_server.output.read()
+        time.sleep(0.1)
+    assert f"HTTP saidapi $default: $default -> http://saidapi.execute-api.localhost:{other_port}/" in said, said
+    assert f".lambda-url.us-east-1.localhost:{other_port}/" in said, said
