@@ -9,8 +9,10 @@ service's limit: 413 beyond it, before the function is called.
 
 from __future__ import annotations
 
+import json
 import logging
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 from emulator.aws.requests import signed_service
@@ -38,6 +40,11 @@ class Doorman(Protocol):
 
     async def serve(self, door: Door, request: HttpRequest) -> HttpResponse | StreamedResponse: ...
 
+    async def test_invoke(self, api_id: str, resource_id: str, http_method: str, body: Mapping[str, Any]
+                          ) -> tuple[int, dict[str, Any]]:
+        """API Gateway's TestInvokeMethod: (status, JSON answer)."""
+        ...
+
     def changed(self) -> None:
         """APIs or URLs may have changed."""
         ...
@@ -56,6 +63,10 @@ class FrontDoor:
             return
         door = door_of(scope)
         doorman = self.doorman()
+        test_invoke = _TEST_INVOKE.match(scope["path"]) if scope["method"] == "POST" and doorman is not None else None
+        if test_invoke is not None and doorman is not None and signed_service(scope) == "apigateway":
+            await _test_invoke(doorman, test_invoke, scope, receive, send)
+            return
         if door is None or doorman is None:
             if doorman is not None and scope["method"] not in _READS and _may_change(scope):
                 send = _telling(send, doorman)
@@ -72,6 +83,26 @@ class FrontDoor:
             body=body, source_ip=(scope.get("client") or ("127.0.0.1", 0))[0], scheme=scope.get("scheme", "http"),
             host=_header(scope, b"host") or "")
         await _send(send, await doorman.serve(door, request))
+
+
+_TEST_INVOKE = re.compile(r"^/restapis/([^/]+)/resources/([^/]+)/methods/([^/]+)$")
+
+
+async def _test_invoke(doorman: Doorman, matched: re.Match[str], scope: Scope, receive: Any, send: Any) -> None:
+    raw = await _read_body(scope, receive, 10 * 1024 * 1024) or b"{}"
+    try:
+        body = json.loads(raw or b"{}")
+        if not isinstance(body, dict):
+            raise ValueError("not an object")
+        status, answer = await doorman.test_invoke(matched[1], matched[2], matched[3], body)
+    except ValueError as error:
+        status, answer = 400, {"__type": "BadRequestException", "message": f"Invalid request body: {error}"}
+    payload = json.dumps(answer).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
+    if status >= 400:
+        headers.append((b"x-amzn-errortype", str(answer.get("__type", "")).encode()))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": payload})
 
 
 def _telling(send: Any, doorman: Doorman) -> Any:

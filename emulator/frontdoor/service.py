@@ -22,11 +22,12 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
+from urllib.parse import unquote
 
 from emulator.domain.errors import LambdaError, TooManyRequestsException
 from emulator.domain.function_urls import FunctionUrls
 from emulator.frontdoor import events, responses
-from emulator.frontdoor.apis import Api, ApiCatalog, Method
+from emulator.frontdoor.apis import Api, ApiCatalog, Method, Route
 from emulator.frontdoor.authorizers import Authorizers, Denied, as_response
 from emulator.frontdoor.request import HttpRequest
 from emulator.frontdoor.responses import HttpResponse, StreamedResponse
@@ -119,20 +120,28 @@ class ApiGatewayDoor:
         if found is None or method is None:
             return responses.missing_route_rest(**ids.rest())
         route, params = found
-        variables = api.stages[stage]
+        return await self._run_rest(api, stage, api.stages[stage], route, params, method, request, raw_path, ids,
+                                    now, authorize=True)
+
+    async def _run_rest(self, api: Api, stage: str, variables: Mapping[str, str], route: Route,
+                        params: dict[str, str], method: Method, request: HttpRequest, raw_path: str, ids: _Ids,
+                        now: float, *, authorize: bool) -> HttpResponse:
+        """A REST method's request, once its route is known: the event, the authorization
+        (skipped by TestInvokeMethod, as on AWS), the integration and its answer."""
         # REST APIs send the path as the client sent it, percent-encoded (pathParameters decoded)
         event = events.rest_event(
             replace(request, path=raw_path, raw_path=raw_path), resource=route.template, path_parameters=params or None,
-            stage=stage, stage_variables=variables or None, api_id=api.id, account_id=self.place.account_id,
+            stage=stage, stage_variables=dict(variables) or None, api_id=api.id, account_id=self.place.account_id,
             request_id=ids.request_id, extended_request_id=ids.extended, now=now,
             binary=events.is_binary(request.header("content-type"), api.binary_media_types),
             domain_name=_domain(request), trace_id=ids.trace)
-        try:
-            allowed = await self.authorizers.rest(api, stage, method, request, path=raw_path, event=event)
-        except Denied as denied:
-            return as_response(denied, responses.rest_headers(ids.request_id, ids.extended, ids.trace))
-        if allowed.context is not None:
-            event["requestContext"]["authorizer"] = allowed.context
+        if authorize:
+            try:
+                allowed = await self.authorizers.rest(api, stage, method, request, path=raw_path, event=event)
+            except Denied as denied:
+                return as_response(denied, responses.rest_headers(ids.request_id, ids.extended, ids.trace))
+            if allowed.context is not None:
+                event["requestContext"]["authorizer"] = allowed.context
         integration = method.integration
         if integration is None or integration.type != "AWS_PROXY":
             kind = integration.type if integration is not None else "no integration"
@@ -149,6 +158,51 @@ class ApiGatewayDoor:
             return ids.error(500, "Internal server error", "InternalServerErrorException")
         return responses.rest_response(payload, function_error=function_error, **ids.rest(),
                                        binary_media_types=api.binary_media_types, accept=request.header("accept"))
+
+    async def test_invoke(self, api_id: str, resource_id: str, http_method: str, body: Mapping[str, Any]
+                          ) -> tuple[int, dict[str, Any]]:
+        """TestInvokeMethod: the method's integration run with the given request, authorizers and
+        API keys skipped (as API Gateway's console test does); the API's answer and a log."""
+        api = await self.catalog.get(api_id)
+        if api is None or api.kind != "REST":
+            return 404, {"__type": "NotFoundException", "message": "Invalid API identifier specified"}
+        route = next((r for r in api.routes if r.resource_id == resource_id), None)
+        if route is None:
+            return 404, {"__type": "NotFoundException", "message": "Invalid Resource identifier specified"}
+        method = route.methods.get(http_method)
+        if method is None:
+            return 404, {"__type": "NotFoundException", "message": "Invalid Method identifier specified"}
+        target = str(body.get("pathWithQueryString") or route.template)
+        path, _, query = target.partition("?")
+        params = {}
+        matched = api.match(unquote(path))
+        if matched is not None and matched[0].resource_id == resource_id:
+            params = matched[1]
+        headers = [(k, str(v)) for k, v in (body.get("headers") or {}).items()]
+        headers += [(k, str(v)) for k, values in (body.get("multiValueHeaders") or {}).items() for v in values]
+        request = HttpRequest(method=http_method, path=unquote(path), raw_path=path, query=query.encode(),
+                              headers=tuple(headers), body=str(body.get("body") or "").encode(),
+                              source_ip="test-invoke-source-ip", host="localhost")
+        now = time.time()
+        ids = _Ids.new(now)
+        started = time.perf_counter()
+        answer = await self._run_rest(api, "test-invoke-stage", dict(body.get("stageVariables") or {}), route,
+                                      params, method, request, path, ids, now, authorize=False)
+        latency = int((time.perf_counter() - started) * 1000)
+        multi: dict[str, list[str]] = {}
+        for name, value in answer.headers:
+            multi.setdefault(name, []).append(value)
+        log_lines = [f"Execution log for request {ids.request_id}",
+                     f"{time.strftime('%a %b %d %H:%M:%S UTC %Y', time.gmtime(now))} : Starting execution for "
+                     f"request: {ids.request_id}",
+                     f"HTTP Method: {http_method}, Resource Path: {path}",
+                     f"Method request path: {json.dumps(params)}",
+                     f"Method request query string: {json.dumps(dict(request.query_pairs()))}",
+                     f"Method request body before transformations: {request.body.decode(errors='replace')}",
+                     f"Method completed with status: {answer.status}"]
+        return 200, {"status": answer.status, "body": answer.body.decode(errors="replace"),
+                     "headers": {k: v[-1] for k, v in multi.items()}, "multiValueHeaders": multi,
+                     "log": "\n".join(log_lines) + "\n", "latency": latency}
 
     # --- HTTP APIs ------------------------------------------------------------------------
 
@@ -515,6 +569,10 @@ class FrontDoorService:
         if door.kind == "execute-api":
             return await self.apis.serve(door, request)
         return await self.urls.serve(door, request)
+
+    async def test_invoke(self, api_id: str, resource_id: str, http_method: str, body: Mapping[str, Any]
+                          ) -> tuple[int, dict[str, Any]]:
+        return await self.apis.test_invoke(api_id, resource_id, http_method, body)
 
     def changed(self) -> None:
         self.apis.catalog.changed()

@@ -230,3 +230,31 @@ def test_cloudmicro_list_and_the_routes_listing_give_every_routes_url(endpoint: 
         time.sleep(0.1)
     assert f"HTTP saidapi $default: $default -> http://saidapi.execute-api.localhost:{other_port}/" in said, said
     assert f".lambda-url.us-east-1.localhost:{other_port}/" in said, said
+
+
+def test_test_invoke_method_answers_as_aws_does(endpoint: str, rest_api: str) -> None:
+    apigw = plugin_client(endpoint, "apigateway")
+    resources = {r["path"]: r["id"] for r in apigw.get_resources(restApiId=rest_api)["items"]}
+    answer = apigw.test_invoke_method(restApiId=rest_api, resourceId=resources["/items/{id}"], httpMethod="GET",
+                                      pathWithQueryString="/items/9?a=1", headers={"X-Test": "yes"},
+                                      stageVariables={"color": "red"})
+    assert answer["status"] == 201 and answer["headers"]["X-From"] == "web"
+    event = json.loads(answer["body"])["event"]
+    assert event["pathParameters"] == {"id": "9"} and event["queryStringParameters"] == {"a": "1"}
+    assert event["requestContext"]["stage"] == "test-invoke-stage" and event["stageVariables"] == {"color": "red"}
+    assert "Method completed with status: 201" in answer["log"] and answer["latency"] >= 0
+    # the AWS CLI v2 from Debian sends the same call
+    import os
+    import subprocess
+
+    done = subprocess.run(["/usr/bin/aws", "apigateway", "test-invoke-method", "--rest-api-id", rest_api,
+                           "--resource-id", resources["/{proxy+}"], "--http-method", "ANY",
+                           "--path-with-query-string", "/a/b?answer=garbage", "--endpoint-url", endpoint],
+                          capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
+                               "AWS_DEFAULT_REGION": "us-east-1"})
+    assert done.returncode == 0, done.stderr
+    cli = json.loads(done.stdout)
+    assert cli["status"] == 502 and json.loads(cli["body"]) == {"message": "Internal server error"}
+    with pytest.raises(apigw.exceptions.NotFoundException):
+        apigw.test_invoke_method(restApiId=rest_api, resourceId="nope", httpMethod="GET")
