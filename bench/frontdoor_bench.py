@@ -62,7 +62,7 @@ class Raw:
 
     def __init__(self, endpoint: str) -> None:
         parsed = urllib.parse.urlsplit(endpoint)
-        self.connection = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=60)
+        self.connection = http.client.HTTPConnection(parsed.hostname or "127.0.0.1", parsed.port, timeout=60)
 
     def send(self, method: str, path: str, body: bytes | None = None, headers: dict[str, str] | None = None
              ) -> tuple[int, bytes]:
@@ -188,7 +188,7 @@ def streaming(endpoint: str, paths: dict[str, str], streams: int = 10) -> None:
     delays, firsts = [], []
     for _ in range(streams):
         parsed = urllib.parse.urlsplit(endpoint)
-        connection = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=60)
+        connection = http.client.HTTPConnection(parsed.hostname or "127.0.0.1", parsed.port, timeout=60)
         started = time.time()
         connection.request("GET", paths["stream"] + "/?chunks=3&interval=0.2")
         reply = connection.getresponse()
