@@ -50,7 +50,7 @@ def lambda_uri(name: str) -> str:
 @pytest.fixture(scope="module")
 def endpoint(tmp_path_factory: pytest.TempPathFactory, cloudmicro_server: Any, docker_engine: Any) -> str:
     functions = tmp_path_factory.mktemp("frontdoor") / "functions"
-    for name, code in (("web", WEB), ("plain", PLAIN)):
+    for name, code in (("web", WEB), ("plain", PLAIN), ("held", PLAIN)):
         (functions / name).mkdir(parents=True)
         (functions / name / "app.py").write_text(code)
         (functions / name / "function.json").write_text(json.dumps({"Handler": "app.handler"}))
@@ -258,3 +258,21 @@ def test_test_invoke_method_answers_as_aws_does(endpoint: str, rest_api: str) ->
     assert cli["status"] == 502 and json.loads(cli["body"]) == {"message": "Internal server error"}
     with pytest.raises(apigw.exceptions.NotFoundException):
         apigw.test_invoke_method(restApiId=rest_api, resourceId="nope", httpMethod="GET")
+
+
+def test_a_missing_function_and_a_throttled_one_get_api_gateways_answers(endpoint: str) -> None:
+    apigw = plugin_client(endpoint, "apigateway")
+    plugin_client(endpoint, "lambda").put_function_concurrency(FunctionName="held", ReservedConcurrentExecutions=0)
+    api = apigw.create_rest_api(name="faults")["id"]
+    root = apigw.get_resources(restApiId=api)["items"][0]["id"]
+    for part, target in (("ghost", "no-such-function"), ("held", "held")):
+        resource = apigw.create_resource(restApiId=api, parentId=root, pathPart=part)["id"]
+        apigw.put_method(restApiId=api, resourceId=resource, httpMethod="GET", authorizationType="NONE")
+        apigw.put_integration(restApiId=api, resourceId=resource, httpMethod="GET", type="AWS_PROXY",
+                              integrationHttpMethod="POST", uri=lambda_uri(target))
+    apigw.create_deployment(restApiId=api, stageName="dev")
+    ghost = requests.get(f"{endpoint}/_aws/execute-api/{api}/dev/ghost", timeout=60)
+    assert (ghost.status_code, ghost.json()) == (500, {"message": "Internal server error"})
+    held = requests.get(f"{endpoint}/_aws/execute-api/{api}/dev/held", timeout=60)
+    assert (held.status_code, held.json()) == (429, {"message": "Too Many Requests"})
+    assert requests.get(f"{endpoint}/_aws/execute-api/{api}/dev/ghost", timeout=60).status_code == 500  # still up
