@@ -138,7 +138,10 @@ def _may_change(scope: Scope) -> bool:
     path: str = scope["path"]
     if path.startswith(("/_cloudmicro/reset", "/moto-api/reset")):
         return True
-    return signed_service(scope) in _WATCHED
+    service = signed_service(scope)
+    if service == "lambda":  # URL configs and functions change; invocations (the hot path) do not
+        return not path.endswith(("/invocations", "/response-streaming-invocations", "/invoke-async"))
+    return service in _WATCHED
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
