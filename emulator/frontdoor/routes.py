@@ -54,10 +54,13 @@ def _split_raw(raw: str, skip: int) -> str:
 def door_of(scope: dict[str, Any]) -> Door | None:
     """The front door ``scope`` is for, or None when it is an AWS API request."""
     path: str = scope["path"]
+    host = _host(scope)
+    if not host.endswith(".localhost") and ".localhost:" not in host and not path.startswith(("/_aws/", _LEGACY)):
+        return None  # an AWS API request (nearly every request): one header scan, no more
     raw_bytes = scope.get("raw_path")
     raw = raw_bytes.decode("latin-1").split("?", 1)[0] if isinstance(raw_bytes, bytes) else path
-    host = _host(scope).rsplit(":", 1)[0] if not _host(scope).startswith("[") else ""
-    if host.endswith(".localhost"):
+    if host.endswith(".localhost") or ".localhost:" in host:
+        host = host.rsplit(":", 1)[0]
         labels = host.split(".")
         if len(labels) in (3, 4) and labels[1] == "execute-api" and labels[0]:
             return Door("execute-api", labels[0], path, raw)
