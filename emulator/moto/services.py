@@ -55,6 +55,12 @@ def _apigateway() -> PatchSet:
     return PATCHES
 
 
+def _elbv2() -> PatchSet:
+    from emulator.moto.elbv2 import PATCHES
+
+    return PATCHES
+
+
 def _states() -> PatchSet:
     from emulator.moto.stepfunctions import PATCHES
 
@@ -69,6 +75,7 @@ PATCHERS: dict[str, tuple[Callable[[], PatchSet], ...]] = {
     "scheduler": (_scheduler,),
     "s3": (_s3,),
     "apigateway": (_apigateway,),
+    "elasticloadbalancing": (_elbv2,),
 }
 #: service -> the services whose patched code its deliveries go through
 DEPENDS: dict[str, tuple[str, ...]] = {"s3": ("sns", "events"), "events": ("sns",)}
