@@ -12,6 +12,10 @@ On the one endpoint (``127.0.0.1:4566``), these reach an API or a function URL:
   form, so scripts written for it keep working.
 * ``http://{urlId}.lambda-url.{region}.localhost:4566/{path}`` and
   ``/_aws/lambda-url/{urlId}/{path}``: a function URL.
+* ``http://{lbName}.elb.localhost:4566/{path}`` (the load balancer's ``DNSName``) and
+  ``/_aws/elb/{lbName}/{path}`` or ``/_aws/elb/{lbName}:{listenerPort}/{path}``: an Application
+  Load Balancer (the door's target is ``{lbName}`` or ``{lbName}:{listenerPort}``; which
+  listener serves is :mod:`emulator.frontdoor.alb`'s choice).
 """
 
 from __future__ import annotations
@@ -19,10 +23,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-Kind = Literal["execute-api", "lambda-url"]
+Kind = Literal["execute-api", "lambda-url", "alb"]
 
 _EXECUTE_API_PATH = "/_aws/execute-api/"
 _LAMBDA_URL_PATH = "/_aws/lambda-url/"
+_ELB_PATH = "/_aws/elb/"
 _LEGACY = "/restapis/"
 _LEGACY_MARK = "/_user_request_"
 
@@ -66,12 +71,17 @@ def door_of(scope: dict[str, Any]) -> Door | None:
             return Door("execute-api", labels[0], path, raw)
         if len(labels) == 4 and labels[1] == "lambda-url" and labels[0]:
             return Door("lambda-url", labels[0], path, raw)
+        if len(labels) == 3 and labels[1] == "elb" and labels[0]:
+            return Door("alb", labels[0], path, raw)
     if path.startswith(_EXECUTE_API_PATH):
         target, _, rest = path[len(_EXECUTE_API_PATH):].partition("/")
         return Door("execute-api", target, "/" + rest, _split_raw(raw, 3)) if target else None
     if path.startswith(_LAMBDA_URL_PATH):
         target, _, rest = path[len(_LAMBDA_URL_PATH):].partition("/")
         return Door("lambda-url", target, "/" + rest, _split_raw(raw, 3)) if target else None
+    if path.startswith(_ELB_PATH):
+        target, _, rest = path[len(_ELB_PATH):].partition("/")
+        return Door("alb", target, "/" + rest, _split_raw(raw, 3)) if target else None
     if path.startswith(_LEGACY) and _LEGACY_MARK in path:
         parts = path.split("/", 4)  # "", "restapis", id, stage, "_user_request_/..."
         if len(parts) == 5 and parts[4].split("/", 1)[0] == _LEGACY_MARK[1:]:

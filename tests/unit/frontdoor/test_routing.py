@@ -24,6 +24,14 @@ def test_the_three_execute_api_forms_and_the_function_url_forms():
     assert door_of(scope("/_aws/lambda-url/u1/p/q")) == Door("lambda-url", "u1", "/p/q", "/p/q")
 
 
+def test_the_load_balancer_forms():
+    assert door_of(scope("/a%20b", "shop.elb.localhost:4566", raw=b"/a%20b")) == Door("alb", "shop", "/a%20b", "/a%20b")
+    assert door_of(scope("/_aws/elb/shop/x/y")) == Door("alb", "shop", "/x/y", "/x/y")
+    assert door_of(scope("/_aws/elb/shop:8080")) == Door("alb", "shop:8080", "/", "/")
+    assert door_of(scope("/_aws/elb/")) is None
+    assert door_of(scope("/x", "a.b.elb.localhost")) is None
+
+
 def test_aws_api_requests_are_no_front_door_requests():
     for path in ("/", "/restapis", "/restapis/abc/resources", "/2015-03-31/functions", "/bucket/key",
                  "/_aws/execute-api/"):
