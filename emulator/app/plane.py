@@ -34,6 +34,8 @@ from emulator.esm.manager import EventSourceManager
 from emulator.executors.base import Executor
 from emulator.executors.docker import DockerExecutor, docker_client
 from emulator.executors.process import ProcessExecutor
+from emulator.frontdoor.alb import AlbCatalog, AlbDoor
+from emulator.frontdoor.alb_reader import MotoLoadBalancers
 from emulator.frontdoor.apis import Api, ApiCatalog
 from emulator.frontdoor.authorizers import Authorizers
 from emulator.frontdoor.moto_reader import MotoApis
@@ -178,8 +180,9 @@ class ControlPlane:
             mappings=EventSourceManager(registry, service, clients, settings.state_dir), schedules=schedules,
             seeding=SeedStatus(), admin_token=settings.admin_token or ensure_token(settings.state_dir),
             frontdoor=FrontDoorService(_api_gateway(clients, service, place),
-                                       FunctionUrlDoor(function_urls, service, place), MotoApis(clients).ids,
-                                       notice=echo.notice if echo is not None else None),
+                                       FunctionUrlDoor(function_urls, service, place),
+                                       AlbDoor(AlbCatalog(MotoLoadBalancers(clients).read), service),
+                                       MotoApis(clients).ids, notice=echo.notice if echo is not None else None),
         )
 
     async def _start(self) -> None:

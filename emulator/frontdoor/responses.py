@@ -363,7 +363,8 @@ def payload_too_large_function_url(*, request_id: str) -> HttpResponse:
 
 # --------------------------------------------------------------------------- ALB
 
-_REASONS = {413: "Request Entity Too Large", 502: "Bad Gateway", 504: "Gateway Timeout"}
+_REASONS = {413: "Request Entity Too Large", 502: "Bad Gateway", 503: "Service Temporarily Unavailable",
+            504: "Gateway Timeout"}
 
 
 def alb_error(status: int) -> HttpResponse:

@@ -27,6 +27,7 @@ from urllib.parse import unquote
 from emulator.domain.errors import LambdaError, TooManyRequestsException
 from emulator.domain.function_urls import FunctionUrls
 from emulator.frontdoor import events, responses
+from emulator.frontdoor.alb import AlbDoor
 from emulator.frontdoor.apis import Api, ApiCatalog, Method, Route
 from emulator.frontdoor.authorizers import Authorizers, Denied, as_response
 from emulator.frontdoor.request import HttpRequest
@@ -501,11 +502,12 @@ class RouteUrl:
 class FrontDoorService:
     """Every front door of one control plane (the ``Doorman`` of :mod:`emulator.frontdoor.server`)."""
 
-    def __init__(self, apis: ApiGatewayDoor, urls: FunctionUrlDoor,
+    def __init__(self, apis: ApiGatewayDoor, urls: FunctionUrlDoor, albs: AlbDoor,
                  list_ids: Callable[[], Awaitable[list[str]]] | None = None,
                  notice: Callable[[str], None] | None = None) -> None:
         self.apis = apis
         self.urls = urls
+        self.albs = albs
         self.list_ids = list_ids
         self.notice = notice
         self._announced: set[str] = set()
@@ -556,10 +558,14 @@ class FrontDoorService:
                     self.notice(f"{where}: {route.route} -> {route.url}")
 
     def limit(self, door: Door) -> int:
+        if door.kind == "alb":
+            return responses.ALB_PAYLOAD_LIMIT
         return (responses.API_GATEWAY_PAYLOAD_LIMIT if door.kind == "execute-api"
                 else responses.FUNCTION_URL_PAYLOAD_LIMIT)
 
     def too_large(self, door: Door) -> HttpResponse:
+        if door.kind == "alb":
+            return responses.payload_too_large_alb()
         if door.kind == "execute-api":  # REST or HTTP API: the answers' shapes differ little; REST's
             return responses.payload_too_large_rest(request_id=str(uuid.uuid4()), extended_request_id=_extended_id(),
                                                     trace_id="")
@@ -568,6 +574,8 @@ class FrontDoorService:
     async def serve(self, door: Door, request: HttpRequest) -> HttpResponse | StreamedResponse:
         if door.kind == "execute-api":
             return await self.apis.serve(door, request)
+        if door.kind == "alb":
+            return await self.albs.serve(door, request)
         return await self.urls.serve(door, request)
 
     async def test_invoke(self, api_id: str, resource_id: str, http_method: str, body: Mapping[str, Any]
@@ -577,6 +585,7 @@ class FrontDoorService:
     def changed(self) -> None:
         self.apis.catalog.changed()
         self.apis.authorizers.clear()
+        self.albs.catalog.changed()
         self._dirty.set()
 
 
