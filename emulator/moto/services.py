@@ -61,6 +61,18 @@ def _elbv2() -> PatchSet:
     return PATCHES
 
 
+def _apigateway_import() -> PatchSet:
+    from emulator.moto.apigateway_import import PATCHES
+
+    return PATCHES
+
+
+def _apigatewayv2_import() -> PatchSet:
+    from emulator.moto.apigatewayv2_import import PATCHES
+
+    return PATCHES
+
+
 def _states() -> PatchSet:
     from emulator.moto.stepfunctions import PATCHES
 
@@ -74,7 +86,7 @@ PATCHERS: dict[str, tuple[Callable[[], PatchSet], ...]] = {
     "events": (_events,),
     "scheduler": (_scheduler,),
     "s3": (_s3,),
-    "apigateway": (_apigateway,),
+    "apigateway": (_apigateway, _apigateway_import, _apigatewayv2_import),
     "elasticloadbalancing": (_elbv2,),
 }
 #: service -> the services whose patched code its deliveries go through
