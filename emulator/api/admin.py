@@ -79,6 +79,7 @@ async def reset(state: PlaneDep) -> Response:
     state.async_queue.clear()
     state.async_queue.configs.clear()
     state.policies.clear()
+    state.tags.clear()
     state.function_urls.clear()
     state.function_urls.sync(state.registry.list())  # the folders' declared URLs are back
     return _json({"status": "reset"})

@@ -20,6 +20,7 @@ from emulator.config import Settings
 from emulator.domain.function_urls import FunctionUrls
 from emulator.domain.policies import Policies
 from emulator.domain.registry import FunctionRegistry
+from emulator.domain.tags import FunctionTags
 from emulator.esm.manager import EventSourceManager
 from emulator.executors.base import Executor
 from emulator.invocation.async_queue import AsyncInvoker
@@ -58,6 +59,8 @@ class Plane(Protocol):
     def logs(self) -> LogStore: ...
     @property
     def policies(self) -> Policies: ...
+    @property
+    def tags(self) -> FunctionTags: ...
     @property
     def function_urls(self) -> FunctionUrls: ...
     @property

@@ -16,6 +16,7 @@ from emulator.api.wire import json_response as _json
 from emulator.domain.errors import InvalidParameterValueException
 from emulator.domain.functions import FunctionConfig
 from emulator.domain.registry import FunctionRegistry
+from emulator.domain.tags import check_tags
 from emulator.invocation.invoke_api import InvokeRequest
 
 router = APIRouter()
@@ -78,7 +79,11 @@ async def create_function(request: Request) -> Response:
     validation.check("CreateFunction", body)
     name = registry.check_create(body)
     staged = await asyncio.to_thread(registry.stage_code, name, body.get("Code"))  # unzips: off the loop
+    tags = check_tags(body["Tags"]) if body.get("Tags") is not None else None
     function = registry.create(body, staged)
+    plane_of(request).tags.forget(function.name)
+    if tags:
+        plane_of(request).tags.tag(function.name, tags)
     return _json(function.to_aws() | {"State": "Pending", **_CREATING}, 201)
 
 
@@ -110,6 +115,9 @@ async def get_function(function_name: str, request: Request) -> Response:
             "Location": code_location(str(request.base_url), plane_of(request), function.name),
         },
     }
+    tags = plane_of(request).tags.list(function.name)
+    if tags:
+        result["Tags"] = tags
     if function.reserved_concurrency is not None:
         result["Concurrency"] = {"ReservedConcurrentExecutions": function.reserved_concurrency}
     return _json(result)
@@ -144,6 +152,7 @@ async def delete_function(function_name: str, request: Request) -> Response:
     plane.pool.drop_function(function.name)
     plane.async_queue.configs.forget(function.name)
     plane.policies.forget(function.name)
+    plane.tags.forget(function.name)
     plane.function_urls.forget(function.name)
     return Response(status_code=204)
 

@@ -17,6 +17,7 @@ from emulator.api import (
     lambda_api,
     policy_api,
     stream_invoke_api,
+    tags_api,
 )
 from emulator.api.deps import install
 from emulator.app.gateway import AwsGateway
@@ -53,6 +54,7 @@ def create_app(settings: Settings, *, echo_logs: bool = True) -> FastAPI:
     app.include_router(esm_api.router)
     app.include_router(event_invoke_api.router)
     app.include_router(policy_api.router)
+    app.include_router(tags_api.router)
     app.include_router(function_url_api.router)
     app.include_router(admin.router)
     app.include_router(admin.admin)

@@ -30,6 +30,7 @@ from emulator.domain.admin_token import ensure_token
 from emulator.domain.function_urls import FunctionUrls
 from emulator.domain.policies import Policies
 from emulator.domain.registry import FunctionRegistry
+from emulator.domain.tags import FunctionTags
 from emulator.esm.manager import EventSourceManager
 from emulator.executors.base import Executor
 from emulator.executors.docker import DockerExecutor, docker_client
@@ -102,6 +103,8 @@ class ControlPlane:
     logs: LogStore
     cloudwatch: CloudWatchLogs | None
     policies: Policies
+    #: functions' tags (TagResource, ListTags, CreateFunction's Tags)
+    tags: FunctionTags
     #: function URL configurations (the API's and function.json's), by function and by url-id
     function_urls: FunctionUrls
     reloader: Reloader | None
@@ -175,6 +178,7 @@ class ControlPlane:
         return cls(
             settings=settings, aws=aws, clients=clients, executor=executor, registry=registry, ports=ports,
             pool=pool, logs=logs, cloudwatch=cloudwatch, policies=Policies(settings.state_dir / "policies.json"),
+            tags=FunctionTags(settings.state_dir / "tags.json"),
             function_urls=function_urls, reloader=reloader, service=service, invoker=Invoker(service, async_queue),
             async_queue=async_queue,
             mappings=EventSourceManager(registry, service, clients, settings.state_dir), schedules=schedules,
