@@ -28,6 +28,7 @@ def uvicorn_config(settings: Settings, app: FastAPI) -> uvicorn.Config:
         loop="uvloop",
         log_level="warning",
         access_log=False,
+        server_header=False,  # AWS's answers name no uvicorn (an ALB's own pages say awselb/2.0)
         timeout_keep_alive=30,
         timeout_graceful_shutdown=5,
     )
