@@ -71,9 +71,11 @@ async def health(state: PlaneDep) -> Response:
 
 @admin.post("/reset")
 async def reset(state: PlaneDep) -> Response:
-    """Wipe all state: every AWS resource in moto, API-created functions, environments, logs."""
+    """Wipe all state: every AWS resource in moto, API-created functions and mappings,
+    environments, logs."""
     await state.aws.reset()
     state.pool.discard_all()
+    await state.mappings.clear()
     state.registry.reset()
     state.logs.clear()
     state.async_queue.clear()

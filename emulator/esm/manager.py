@@ -117,6 +117,17 @@ class EventSourceManager:
                 declared[mapping_id] = EventSourceMapping.from_json(mapping.to_json() | {"uuid": mapping_id})
         return declared
 
+    async def clear(self) -> None:
+        """Reset: stop and forget every mapping made through the API (those declared in
+        function.json follow their files, as the functions do)."""
+        for key, mapping in list(self.mappings.items()):
+            if mapping.origin == "config":
+                continue
+            await self._stop(key)
+            del self.mappings[key]
+            self.stats.pop(key, None)
+        self._save()
+
     async def close(self) -> None:
         tasks = list(self._tasks.values())
         for task in tasks:

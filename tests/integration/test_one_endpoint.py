@@ -111,9 +111,13 @@ def test_reset_wipes_all_state(make_server, tmp_path):
         archive.writestr("a.py", "def h(e, c):\n    return 1\n")
     lam.create_function(FunctionName="temp", Runtime="python3.11", Handler="a.h", Role="r",
                         Code={"ZipFile": buffer.getvalue()})
+    queue = aws(endpoint, "sqs").create_queue(QueueName="to-be-wiped")["QueueUrl"]
+    queue_arn = aws(endpoint, "sqs").get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])
+    lam.create_event_source_mapping(FunctionName="echo", EventSourceArn=queue_arn["Attributes"]["QueueArn"])
     done = subprocess.run([sys.executable, "-m", "emulator", "reset", "--endpoint", endpoint],
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert s3.list_buckets()["Buckets"] == []
     names = [f["FunctionName"] for f in lam.list_functions()["Functions"]]
     assert "temp" not in names and "echo" in names  # folder functions are files, not state
+    assert lam.list_event_source_mappings()["EventSourceMappings"] == []  # no poller left on a gone queue
