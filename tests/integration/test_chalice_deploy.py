@@ -1,7 +1,8 @@
 """The real ``chalice deploy`` CLI against the endpoint: a small app (two routes, one with a path
 parameter) deploys (IAM role, CreateFunction with Chalice's zip, ImportRestApi from its Swagger
 2.0 document, deployment of stage ``api``), is served through the front door, and deploys again
-after a change (PutRestApi overwrite, UpdateFunctionCode, ListTags/TagResource).
+after a change (PutRestApi overwrite, UpdateFunctionCode, ListTags/TagResource), and `chalice
+delete` removes the function and the API.
 
 Chalice honours ``AWS_ENDPOINT_URL`` through botocore (>= 1.31 reads it for every client), so no
 Chalice option is needed.
@@ -54,12 +55,12 @@ def make_app(folder: Path, greeting: str) -> None:
         {"version": "2.0", "app_name": "shelf", "stages": {"dev": {"api_gateway_stage": "api"}}}))
 
 
-def deploy(folder: Path, endpoint: str) -> subprocess.CompletedProcess[str]:
+def deploy(folder: Path, endpoint: str, command: str = "deploy") -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.update(AWS_ENDPOINT_URL=endpoint, AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY="test",
                AWS_DEFAULT_REGION="us-east-1", HOME=str(folder))
     chalice = Path(sys.executable).parent / "chalice"
-    return subprocess.run([str(chalice), "deploy"], cwd=folder, env=env, capture_output=True, text=True,
+    return subprocess.run([str(chalice), command], cwd=folder, env=env, capture_output=True, text=True,
                           timeout=300, check=False)
 
 
@@ -68,7 +69,7 @@ def rest_api_id(folder: Path) -> str:
     return next(r["rest_api_id"] for r in deployed["resources"] if r["resource_type"] == "rest_api")
 
 
-def test_chalice_deploys_serves_and_deploys_again(endpoint: str, tmp_path: Path) -> None:
+def test_chalice_deploys_serves_deploys_again_and_deletes(endpoint: str, tmp_path: Path) -> None:
     app = tmp_path / "shelf"
     make_app(app, "world")
     first = deploy(app, endpoint)
@@ -101,3 +102,11 @@ def test_chalice_deploys_serves_and_deploys_again(endpoint: str, tmp_path: Path)
     tags = plugin_client(endpoint, "lambda").list_tags(
         Resource="arn:aws:lambda:us-east-1:123456789012:function:shelf-dev")["Tags"]
     assert tags["aws-chalice"].endswith(":stage=dev:app=shelf")
+
+    deleted = deploy(app, endpoint, "delete")
+    assert deleted.returncode == 0, deleted.stdout + deleted.stderr
+    names = [f["FunctionName"] for f in plugin_client(endpoint, "lambda").list_functions()["Functions"]]
+    assert "shelf-dev" not in names
+    assert api_id not in [a["id"] for a in apigw.get_rest_apis()["items"]]
+    gone = requests.get(f"{base}/", timeout=60)
+    assert gone.status_code == 404 and "No API has the id" in gone.json()["message"]
