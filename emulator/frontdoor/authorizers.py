@@ -32,12 +32,9 @@ import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
-from joserfc import jwt
-from joserfc.errors import JoseError
-from joserfc.jwk import KeySet
 
 from emulator.domain.errors import LambdaError
 from emulator.frontdoor.apis import Api, Method
@@ -45,6 +42,9 @@ from emulator.frontdoor.request import HttpRequest
 from emulator.frontdoor.responses import HttpResponse
 from emulator.invocation.invocation import Invocation
 from emulator.invocation.service import InvokeService
+
+if TYPE_CHECKING:
+    from joserfc.jwk import KeySet
 
 log = logging.getLogger(__name__)
 
@@ -168,7 +168,7 @@ class Authorizers:
         self.account_id = account_id
         self.api_keys = api_keys
         self._results = _Cache()
-        self._jwks: dict[str, tuple[float, KeySet]] = {}
+        self._jwks: dict[str, tuple[float, KeySet]] = {}  # (joserfc is loaded by the first JWT: ~10 MB)
 
     def clear(self) -> None:
         self._results = _Cache()
@@ -264,6 +264,9 @@ class Authorizers:
         return await self._http_lambda(api, stage, authorizer, request, event, route_key)
 
     async def _jwt(self, api: Api, authorizer: Mapping[str, Any], method: Method, request: HttpRequest) -> Allowed:
+        from joserfc import jwt
+        from joserfc.errors import JoseError
+
         sources = authorizer.get("IdentitySource") or ["$request.header.Authorization"]
         token = _http_identity(sources[0], request) if sources else None
         if not token:
@@ -295,6 +298,8 @@ class Authorizers:
                                 "scopes": scopes or None}})
 
     async def _keys(self, issuer: str) -> KeySet:
+        from joserfc.jwk import KeySet
+
         cached = self._jwks.get(issuer)
         if cached is not None and cached[0] > time.monotonic():
             return cached[1]

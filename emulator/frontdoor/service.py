@@ -513,14 +513,15 @@ class FrontDoorService:
         self._announced: set[str] = set()
         self._dirty = asyncio.Event()
 
-    async def routes(self, port: int) -> list[RouteUrl]:
-        """Every route served now, with its URLs."""
+    async def routes(self, port: int, *, apis: bool = True) -> list[RouteUrl]:
+        """Every route served now, with its URLs (``apis=False``: function URLs only, no call to
+        API Gateway)."""
         found: list[RouteUrl] = []
         for config in self.urls.urls.all():
             host = config.function_url(port, self.urls.place.region)
             found.append(RouteUrl("URL", config.url_id, "", f"{config.function_name} ({config.auth_type})", host,
                                   f"http://127.0.0.1:{port}/_aws/lambda-url/{config.url_id}/"))
-        for api_id in await self.list_ids() if self.list_ids is not None else []:
+        for api_id in await self.list_ids() if self.list_ids is not None and apis else []:
             api = await self.apis.catalog.get(api_id)
             if api is None:
                 continue
@@ -541,12 +542,13 @@ class FrontDoorService:
         if self.notice is None:
             return
         self._dirty.set()
-        while True:
+        apis = False  # at start only the declared function URLs: no API exists yet, and asking
+        while True:   # moto would load its API Gateway (tens of MB) into a control plane that may never use it
             await self._dirty.wait()
             self._dirty.clear()
             await asyncio.sleep(0.2)  # a deploy is many calls: let them land
             try:
-                routes = await self.routes(port)
+                routes = await self.routes(port, apis=apis)
             except Exception as error:  # noqa: BLE001 - a listing that fails is only not announced
                 log.debug("listing the front door's routes: %s", error)
                 continue
@@ -556,6 +558,7 @@ class FrontDoorService:
                     self._announced.add(line)
                     where = f"{route.kind} {route.target}" + (f" {route.stage}" if route.stage else "")
                     self.notice(f"{where}: {route.route} -> {route.url}")
+            apis = True
 
     def limit(self, door: Door) -> int:
         if door.kind == "alb":
