@@ -173,7 +173,7 @@ class InvokeService:
                 request_id=inv.request_id,
                 output=inv.output.kept(),
                 platform_log=result.platform_log,
-                duration_ms=(ended - started) * 1000,
+                duration_ms=_duration_ms(ended - started, function.timeout, result.report_status),
                 memory_size=function.memory_size,
                 max_memory_mb=max_memory,
                 init_ms=env.init_duration_ms if cold else None,
@@ -205,3 +205,11 @@ class InvokeService:
         return Invocation(function, inv.payload, client_context=inv.client_context,
                           cognito_identity=inv.cognito_identity, request_id=inv.request_id, trace_id=inv.trace_id,
                           stream=inv.stream)
+
+
+def _duration_ms(seconds: float, timeout: float, report_status: str) -> float:
+    """The REPORT line's Duration: a timed-out invocation ran its whole timeout, never a hair
+    less (the timer's clock and the invocation's start are read a moment apart)."""
+    if report_status == "Status: timeout":
+        return max(seconds, timeout) * 1000
+    return seconds * 1000
