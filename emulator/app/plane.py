@@ -67,7 +67,8 @@ def _api_gateway(clients: AwsClients, service: InvokeService, place: Place) -> A
         keys: frozenset[str] = await catalog.memo(("keys", api.id, stage), lambda: moto.api_keys(api.id, stage))
         return keys
 
-    return ApiGatewayDoor(catalog, service, place, Authorizers(service, place.region, place.account_id, api_keys))
+    return ApiGatewayDoor(catalog, service, place, Authorizers(service, place.region, place.account_id, api_keys),
+                          clients)
 
 
 class NoDockerEngine(RuntimeError):

@@ -24,9 +24,10 @@ from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import unquote
 
+from emulator.aws.clients import AwsClients
 from emulator.domain.errors import LambdaError, TooManyRequestsException
 from emulator.domain.function_urls import FunctionUrls
-from emulator.frontdoor import events, responses
+from emulator.frontdoor import events, integrations, responses
 from emulator.frontdoor.alb import AlbDoor
 from emulator.frontdoor.apis import Api, ApiCatalog, Method, Route
 from emulator.frontdoor.authorizers import Authorizers, Denied, as_response
@@ -83,11 +84,12 @@ class ApiGatewayDoor:
     """Serves ``execute-api`` requests (REST and HTTP APIs)."""
 
     def __init__(self, catalog: ApiCatalog, service: InvokeService, place: Place,
-                 authorizers: Authorizers | None = None) -> None:
+                 authorizers: Authorizers | None = None, clients: AwsClients | None = None) -> None:
         self.catalog = catalog
         self.service = service
         self.place = place
         self.authorizers = authorizers or Authorizers(service, place.region, place.account_id)
+        self.clients = clients  # what AWS service integrations call (emulator.frontdoor.integrations)
 
     async def serve(self, door: Door, request: HttpRequest) -> HttpResponse:
         api = await self.catalog.get(door.target)
@@ -145,10 +147,10 @@ class ApiGatewayDoor:
                 event["requestContext"]["authorizer"] = allowed.context
         integration = method.integration
         if integration is None or integration.type != "AWS_PROXY":
-            kind = integration.type if integration is not None else "no integration"
-            log.warning("execute-api %s %s %s: %s is not served yet (only AWS_PROXY)", api.id, request.method,
-                        route.template, kind)
-            return ids.error(500, "Internal server error", "InternalServerErrorException")
+            return await integrations.serve_integration(
+                api=api, route=route, method=method, path_params=params, stage=stage, request=request,
+                raw_path=raw_path, ids=ids.rest(), now=now, account_id=self.place.account_id, region=self.place.region,
+                service=self.service, clients=self.clients)
         try:
             payload, function_error = await self._invoke(api, method, variables, event, integration.timeout_ms)
         except _Failed as failed:
