@@ -123,6 +123,9 @@ async def serve_integration(*, api: Api, route: Route, method: Method, path_para
         return await _serve(exchange, service, clients, region)
     except _Answer as answer:
         return answer.response
+    except Exception:  # whatever a backend or mapping did: a 500, never a crash
+        log.exception("execute-api %s %s %s: Execution failed", api.id, method.http_method, route.template)
+        return _rest_error(500, "Internal server error", "InternalServerErrorException", ids)
 
 
 async def _serve(ex: _Exchange, service: InvokeService, clients: AwsClients | None, region: str) -> HttpResponse:
