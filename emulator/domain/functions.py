@@ -24,6 +24,8 @@ SUPPORTED_RUNTIMES = PYTHON_RUNTIMES + CUSTOM_RUNTIMES
 DEFAULT_RUNTIME = "python3.11"
 DEFAULT_TIMEOUT = 3
 DEFAULT_MEMORY = 128
+#: the unpublished version: the function as it is now
+LATEST = "$LATEST"
 
 #: variables the platform owns; a function configuration may not set them (as on AWS)
 RESERVED_ENV_KEYS = frozenset(
@@ -98,6 +100,29 @@ class FunctionConfig:
     #: a CreateFunctionUrlConfig request declared in function.json (AuthType, InvokeMode, Cors):
     #: the function has that URL from the start (emulator/domain/function_urls.py)
     function_url: Mapping[str, Any] | None = None
+    #: the published version this configuration is ("1", "2", ...; emulator/domain/versions.py),
+    #: or $LATEST
+    version: str = LATEST
+    #: the alias it was resolved through (an invocation of ``name:alias``), else None
+    alias: str | None = None
+
+    @property
+    def qualified_arn(self) -> str:
+        """The ARN as invoked: with the alias, else the published version; unqualified for $LATEST."""
+        qualifier = self.alias or (self.version if self.version != LATEST else None)
+        return f"{self.arn}:{qualifier}" if qualifier else self.arn
+
+    @property
+    def qualified_name(self) -> str:
+        """The name as invoked (``name``, ``name:alias``, ``name:3``): resolving it again gives
+        the same version or alias."""
+        qualifier = self.alias or (self.version if self.version != LATEST else None)
+        return f"{self.name}:{qualifier}" if qualifier else self.name
+
+    @property
+    def pool_key(self) -> str:
+        """Whose warm environments run it: $LATEST's, or one published version's own."""
+        return self.name if self.version == LATEST else f"{self.name}:{self.version}"
 
     def changed(self, **fields: Any) -> FunctionConfig:
         """A copy with new fields, a new revision and a new LastModified."""
@@ -107,7 +132,7 @@ class FunctionConfig:
         """The FunctionConfiguration shape of the Lambda API."""
         config: dict[str, Any] = {
             "FunctionName": self.name,
-            "FunctionArn": self.arn,
+            "FunctionArn": self.qualified_arn,
             "Runtime": self.runtime,
             "Role": self.role,
             "Handler": self.handler,
@@ -117,7 +142,7 @@ class FunctionConfig:
             "MemorySize": self.memory_size,
             "LastModified": self.last_modified,
             "CodeSha256": self.code_sha256,
-            "Version": "$LATEST",
+            "Version": self.version,
             "TracingConfig": {"Mode": "PassThrough"},
             "RevisionId": self.revision_id,
             "State": "Active",

@@ -137,7 +137,7 @@ def runtime_environment(
     variables.update({
         "AWS_LAMBDA_FUNCTION_NAME": function.name,
         "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(function.memory_size),
-        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+        "AWS_LAMBDA_FUNCTION_VERSION": function.version,
         "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{function.name}",
         "AWS_LAMBDA_LOG_STREAM_NAME": log_stream_name(env),
         "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
@@ -155,10 +155,10 @@ def runtime_environment(
 
 
 def log_stream_name(env: ExecutionEnvironment) -> str:
-    """``YYYY/MM/DD/[$LATEST]<32 hex>``, dated when the environment was created (the same
-    name at every call: its logs go to this CloudWatch Logs stream)."""
+    """``YYYY/MM/DD/[$LATEST]<32 hex>`` (``[1]`` for version 1), dated when the environment was
+    created (the same name at every call: its logs go to this CloudWatch Logs stream)."""
     created = time.time() - (time.monotonic() - env.created_at)
-    return time.strftime("%Y/%m/%d", time.gmtime(created)) + f"/[$LATEST]{env.id}"
+    return time.strftime("%Y/%m/%d", time.gmtime(created)) + f"/[{env.function.version}]{env.id}"
 
 
 def exit_reason(returncode: int) -> str:

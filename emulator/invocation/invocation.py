@@ -87,7 +87,7 @@ class Invocation:
         headers = {
             "Lambda-Runtime-Aws-Request-Id": self.request_id,
             "Lambda-Runtime-Deadline-Ms": str(self.deadline_ms),
-            "Lambda-Runtime-Invoked-Function-Arn": self.function.arn,
+            "Lambda-Runtime-Invoked-Function-Arn": self.function.qualified_arn,
             "Lambda-Runtime-Trace-Id": self.trace_id,
         }
         if self.client_context:

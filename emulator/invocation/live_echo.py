@@ -43,7 +43,7 @@ class LiveEcho:
         self._running[inv.request_id] = env
         self._flush(env)  # output from before the invocation (init, or between invocations)
         self._shown[env.id] = 0
-        self._write(env.function.name, f"START RequestId: {inv.request_id} Version: $LATEST\n")
+        self._write(env.function.name, f"START RequestId: {inv.request_id} Version: {env.function.version}\n")
 
     def output(self, env: Environment, data: bytes) -> None:
         shown = self._shown.get(env.id, 0)

@@ -51,12 +51,14 @@ def format_log(
     init_ms: float | None,
     init_output: bytes = b"",
     report_status: str = "",
+    version: str = "$LATEST",
 ) -> str:
-    """The log of one invocation, as CloudWatch Logs shows it for a Lambda function."""
+    """The log of one invocation, as CloudWatch Logs shows it for a Lambda function (``version``:
+    the one that ran)."""
     parts = []
     if init_output:
         parts.append(_lines(init_output))
-    parts.append(f"START RequestId: {request_id} Version: $LATEST\n")
+    parts.append(f"START RequestId: {request_id} Version: {version}\n")
     if output:
         parts.append(_lines(output))
     if platform_log:
