@@ -36,6 +36,7 @@ from emulator.domain.functions import (
     DEFAULT_MEMORY,
     DEFAULT_RUNTIME,
     DEFAULT_TIMEOUT,
+    LATEST,
     FunctionConfig,
     folder_digest,
     links_outside,
@@ -43,6 +44,7 @@ from emulator.domain.functions import (
     validate_settings,
 )
 from emulator.domain.layers import resolve_layers
+from emulator.domain.versions import Versions
 
 log = logging.getLogger(__name__)
 
@@ -78,14 +80,19 @@ class FunctionRegistry:
         #: functions that load but will not behave as they should, with the reason (symlinks)
         self.warnings: dict[str, str] = {}
         self._listeners: list[Callable[[], None]] = []
+        #: published versions and aliases (emulator/domain/versions.py)
+        self.versions = Versions(state_dir / "versions")
 
     # --- lookups -----------------------------------------------------------------
 
     def arn(self, name: str) -> str:
         return f"arn:aws:lambda:{self.region}:{self.account_id}:function:{name}"
 
-    def get(self, function_name: str, qualifier: str | None = None) -> FunctionConfig:
-        """Resolve a name, partial ARN or full ARN (with an optional qualifier)."""
+    def get(self, function_name: str, qualifier: str | None = None, *, route: bool = False) -> FunctionConfig:
+        """Resolve a name, partial ARN or full ARN, with an optional qualifier (in the name or
+        given apart): $LATEST, a published version or an alias. ``route``: an alias with a
+        routing configuration gives the version one invocation runs (a weighted pick), else
+        its own version."""
         ref = parse_function_name(function_name)
         if ref is None:
             raise InvalidParameterValueException(
@@ -94,13 +101,28 @@ class FunctionRegistry:
                 r"(arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}(-gov)?-[a-z]+-\d{1}:)?(\d{12}:)?"
                 r"(function:)?([a-zA-Z0-9-_\.]+)(:(\$LATEST|[a-zA-Z0-9-_]+))?"
             )
+        if qualifier and ref.qualifier and qualifier != ref.qualifier:
+            raise InvalidParameterValueException(
+                "The derived qualifier from the function name does not match the specified qualifier.")
         wanted = qualifier or ref.qualifier
         function = self._functions.get(ref.name)
-        if function is None or wanted not in (None, "$LATEST"):
+        if function is None:
             arn = self.arn(ref.name) + (f":{wanted}" if wanted else "")
             reason = self.load_errors.get(ref.name)
             message = f"Function not found: {arn}"
             raise ResourceNotFoundException(message + (f" ({reason})" if reason else ""))
+        if wanted is None or wanted == LATEST:
+            return function
+        return self.versions.resolve(function, wanted, route=route)
+
+    def latest(self, function_name: str) -> FunctionConfig:
+        """The function an operation on $LATEST names (updates, concurrency, PublishVersion,
+        aliases): a qualifier other than $LATEST is refused, not followed to a version."""
+        function = self.get(function_name)
+        if function.version != LATEST or function.alias is not None:
+            raise InvalidParameterValueException(
+                f"{function_name}: this operation takes the function's name or unqualified ARN (or $LATEST), not a "
+                "version or alias")
         return function
 
     def list(self) -> list[FunctionConfig]:
@@ -268,14 +290,14 @@ class FunctionRegistry:
                     staged: StagedCode | None = None) -> FunctionConfig:
         """UpdateFunctionCode: new code from a zip or a hot-reload folder (a folder function
         becomes an API one); ``staged`` as for :meth:`create`."""
-        current = self.get(function_name)
+        current = self.latest(function_name)
         code_dir, sha, size, hot = staged if staged is not None else self.stage_code(current.name, request)
         return self._put(current.changed(code_dir=code_dir, code_sha256=sha, code_size=size, origin="api",
                                          hot_reload=hot))
 
     def update_configuration(self, function_name: str, request: Mapping[str, Any]) -> FunctionConfig:
         """UpdateFunctionConfiguration: only the fields given change."""
-        current = self.get(function_name)
+        current = self.latest(function_name)
         environment = (
             _environment(request["Environment"], "Environment")
             if "Environment" in request
@@ -308,15 +330,16 @@ class FunctionRegistry:
             raise InvalidParameterValueException(
                 "ReservedConcurrentExecutions must be a whole number greater than or equal to 0"
             )
-        return self._put(self.get(function_name).changed(reserved_concurrency=value))
+        return self._put(self.latest(function_name).changed(reserved_concurrency=value))
 
     def delete_concurrency(self, function_name: str) -> FunctionConfig:
-        return self._put(self.get(function_name).changed(reserved_concurrency=None))
+        return self._put(self.latest(function_name).changed(reserved_concurrency=None))
 
     def delete(self, function_name: str) -> FunctionConfig:
-        function = self.get(function_name)
+        function = self.latest(function_name)
         del self._functions[function.name]
         self.warnings.pop(function.name, None)
+        self.versions.forget(function.name)
         if function.origin == "api":
             shutil.rmtree(self.code_dir / function.name, ignore_errors=True)
         self._changed()
@@ -325,6 +348,7 @@ class FunctionRegistry:
     def reset(self) -> None:
         """Forget API-created functions and their code; reload the folders."""
         self._functions.clear()
+        self.versions.clear()
         shutil.rmtree(self.code_dir, ignore_errors=True)
         self.load_folders()
         self._changed()
