@@ -58,7 +58,7 @@ async def invoke_with_response_stream(request: Request) -> Response:
     if task.done() and (task.exception() is not None or task.result().status != 200):
         outcome = task.result()  # raises the seam's error: an HTTP error, as for Invoke
         return Response(status_code=outcome.status, headers={"x-amzn-RequestId": outcome.request_id})
-    reply = {"x-amzn-RequestId": stream.request_id or "", "X-Amz-Executed-Version": "$LATEST"}
+    reply = {"x-amzn-RequestId": stream.request_id or "", "X-Amz-Executed-Version": stream.executed_version}
     return StreamingResponse(_events(stream, task), headers=reply, media_type=EVENT_STREAM)
 
 

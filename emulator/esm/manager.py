@@ -203,7 +203,7 @@ class EventSourceManager:
         if not isinstance(name, str):
             raise InvalidParameterValueException("FunctionName is required")
         function = self.registry.get(name)
-        mapping = new_mapping(request, function.name, function.arn)
+        mapping = new_mapping(request, function.name, function.qualified_arn)  # an alias or version: kept
         for other in self.mappings.values():
             if other.event_source_arn == mapping.event_source_arn and other.function_name == function.name:
                 raise ResourceConflictException(
@@ -232,10 +232,10 @@ class EventSourceManager:
         function = None
         if "FunctionName" in request:
             target = self.registry.get(request["FunctionName"])
-            function = (target.name, target.arn)
+            function = (target.name, target.qualified_arn)
         mapping = updated_mapping(current, {k: v for k, v in request.items() if k != "FunctionName"}, function)
         if function is not None:
-            await self._check_visibility(mapping, self.registry.get(mapping.function_name).timeout)
+            await self._check_visibility(mapping, self.registry.get(mapping.function_arn).timeout)
         self.mappings[key] = mapping
         self._save()
         await self._stop(key)

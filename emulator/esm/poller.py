@@ -85,12 +85,13 @@ class BatchInvoker:
 
     async def prepare(self, mapping: EventSourceMapping) -> None:
         """The mapping's function ready to run (installed, launched) before its poller receives."""
-        await self.service.prepare(self.registry.get(mapping.function_name))
+        await self.service.prepare(self.registry.get(mapping.function_arn))
 
     async def __call__(self, mapping: EventSourceMapping, event: dict[str, Any]) -> BatchOutcome:
         payload = json.dumps(event).encode()
         while True:
-            inv = Invocation(self.registry.get(mapping.function_name), payload)
+            # the mapping's FunctionArn may name a version or an alias (each batch: the alias's pick)
+            inv = Invocation(self.registry.get(mapping.function_arn, route=True), payload)
             try:
                 executed = await self.service.execute(inv)
             except TooManyRequestsException:

@@ -270,12 +270,12 @@ class AsyncInvoker:
         data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
         data = checked_event_payload(data, "Event")
         request_id = str(uuid.uuid4())
-        self._accept(QueuedEvent(request_id, config.name, data.decode("utf-8", "replace"), self.now()))
+        self._accept(QueuedEvent(request_id, config.qualified_name, data.decode("utf-8", "replace"), self.now()))
         return request_id
 
     async def enqueue(self, inv: Invocation) -> None:
         """Queue an Event invoke already validated by the Invoke API (keeps its request id)."""
-        self._accept(QueuedEvent(inv.request_id, inv.function.name,
+        self._accept(QueuedEvent(inv.request_id, inv.function.qualified_name,
                                  inv.payload.decode("utf-8", "replace"), self.now()))
 
     def start(self) -> int:
@@ -358,7 +358,7 @@ class AsyncInvoker:
         if event.request_id not in self._pending or not self.store.holds(event):
             return  # cleared by a reset
         try:
-            function = self.registry.get(event.function)
+            function = self.registry.get(event.function, route=True)  # an alias picks per attempt
         except ResourceNotFoundException:
             log.warning("dropping queued event %s: function %s no longer exists", event.request_id, event.function)
             self._done(event, "dropped")
@@ -417,8 +417,8 @@ class AsyncInvoker:
 
     async def _finish(self, event: QueuedEvent, function: FunctionConfig, config: EventInvokeConfig,
                       condition: str, result: InvocationResult | None) -> None:
-        outcome = AsyncOutcome(function.arn, event.request_id, event.payload.encode(), condition,
-                               event.attempts, result)
+        outcome = AsyncOutcome(function.qualified_arn, event.request_id, event.payload.encode(), condition,
+                               event.attempts, result, function.version)
         if outcome.succeeded:
             if config.on_success:
                 await self._report(config.on_success, outcome)

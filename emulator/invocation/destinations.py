@@ -53,6 +53,8 @@ class AsyncOutcome:
     condition: str
     attempts: int
     result: InvocationResult | None = None
+    #: the version that ran (an alias's pick, a version, or $LATEST)
+    executed_version: str = "$LATEST"
 
     @property
     def succeeded(self) -> bool:
@@ -96,20 +98,25 @@ def s3_record_key(function_arn: str, timestamp: str) -> str:
     return f"aws/lambda/async/{name}/{moment:%Y/%m/%d}/{moment:%Y-%m-%dT%H.%M.%S}-{uuid.uuid4()}"
 
 
+def _qualified(function_arn: str) -> str:
+    """The record's functionArn: as invoked (alias or version), ``:$LATEST`` when unqualified."""
+    return function_arn if Arn.parse(function_arn).qualifier else f"{function_arn}:$LATEST"
+
+
 def invocation_record(outcome: AsyncOutcome) -> dict[str, Any]:
     record: dict[str, Any] = {
         "version": "1.0",
         "timestamp": _now_iso_ms(),
         "requestContext": {
             "requestId": outcome.request_id,
-            "functionArn": f"{outcome.function_arn}:$LATEST",
+            "functionArn": _qualified(outcome.function_arn),
             "condition": outcome.condition,
             "approximateInvokeCount": outcome.attempts,
         },
         "requestPayload": _json_or_text(outcome.payload),
     }
     if outcome.result is not None:
-        context: dict[str, Any] = {"statusCode": 200, "executedVersion": "$LATEST"}
+        context: dict[str, Any] = {"statusCode": 200, "executedVersion": outcome.executed_version}
         if outcome.result.function_error:
             context["functionError"] = outcome.result.function_error
         record["responseContext"] = context
@@ -164,7 +171,7 @@ class Destinations:
             "Source": "lambda",
             "DetailType": f"Lambda Function Invocation Result - {kind}",
             "Detail": body,
-            "Resources": [bus_arn, f"{outcome.function_arn}:$LATEST"],
+            "Resources": [bus_arn, _qualified(outcome.function_arn)],
             "EventBusName": bus_arn,
         }])
         if reply.get("FailedEntryCount"):

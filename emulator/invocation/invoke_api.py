@@ -52,6 +52,8 @@ class InvokeOutcome:
     payload: bytes = b""
     function_error: str | None = None
     log_result: str | None = None
+    #: the version that ran (X-Amz-Executed-Version): an alias's pick, else the one named
+    executed_version: str = "$LATEST"
 
 
 class Invoker:
@@ -79,6 +81,8 @@ class Invoker:
             if stream is not None:
                 stream.finish()
             return InvokeOutcome(204, "")
+        if stream is not None:
+            stream.executed_version = function.version
         inv = Invocation(function, payload, client_context=client_context, stream=stream)
         if kind == "Event":
             await self.events.enqueue(inv)
@@ -90,6 +94,7 @@ class Invoker:
             executed.result.payload,
             executed.result.function_error,
             executed.log.tail_b64() if request.log_type == "Tail" else None,
+            inv.function.version,
         )
 
 

@@ -91,7 +91,7 @@ class EnvironmentPool:
 
     async def borrow(self, function: FunctionConfig) -> tuple[Environment, bool]:
         """An environment for one invocation, and whether it is a cold start."""
-        pool = self._pool(function.name)
+        pool = self._pool(function.pool_key)
         limit = function.reserved_concurrency or self.settings.max_environments_per_function
         while True:
             while pool.idle:
@@ -159,7 +159,7 @@ class EnvironmentPool:
 
     def release(self, env: Environment) -> None:
         """Give back a borrowed environment after its invocation finished."""
-        pool = self._pool(env.function.name)
+        pool = self._pool(env.function.pool_key)
         if env.alive and env in pool.envs and not env.retired:
             pool.idle.append(env)
             pool.wake_one()
@@ -174,7 +174,7 @@ class EnvironmentPool:
             self._on_dead(env)
 
     def _on_dead(self, env: Environment) -> None:
-        pool = self._pool(env.function.name)
+        pool = self._pool(env.function.pool_key)
         if env not in pool.envs:
             return
         pool.envs.discard(env)
@@ -190,10 +190,18 @@ class EnvironmentPool:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    def drop_function(self, name: str) -> None:
-        """Retire every environment of a function (it was deleted, reloaded or reconfigured):
-        idle ones are destroyed now, busy ones when their invocation ends."""
-        pool = self._pools.get(name)
+    def drop_function(self, name: str, *, versions: bool = False) -> None:
+        """Retire every environment of a function's $LATEST (it was deleted, reloaded or
+        reconfigured), and with ``versions`` those of its published versions too (it was
+        deleted): idle ones are destroyed now, busy ones when their invocation ends."""
+        keys = [name] + ([key for key in self._pools if key.startswith(f"{name}:")] if versions else [])
+        for key in keys:
+            self.drop_key(key)
+
+    def drop_key(self, key: str) -> None:
+        """Retire the environments of one pool (``FunctionConfig.pool_key``: a name, or
+        ``name:version`` for a published version's own)."""
+        pool = self._pools.get(key)
         if pool:
             for env in pool.envs:
                 env.retired = True

@@ -24,7 +24,7 @@ import logging
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from emulator.domain.errors import (
@@ -33,7 +33,7 @@ from emulator.domain.errors import (
     ServiceException,
     TooManyRequestsException,
 )
-from emulator.domain.functions import FunctionConfig
+from emulator.domain.functions import LATEST, FunctionConfig
 from emulator.domain.registry import FunctionRegistry
 from emulator.executors.base import Executor, ExecutorError, log_stream_name
 from emulator.invocation.environment import Environment
@@ -80,15 +80,18 @@ class InvokeService:
         self.active: dict[str, int] = {}
 
     async def resolve(self, function_name: str, qualifier: str | None = None) -> FunctionConfig:
-        """The function a name, partial ARN or ARN names, as its files are now: a save just before
-        the call (its reload still gathering, or its file event not in yet) counts, and so does a
-        function folder made a moment ago (ResourceNotFoundException when there is none)."""
+        """The function a name, partial ARN or ARN names, with its qualifier (in the name or
+        given apart), as one invocation runs it: $LATEST as its files are now (a save just before
+        the call counts, its reload still gathering or its file event not in yet, and so does a
+        function folder made a moment ago), a published version as it was published, an alias's
+        version (its routing configuration's pick: each call picks anew).
+        ResourceNotFoundException when there is none."""
         try:
-            return self.registry.get(function_name, qualifier)
+            return self.registry.get(function_name, qualifier, route=True)
         except ResourceNotFoundException:
             if self.reloads is None or not await self.reloads.appeared(function_name):
                 raise
-            return self.registry.get(function_name, qualifier)
+            return self.registry.get(function_name, qualifier, route=True)
 
     async def execute(self, inv: Invocation) -> Executed:
         """Run ``inv`` (the seam: refresh, lease, borrow, run, record; see the module doc). Its
@@ -151,11 +154,16 @@ class InvokeService:
             self.active[function.name] -= 1
 
     async def _refreshed(self, function: FunctionConfig) -> FunctionConfig:
-        """The function's revision as its files are now (ResourceNotFoundException: it is gone)."""
-        if self.reloads is None:
+        """The function's revision as its files are now (ResourceNotFoundException: it is gone);
+        a published version never changes."""
+        if self.reloads is None or function.version != LATEST:
             return function
         latest = await self.reloads.current(function)
-        return latest if latest is not None else self.registry.get(function.name)
+        if latest is None:
+            return self.registry.get(function.name)
+        if function.alias is not None and latest.alias is None:  # an alias of $LATEST: still invoked as it
+            return replace(latest, alias=function.alias)
+        return latest
 
     def _record(self, inv: Invocation, env: Environment, cold: bool, result: InvocationResult) -> InvocationLog:
         """The invocation's log, kept (and so echoed and sent to CloudWatch Logs)."""
@@ -179,6 +187,7 @@ class InvokeService:
                 init_ms=env.init_duration_ms if cold else None,
                 init_output=env.init_output.kept() if cold else b"",
                 report_status=result.report_status,
+                version=function.version,
             ),
             log_stream=log_stream_name(env),
             init_at=int((epoch + env.created_at) * 1000),

@@ -56,6 +56,8 @@ class ResponseStream:
         self.total = 0
         #: True once the runtime answered in streaming mode (:meth:`open`)
         self.streamed = False
+        #: the function version that runs (X-Amz-Executed-Version; set by the Invoke operation)
+        self.executed_version = "$LATEST"
         self.finished = False
         self.abandoned = False
         self._limit = buffer_limit
