@@ -41,9 +41,15 @@ def _target(request: Request, operation: str, function_name: str, body: dict[str
             f"1 validation error detected: Value '{qualifier}' at 'qualifier' failed to satisfy constraint: "
             f"Member must satisfy regular expression pattern: {_QUALIFIER_PATTERN}")
     registry = plane_of(request).registry
-    if ref.name not in registry or qualifier is not None:  # an alias: there are none yet
+    if ref.name not in registry:
         raise ResourceNotFoundException(missing)
-    return registry.get(ref.name), qualifier
+    function = registry.get(ref.name)
+    if qualifier is not None:  # an alias (emulator/domain/versions.py): it must exist
+        try:
+            registry.versions.alias(function, qualifier)
+        except ResourceNotFoundException:
+            raise ResourceNotFoundException(missing) from None
+    return function, qualifier
 
 
 def _shape(request: Request, config: FunctionUrlConfig, *, created: bool = False) -> dict[str, Any]:

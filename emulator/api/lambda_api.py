@@ -14,7 +14,7 @@ from emulator.api.deps import plane_of
 from emulator.api.wire import json_body as _body
 from emulator.api.wire import json_response as _json
 from emulator.domain.errors import InvalidParameterValueException
-from emulator.domain.functions import FunctionConfig
+from emulator.domain.functions import LATEST, FunctionConfig, parse_function_name
 from emulator.domain.registry import FunctionRegistry
 from emulator.domain.tags import check_tags
 from emulator.invocation.invoke_api import InvokeRequest
@@ -57,7 +57,7 @@ async def invoke(request: Request) -> Response:
             qualifier=request.query_params.get("Qualifier"),
         )
     )
-    reply = {"x-amzn-RequestId": outcome.request_id, "X-Amz-Executed-Version": "$LATEST"}
+    reply = {"x-amzn-RequestId": outcome.request_id, "X-Amz-Executed-Version": outcome.executed_version}
     if outcome.function_error:
         reply["X-Amz-Function-Error"] = outcome.function_error
     if outcome.log_result is not None:
@@ -105,11 +105,25 @@ async def list_functions(request: Request) -> Response:
     return _json(result)
 
 
+def _qualifier(function_name: str, request: Request) -> str | None:
+    """The Qualifier parameter, or the one in the function's name (the registry checks they agree)."""
+    ref = parse_function_name(function_name)
+    return request.query_params.get("Qualifier") or (ref.qualifier if ref is not None else None)
+
+
+def _configuration(function: FunctionConfig, qualifier: str | None) -> dict[str, Any]:
+    """FunctionConfiguration as GetFunction answers it: asked for $LATEST by name, its ARN says so."""
+    config = function.to_aws()
+    if qualifier == LATEST:
+        config["FunctionArn"] = f"{function.arn}:{LATEST}"
+    return config
+
+
 @router.get("/2015-03-31/functions/{function_name}")
 async def get_function(function_name: str, request: Request) -> Response:
     function = _registry(request).get(function_name, request.query_params.get("Qualifier"))
     result: dict[str, Any] = {
-        "Configuration": function.to_aws(),
+        "Configuration": _configuration(function, _qualifier(function_name, request)),
         "Code": {
             "RepositoryType": "S3",
             "Location": code_location(str(request.base_url), plane_of(request), function.name),
@@ -125,7 +139,8 @@ async def get_function(function_name: str, request: Request) -> Response:
 
 @router.get("/2015-03-31/functions/{function_name}/configuration")
 async def get_function_configuration(function_name: str, request: Request) -> Response:
-    return _json(_registry(request).get(function_name, request.query_params.get("Qualifier")).to_aws())
+    function = _registry(request).get(function_name, request.query_params.get("Qualifier"))
+    return _json(_configuration(function, _qualifier(function_name, request)))
 
 
 @router.put("/2015-03-31/functions/{function_name}/code")
@@ -133,7 +148,7 @@ async def update_function_code(function_name: str, request: Request) -> Response
     registry = _registry(request)
     body = await _body(request)
     validation.check("UpdateFunctionCode", {**body, "FunctionName": function_name})
-    name = registry.get(function_name).name
+    name = registry.latest(function_name).name
     staged = await asyncio.to_thread(registry.stage_code, name, body)  # unzips: off the loop
     return _changed(request, registry.update_code(function_name, body, staged))
 
@@ -148,8 +163,18 @@ async def update_function_configuration(function_name: str, request: Request) ->
 @router.delete("/2015-03-31/functions/{function_name}")
 async def delete_function(function_name: str, request: Request) -> Response:
     plane = plane_of(request)
+    qualifier = _qualifier(function_name, request)
+    if qualifier is not None and qualifier != LATEST:  # one version (an alias: not deletable so)
+        latest = plane.registry.get(parse_function_name(function_name).name)  # type: ignore[union-attr]
+        if not qualifier.isdigit():
+            raise InvalidParameterValueException("Deletion of aliases is not currently supported.")
+        plane.registry.versions.delete_version(latest, qualifier)
+        plane.pool.drop_key(f"{latest.name}:{qualifier}")
+        return Response(status_code=204)
+    if qualifier == LATEST:
+        raise InvalidParameterValueException("$LATEST version cannot be deleted without deleting the function.")
     function = plane.registry.delete(function_name)
-    plane.pool.drop_function(function.name)
+    plane.pool.drop_function(function.name, versions=True)
     plane.async_queue.configs.forget(function.name)
     plane.policies.forget(function.name)
     plane.tags.forget(function.name)

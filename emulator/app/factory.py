@@ -18,6 +18,7 @@ from emulator.api import (
     policy_api,
     stream_invoke_api,
     tags_api,
+    versions_api,
 )
 from emulator.api.deps import install
 from emulator.app.gateway import AwsGateway
@@ -50,6 +51,7 @@ def create_app(settings: Settings, *, echo_logs: bool = True) -> FastAPI:
     app = FastAPI(title="Cloudmicro", lifespan=lifespan, redirect_slashes=False,  # gateway.py serves "/x/" as "/x"
                   openapi_url=None, docs_url=None, redoc_url=None)
     app.include_router(lambda_api.router)
+    app.include_router(versions_api.router)
     app.include_router(stream_invoke_api.router)
     app.include_router(esm_api.router)
     app.include_router(event_invoke_api.router)

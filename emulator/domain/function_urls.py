@@ -21,8 +21,9 @@ The API may change or delete a declared URL (as on AWS: Update changes it, Delet
 Get then finds none); that holds until the declaration in function.json itself changes, which
 then applies again over what the API did (the latest change wins, as for EventInvokeConfig).
 
-Only unqualified URLs exist for now: the Qualifier of these operations is an alias name, and
-Cloudmicro has no aliases yet (``$LATEST`` and version numbers are refused by the model's pattern).
+The Qualifier of these operations is an alias name (emulator/domain/versions.py): the URL then
+invokes the alias (its routing configuration's pick per request). ``$LATEST`` and version numbers
+are refused by the model's pattern.
 """
 
 from __future__ import annotations
