@@ -70,7 +70,7 @@ def test_since_and_follow():
 class _Env:
     def __init__(self, name: str, env_id: str) -> None:
         self.id = env_id
-        self.function = type("F", (), {"name": name})()
+        self.function = type("F", (), {"name": name, "version": "$LATEST"})()
 
 
 class _Inv:
