@@ -8,10 +8,12 @@ a restart and go with ``cloudmicro reset``.
 
 from __future__ import annotations
 
+import http.client
 import json
 import subprocess
 import sys
 import time
+import urllib.parse
 from pathlib import Path
 from typing import Any
 
@@ -263,3 +265,22 @@ def test_docker_versions_have_their_own_warm_environments(tmp_path: Path, cloudm
     lam.delete_function(FunctionName="ver", Qualifier="1")
     assert error_of(lam.invoke, FunctionName="ver:1")[:2] == ("ResourceNotFoundException", 404)
     assert invoke(lam, "ver")[0]["code"] == "two"
+
+
+def test_a_function_url_on_an_alias_runs_the_alias_version(plane: tuple[str, Any, Path]) -> None:
+    endpoint, lam, _ = plane
+    lam.create_alias(FunctionName="ver", Name="web", FunctionVersion="2")
+    try:
+        config = lam.create_function_url_config(FunctionName="ver", Qualifier="web", AuthType="NONE")
+        assert config["FunctionArn"] == ARN + "ver:web"
+        url = urllib.parse.urlsplit(config["FunctionUrl"])
+        connection = http.client.HTTPConnection("127.0.0.1", urllib.parse.urlsplit(endpoint).port, timeout=60)
+        connection.request("GET", "/", headers={"Host": url.netloc})
+        reply = connection.getresponse()
+        answer = json.loads(reply.read())
+        connection.close()
+        assert reply.status == 200 and (answer["code"], answer["version"]) == ("two", "2")
+    finally:
+        lam.delete_alias(FunctionName="ver", Name="web")
+    assert error_of(lam.get_function_url_config, FunctionName="ver", Qualifier="web")[:2] == (
+        "ResourceNotFoundException", 404)
