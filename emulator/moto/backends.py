@@ -17,7 +17,7 @@ import httpx
 from emulator.aws.backend import AwsBackend
 from emulator.aws.clients import LocalSqs, Transport
 from emulator.aws.requests import signed_service
-from emulator.moto.services import bucket_cors_only, prepare
+from emulator.moto.services import bucket_cors_only, prepare, prepare_app
 from emulator.moto.sqs_direct import MotoSqs
 from emulator.moto.transport import InProcessTransport
 
@@ -38,7 +38,11 @@ class EmbeddedMoto:
             sqs_speed.apply()
         bucket_cors_only()
 
-        self._dispatcher = DomainDispatcherApplication(create_backend_app)
+        def make_app(service: Any) -> Any:
+            prepare_app(str(service))  # an unsigned request's service is known only here
+            return create_backend_app(service)
+
+        self._dispatcher = DomainDispatcherApplication(make_app)
         self._app = WSGIMiddleware(self._dispatcher, workers=64)  # type: ignore[arg-type]  # long polls hold a worker each
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:

@@ -7,11 +7,13 @@ never touches S3 does not import moto's S3; the moto server applies them all at 
 (:data:`DEPENDS`): an S3 request prepares SNS and EventBridge (a bucket notifies topics and the
 event bus), an EventBridge request prepares SNS (topic targets). CloudFormation can create
 anything, so it prepares every patch; so does a request whose service is unknown (unsigned, or
-SigV2: S3 clients use both), except Step Functions'. That one is heavy (about 1.5 s and 130 MB:
-moto's ASL interpreter) and only matters once an execution starts, which is a SigV4
+SigV2: S3 clients use both), except Step Functions' and CloudFormation's. Those are heavy (about
+1.5 s and 130 MB for moto's ASL interpreter; 2 s for CloudFormation's engine, which imports
+every moto model) and only matter once they are used: Step Functions' at a SigV4
 StartExecution or an EventBridge target (:mod:`emulator.moto.events` prepares it before
-delivering to a state machine). Without these, a delivery would take moto's own path, which
-knows none of our functions and drops the event silently.
+delivering to a state machine), CloudFormation's at a SigV4 request or, unsigned, when moto
+makes its CloudFormation app (:func:`prepare_app`, which the embedded moto calls). Without these,
+a delivery would take moto's own path, which knows none of our functions and drops the event silently.
 
 Each service's patch sets are found by a function that imports their module when first
 needed (the Step Functions module imports moto's ASL interpreter as it loads).
@@ -73,6 +75,12 @@ def _apigatewayv2_import() -> PatchSet:
     return PATCHES
 
 
+def _cloudformation() -> PatchSet:
+    from emulator.moto.cloudformation_stacks import PATCHES
+
+    return PATCHES
+
+
 def _states() -> PatchSet:
     from emulator.moto.stepfunctions import PATCHES
 
@@ -88,13 +96,14 @@ PATCHERS: dict[str, tuple[Callable[[], PatchSet], ...]] = {
     "s3": (_s3,),
     "apigateway": (_apigateway, _apigateway_import, _apigatewayv2_import),
     "elasticloadbalancing": (_elbv2,),
+    "cloudformation": (_cloudformation,),
 }
 #: service -> the services whose patched code its deliveries go through
 DEPENDS: dict[str, tuple[str, ...]] = {"s3": ("sns", "events"), "events": ("sns",)}
 #: services whose requests prepare every patch (CloudFormation creates resources of any service)
 PREPARE_ALL: frozenset[str] = frozenset({"cloudformation"})
 #: patches a request of unknown service does not prepare: heavy, and prepared where they are used
-ON_USE_ONLY: frozenset[str] = frozenset({"states"})
+ON_USE_ONLY: frozenset[str] = frozenset({"states", "cloudformation"})
 
 _lock = threading.RLock()
 _prepared: set[str | None] = set()  # services (None: unsigned) whose requests were prepared for
@@ -132,6 +141,13 @@ def needed(service: str | None) -> list[str]:
         order.append(name)
         pending += DEPENDS.get(name, ())
     return [name for name in order if name in PATCHERS]
+
+
+def prepare_app(service: str) -> None:
+    """Apply a service's patches as moto makes its app (its first request): how an unsigned
+    request for a service of :data:`ON_USE_ONLY` gets them (moto alone can tell its service)."""
+    if service in PATCHERS:
+        prepare(service)
 
 
 def apply_all() -> None:

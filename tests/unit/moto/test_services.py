@@ -31,8 +31,8 @@ def test_cloudformation_prepares_everything():
     assert sorted(needed("cloudformation")) == sorted(PATCHERS)
 
 
-def test_an_unknown_service_prepares_everything_but_step_functions():
-    assert sorted(needed(None)) == sorted(set(PATCHERS) - {"states"})
+def test_an_unknown_service_prepares_everything_but_step_functions_and_cloudformation():
+    assert sorted(needed(None)) == sorted(set(PATCHERS) - {"states", "cloudformation"})
     assert {"s3", "sns", "events", "scheduler"} <= set(needed(None))
 
 
@@ -54,3 +54,23 @@ def test_prepare_applies_each_patch_once(monkeypatch):
     services.prepare(None)
     services.prepare("dynamodb")
     assert applied == ["events", "sns", "s3"]
+
+
+def test_moto_making_a_service_app_prepares_that_service(monkeypatch):
+    """An unsigned CloudFormation request gets its patches when moto makes the app for it."""
+    applied: list[str] = []
+
+    def fake(name: str) -> PatchSet:
+        def patches() -> list:
+            applied.append(name)
+            return []
+        return PatchSet(name, patches)
+
+    sets = {name: fake(name) for name in ("cloudformation", "cloudformation-lambda")}
+    monkeypatch.setattr(services, "_prepared", set())
+    monkeypatch.setattr(services, "PATCHERS", {"cloudformation": (lambda: sets["cloudformation"],
+                                                                  lambda: sets["cloudformation-lambda"])})
+    services.prepare_app("sqs")
+    assert applied == []
+    services.prepare_app("cloudformation")
+    assert applied == ["cloudformation", "cloudformation-lambda"]
