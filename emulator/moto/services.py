@@ -81,6 +81,12 @@ def _cloudformation() -> PatchSet:
     return PATCHES
 
 
+def _cloudformation_lambda() -> PatchSet:
+    from emulator.moto.cloudformation_lambda import PATCHES
+
+    return PATCHES
+
+
 def _states() -> PatchSet:
     from emulator.moto.stepfunctions import PATCHES
 
@@ -96,7 +102,8 @@ PATCHERS: dict[str, tuple[Callable[[], PatchSet], ...]] = {
     "s3": (_s3,),
     "apigateway": (_apigateway, _apigateway_import, _apigatewayv2_import),
     "elasticloadbalancing": (_elbv2,),
-    "cloudformation": (_cloudformation,),
+    # the engine's set first: the Lambda set wraps its resource_class_from_type
+    "cloudformation": (_cloudformation, _cloudformation_lambda),
 }
 #: service -> the services whose patched code its deliveries go through
 DEPENDS: dict[str, tuple[str, ...]] = {"s3": ("sns", "events"), "events": ("sns",)}

@@ -1,0 +1,521 @@
+"""CloudFormation's Lambda resources made in Cloudmicro's own Lambda, not in moto's.
+
+moto's CloudFormation engine creates ``AWS::Lambda::*`` resources in moto's Lambda backend,
+which Cloudmicro does not serve: the stack completes, but ListFunctions does not show the
+function, Invoke does not find it, and an event source mapping makes moto pull Docker images.
+Here each of these types is a small model class (the interface moto's
+:mod:`moto.cloudformation.parsing` calls: ``create_from_cloudformation_json``,
+``update_from_cloudformation_json``, ``delete_from_cloudformation_json``, ``physical_resource_id``,
+``get_cfn_attribute``) whose operations are calls of the Lambda API at the control plane's
+endpoint (:func:`emulator.moto.delivery.endpoint`), with boto3 and dummy credentials. moto runs a
+request in a worker thread, so calling back into the endpoint from there does not block the
+control plane's event loop.
+
+* ``AWS::Lambda::Function``: ``Code.ZipFile`` is zipped as ``index.py`` (Python) or ``index.js``
+  (Node.js), as CloudFormation does; ``S3Bucket``/``S3Key`` (``S3ObjectVersion``) is read from
+  moto's S3 in this process; the ``hot-reload`` bucket (``S3Key`` a local folder) is passed on.
+  ``ReservedConcurrentExecutions`` is PutFunctionConcurrency, ``Tags`` the function's tags.
+  ``Ref`` is the name, ``GetAtt Arn`` the ARN. An update changes configuration and, when
+  ``Code`` changed in the template, the code (as on AWS, a new object under the same S3 key is
+  not noticed); a new ``FunctionName`` replaces the function.
+* ``AWS::Lambda::EventSourceMapping`` (``Ref``: its UUID), ``AWS::Lambda::Permission``
+  (``Ref``: its statement id), ``AWS::Lambda::Url`` (``GetAtt FunctionUrl``, ``FunctionArn``),
+  ``AWS::Lambda::EventInvokeConfig``.
+* Versions, aliases and layer versions fail the stack as not supported yet (Cloudmicro's Lambda
+  API has none of them); so does any other ``AWS::Lambda::*`` type.
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+import zipfile
+from collections.abc import Iterator, Mapping
+from typing import Any, ClassVar
+
+from emulator.domain.registry import HOT_RELOAD_BUCKET
+from emulator.moto import delivery
+from emulator.moto.patching import Patch, PatchSet
+
+
+class ResourceError(Exception):
+    """Why a resource could not be made: the stack event's ResourceStatusReason."""
+
+
+# --- the Lambda API at the endpoint ------------------------------------------------------
+
+_clients: dict[tuple[str, str], Any] = {}
+_clients_lock = threading.Lock()
+
+
+def lambda_client(region: str) -> Any:
+    """A boto3 Lambda client for the control plane's endpoint (one per endpoint and region)."""
+    target = delivery.endpoint()
+    if target is None:
+        raise ResourceError("Cloudmicro's Lambda API is not reachable from moto (no control plane endpoint)")
+    with _clients_lock:
+        found = _clients.get((target, region))
+        if found is None:
+            import boto3
+            from botocore.config import Config
+
+            found = boto3.client("lambda", endpoint_url=target, region_name=region, aws_access_key_id="test",
+                                 aws_secret_access_key="test",
+                                 config=Config(retries={"max_attempts": 1}, read_timeout=120, connect_timeout=5))
+            _clients[(target, region)] = found
+        return found
+
+
+def call(region: str, operation: str, **params: Any) -> Any:
+    """One Lambda API call; its error becomes a :class:`ResourceError` in CloudFormation's words."""
+    from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
+
+    client = lambda_client(region)
+    try:
+        return getattr(client, operation)(**params)
+    except ClientError as exc:
+        error = exc.response.get("Error", {})
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        raise ResourceError(f'Resource handler returned message: "{error.get("Message", exc)}" (Service: Lambda, '
+                            f'Status Code: {status}, Error Code: {error.get("Code")})') from None
+    except ParamValidationError as exc:
+        raise ResourceError(f"Properties validation failed: {exc}") from None
+    except BotoCoreError as exc:
+        raise ResourceError(f"Cloudmicro's Lambda API did not answer: {exc}") from None
+
+
+def missing(exc: ResourceError) -> bool:
+    return "ResourceNotFoundException" in str(exc)
+
+
+def members(operation: str) -> dict[str, Any]:
+    """The input members of a Lambda operation (botocore's model): name -> shape."""
+    import botocore.session
+
+    model = botocore.session.get_session().get_service_model("lambda")
+    shape = model.operation_model(operation).input_shape
+    return dict(shape.members) if shape is not None else {}
+
+
+def request(operation: str, properties: Mapping[str, Any], *, skip: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The operation's parameters from CloudFormation properties of the same names; numbers and
+    booleans given as strings (JSON templates, parameters) become what the API takes."""
+    out: dict[str, Any] = {}
+    for name, shape in members(operation).items():
+        if name in skip or name not in properties or properties[name] is None:
+            continue
+        out[name] = _scalar(shape.type_name, properties[name], name)
+    return out
+
+
+def _scalar(kind: str, value: Any, name: str) -> Any:
+    try:
+        if kind in ("integer", "long") and not isinstance(value, bool):
+            return int(value)
+        if kind == "boolean" and isinstance(value, str):
+            if value.lower() not in ("true", "false"):
+                raise ValueError(value)
+            return value.lower() == "true"
+    except (TypeError, ValueError):
+        raise ResourceError(f"Properties validation failed: #/{name}: expected type: "
+                            f"{'Boolean' if kind == 'boolean' else 'Integer'}, found: {value!r}") from None
+    return value
+
+
+def tags_of(properties: Mapping[str, Any]) -> dict[str, str]:
+    tags = properties.get("Tags") or []
+    if isinstance(tags, Mapping):
+        return {str(k): str(v) for k, v in tags.items()}
+    try:
+        return {str(tag["Key"]): str(tag["Value"]) for tag in tags}
+    except (TypeError, KeyError):
+        raise ResourceError("Properties validation failed: #/Tags: each tag needs Key and Value") from None
+
+
+def within(name: str, limit: int = 64) -> str:
+    """A name CloudFormation generated (``{stack}-{logicalId}-{12 random}``) cut to ``limit``:
+    the stack and logical id part is shortened, the random suffix kept."""
+    if len(name) <= limit:
+        return name
+    head, _, suffix = name.rpartition("-")
+    return f"{head[: limit - len(suffix) - 1].rstrip('-')}-{suffix}"
+
+
+def s3_object(account_id: str, region: str, bucket: str, key: str, version: Any = None) -> bytes:
+    """An object of moto's S3 in this process; LookupError in S3's words when there is none."""
+    from moto.s3.exceptions import MissingBucket
+    from moto.s3.models import s3_backends
+    from moto.utilities.utils import get_partition
+
+    backend = s3_backends[account_id][get_partition(region)]
+    try:
+        found = backend.get_object(bucket, key, version_id=str(version) if version else None)
+    except MissingBucket:
+        raise LookupError("S3 Error Code: NoSuchBucket. S3 Error Message: "
+                          "The specified bucket does not exist") from None
+    if found is None or getattr(found, "is_delete_marker", False):
+        raise LookupError("S3 Error Code: NoSuchKey. S3 Error Message: The specified key does not exist.")
+    return bytes(found.value)
+
+
+# --- the model classes ------------------------------------------------------------------
+
+
+class LambdaResource:
+    """What moto's CloudFormation engine needs of a resource; subclasses make one type."""
+
+    TYPE: ClassVar[str] = ""
+    NAME_PROPERTY: ClassVar[str | None] = None
+    ATTRIBUTES: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, physical_id: str, properties: dict[str, Any], region: str, **state: Any) -> None:
+        self.physical_id = physical_id
+        self.properties = properties
+        self.region = region
+        self.state = state
+        self.cf_resource_type = self.TYPE
+        self.logical_resource_id = ""
+
+    # moto's interface
+    @classmethod
+    def cloudformation_type(cls) -> str:
+        return cls.TYPE
+
+    @classmethod
+    def cloudformation_name_type(cls) -> str | None:
+        return cls.NAME_PROPERTY
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return attr in cls.ATTRIBUTES
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.physical_id
+
+    def is_created(self) -> bool:
+        return True
+
+    def get_cfn_attribute(self, attr: str) -> Any:
+        from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
+
+        if attr not in self.ATTRIBUTES:
+            raise UnformattedGetAttTemplateException()
+        return self.attribute(attr)
+
+    def attribute(self, attr: str) -> Any:
+        raise NotImplementedError
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: dict[str, Any],
+                                        account_id: str, region_name: str, **kwargs: Any) -> LambdaResource:
+        properties = dict(cloudformation_json.get("Properties") or {})
+        return cls.create(resource_name, properties, account_id, region_name, kwargs.get("LogicalId", ""))
+
+    @classmethod
+    def update_from_cloudformation_json(cls, original_resource: Any, new_resource_name: str,
+                                        cloudformation_json: dict[str, Any], account_id: str,
+                                        region_name: str) -> LambdaResource:
+        properties = dict(cloudformation_json.get("Properties") or {})
+        return cls.update(original_resource, new_resource_name, properties, account_id, region_name)
+
+    @classmethod
+    def delete_from_cloudformation_json(cls, resource_name: str, cloudformation_json: dict[str, Any],
+                                        account_id: str, region_name: str) -> None:
+        return None  # instances delete themselves (delete() below): moto calls that first
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        try:
+            self.remove()
+        except ResourceError as exc:
+            if not missing(exc):  # already gone: deleted
+                raise
+
+    # what each type does
+    @classmethod
+    def create(cls, name: str, properties: dict[str, Any], account_id: str, region: str,
+               logical_id: str) -> LambdaResource:
+        raise NotImplementedError
+
+    @classmethod
+    def update(cls, old: Any, name: str, properties: dict[str, Any], account_id: str, region: str) -> LambdaResource:
+        """Default: replacement (a new resource, then the old one deleted, as CloudFormation does)."""
+        new = cls.create(name, properties, account_id, region, old.logical_resource_id)
+        old.delete(account_id, region)
+        return new
+
+    def remove(self) -> None:
+        raise NotImplementedError
+
+
+class Function(LambdaResource):
+    TYPE = "AWS::Lambda::Function"
+    NAME_PROPERTY = "FunctionName"
+    ATTRIBUTES = ("Arn",)
+    _HANDLED = ("FunctionName", "Code", "Tags", "Publish")
+
+    @classmethod
+    def create(cls, name: str, properties: dict[str, Any], account_id: str, region: str,
+               logical_id: str) -> LambdaResource:
+        body = request("CreateFunction", properties, skip=cls._HANDLED)
+        if not properties.get("FunctionName"):
+            name = within(name)
+        body.update(FunctionName=name, Code=code_of(properties, region, account_id))
+        body.setdefault("Role", f"arn:aws:iam::{account_id}:role/cloudmicro-cloudformation")
+        tags = tags_of(properties)
+        if tags:
+            body["Tags"] = tags
+        created = call(region, "create_function", **body)
+        function = cls(created["FunctionName"], properties, region, arn=created["FunctionArn"])
+        try:
+            function.concurrency(properties.get("ReservedConcurrentExecutions"))
+        except ResourceError:
+            function.delete(account_id, region)
+            raise
+        return function
+
+    def concurrency(self, value: Any) -> None:
+        if value is None:
+            call(self.region, "delete_function_concurrency", FunctionName=self.physical_id)
+        else:
+            call(self.region, "put_function_concurrency", FunctionName=self.physical_id,
+                 ReservedConcurrentExecutions=_scalar("integer", value, "ReservedConcurrentExecutions"))
+
+    @classmethod
+    def update(cls, old: Any, name: str, properties: dict[str, Any], account_id: str, region: str) -> LambdaResource:
+        wanted = properties.get("FunctionName")
+        if wanted is not None and wanted != old.physical_id:  # a new name: replacement
+            return super().update(old, wanted, properties, account_id, region)
+        config = request("UpdateFunctionConfiguration", properties, skip=cls._HANDLED)
+        # what the new template leaves out goes back to Lambda's default, as CloudFormation does
+        config.setdefault("Environment", {"Variables": {}})
+        config.setdefault("Timeout", 3)
+        config.setdefault("MemorySize", 128)
+        config.setdefault("Description", "")
+        config.setdefault("Layers", [])
+        config.setdefault("DeadLetterConfig", {})
+        if "Role" not in config:
+            config["Role"] = f"arn:aws:iam::{account_id}:role/cloudmicro-cloudformation"
+        function = cls(old.physical_id, properties, region, arn=old.state["arn"])
+        if properties.get("Code") != old.properties.get("Code"):
+            code = code_of(properties, region, account_id)
+            call(region, "update_function_code", FunctionName=old.physical_id, **code)
+        call(region, "update_function_configuration", FunctionName=old.physical_id, **config)
+        if properties.get("ReservedConcurrentExecutions") != old.properties.get("ReservedConcurrentExecutions"):
+            function.concurrency(properties.get("ReservedConcurrentExecutions"))
+        before, after = tags_of(old.properties), tags_of(properties)
+        gone = [key for key in before if key not in after]
+        if gone:
+            call(region, "untag_resource", Resource=old.state["arn"], TagKeys=gone)
+        if after and after != before:
+            call(region, "tag_resource", Resource=old.state["arn"], Tags=after)
+        return function
+
+    def remove(self) -> None:
+        call(self.region, "delete_function", FunctionName=self.physical_id)
+
+    def attribute(self, attr: str) -> Any:
+        return self.state["arn"]
+
+
+def code_of(properties: Mapping[str, Any], region: str, account_id: str) -> dict[str, Any]:
+    """The Lambda API's ``Code`` for a template's ``Code`` property."""
+    code = properties.get("Code")
+    if not isinstance(code, Mapping):
+        raise ResourceError("Properties validation failed: #: required key [Code] not found")
+    if code.get("ImageUri"):
+        raise ResourceError("Code.ImageUri: container image functions are not supported by Cloudmicro; "
+                            "use a .zip package (ZipFile, or S3Bucket and S3Key)")
+    if "ZipFile" in code:
+        return {"ZipFile": inline_zip(str(code["ZipFile"]), str(properties.get("Runtime") or ""))}
+    bucket, key = code.get("S3Bucket"), code.get("S3Key")
+    if not bucket or not key:
+        raise ResourceError("Properties validation failed: Code needs ZipFile, or S3Bucket and S3Key")
+    if bucket == HOT_RELOAD_BUCKET:
+        return {"S3Bucket": bucket, "S3Key": key}
+    try:
+        data = s3_object(account_id, region, str(bucket), str(key), code.get("S3ObjectVersion"))
+    except LookupError as exc:
+        raise ResourceError(f'Resource handler returned message: "Error occurred while GetObject. {exc}" '
+                            "(Service: Lambda, Status Code: 400, Error Code: InvalidParameterValueException)"
+                            ) from None
+    return {"ZipFile": data}
+
+
+def inline_zip(source: str, runtime: str) -> bytes:
+    """CloudFormation's package for inline code: the source as ``index.py`` or ``index.js``."""
+    if runtime.startswith("python"):
+        name = "index.py"
+    elif runtime.startswith("nodejs"):
+        name = "index.js"  # CommonJS, as CloudFormation writes it
+    else:
+        raise ResourceError(f"Code.ZipFile (inline code) is for Node.js and Python runtimes, not {runtime or 'none'}: "
+                            "use S3Bucket and S3Key")
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        entry = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+        entry.external_attr = 0o644 << 16
+        archive.writestr(entry, source)
+    return buffer.getvalue()
+
+
+class EventSourceMapping(LambdaResource):
+    TYPE = "AWS::Lambda::EventSourceMapping"
+    ATTRIBUTES = ("Id", "EventSourceMappingArn")
+    _REPLACED = ("EventSourceArn", "StartingPosition", "StartingPositionTimestamp", "SelfManagedEventSource",
+                 "Queues", "Topics")
+
+    @classmethod
+    def create(cls, name: str, properties: dict[str, Any], account_id: str, region: str,
+               logical_id: str) -> LambdaResource:
+        body = request("CreateEventSourceMapping", properties, skip=("Tags",))
+        tags = tags_of(properties)
+        if tags:
+            body["Tags"] = tags
+        created = call(region, "create_event_source_mapping", **body)
+        return cls(created["UUID"], properties, region, arn=created.get("EventSourceMappingArn")
+                   or f"arn:aws:lambda:{region}:{account_id}:event-source-mapping:{created['UUID']}")
+
+    @classmethod
+    def update(cls, old: Any, name: str, properties: dict[str, Any], account_id: str, region: str) -> LambdaResource:
+        if any(properties.get(key) != old.properties.get(key) for key in cls._REPLACED):
+            return super().update(old, name, properties, account_id, region)
+        body = request("UpdateEventSourceMapping", properties, skip=("UUID",))
+        body.setdefault("Enabled", True)
+        call(region, "update_event_source_mapping", UUID=old.physical_id, **body)
+        return cls(old.physical_id, properties, region, **old.state)
+
+    def remove(self) -> None:
+        call(self.region, "delete_event_source_mapping", UUID=self.physical_id)
+
+    def attribute(self, attr: str) -> Any:
+        return self.physical_id if attr == "Id" else self.state["arn"]
+
+
+class Permission(LambdaResource):
+    """Every property requires replacement (AWS's resource reference): an update is a new
+    statement, then the old one removed."""
+
+    TYPE = "AWS::Lambda::Permission"
+    ATTRIBUTES = ("Id",)
+
+    @classmethod
+    def create(cls, name: str, properties: dict[str, Any], account_id: str, region: str,
+               logical_id: str) -> LambdaResource:
+        body = request("AddPermission", properties, skip=("StatementId",))
+        call(region, "add_permission", StatementId=name, **body)
+        return cls(name, properties, region, function=properties.get("FunctionName"))
+
+    def remove(self) -> None:
+        call(self.region, "remove_permission", FunctionName=self.state["function"], StatementId=self.physical_id)
+
+    def attribute(self, attr: str) -> Any:
+        return self.physical_id
+
+
+class Url(LambdaResource):
+    TYPE = "AWS::Lambda::Url"
+    ATTRIBUTES = ("FunctionArn", "FunctionUrl")
+
+    @classmethod
+    def create(cls, name: str, properties: dict[str, Any], account_id: str, region: str,
+               logical_id: str) -> LambdaResource:
+        body = request("CreateFunctionUrlConfig", properties, skip=("FunctionName",))
+        target = properties.get("TargetFunctionArn")
+        if not target:
+            raise ResourceError("Properties validation failed: #: required key [TargetFunctionArn] not found")
+        created = call(region, "create_function_url_config", FunctionName=str(target), **body)
+        return cls(created["FunctionArn"], properties, region, url=created["FunctionUrl"], target=str(target))
+
+    @classmethod
+    def update(cls, old: Any, name: str, properties: dict[str, Any], account_id: str, region: str) -> LambdaResource:
+        if any(properties.get(key) != old.properties.get(key) for key in ("TargetFunctionArn", "Qualifier")):
+            old.delete(account_id, region)  # one URL per function: the old one goes first
+            return cls.create(name, properties, account_id, region, old.logical_resource_id)
+        body = request("UpdateFunctionUrlConfig", properties, skip=("FunctionName", "Qualifier"))
+        body.setdefault("Cors", {})
+        qualifier = {"Qualifier": properties["Qualifier"]} if properties.get("Qualifier") else {}
+        updated = call(region, "update_function_url_config", FunctionName=old.state["target"], **qualifier, **body)
+        return cls(old.physical_id, properties, region, url=updated["FunctionUrl"], target=old.state["target"])
+
+    def remove(self) -> None:
+        qualifier = {"Qualifier": self.properties["Qualifier"]} if self.properties.get("Qualifier") else {}
+        call(self.region, "delete_function_url_config", FunctionName=self.state["target"], **qualifier)
+
+    def attribute(self, attr: str) -> Any:
+        return self.physical_id if attr == "FunctionArn" else self.state["url"]
+
+
+class EventInvokeConfig(LambdaResource):
+    TYPE = "AWS::Lambda::EventInvokeConfig"
+
+    @classmethod
+    def create(cls, name: str, properties: dict[str, Any], account_id: str, region: str,
+               logical_id: str) -> LambdaResource:
+        body = request("PutFunctionEventInvokeConfig", properties)
+        if "FunctionName" not in body or "Qualifier" not in body:
+            raise ResourceError("Properties validation failed: #: required keys [FunctionName, Qualifier]")
+        call(region, "put_function_event_invoke_config", **body)
+        return cls(f"{body['FunctionName']}|{body['Qualifier']}", properties, region, **body)
+
+    @classmethod
+    def update(cls, old: Any, name: str, properties: dict[str, Any], account_id: str, region: str) -> LambdaResource:
+        if any(properties.get(key) != old.properties.get(key) for key in ("FunctionName", "Qualifier")):
+            return super().update(old, name, properties, account_id, region)
+        return cls.create(name, properties, account_id, region, old.logical_resource_id)  # Put replaces it
+
+    def remove(self) -> None:
+        call(self.region, "delete_function_event_invoke_config", FunctionName=self.state["FunctionName"],
+             Qualifier=self.state["Qualifier"])
+
+
+TYPES: dict[str, type[LambdaResource]] = {
+    cls.TYPE: cls for cls in (Function, EventSourceMapping, Permission, Url, EventInvokeConfig)
+}
+
+
+def not_yet_reason(resource_type: str) -> str:
+    if resource_type in ("AWS::Lambda::Version", "AWS::Lambda::Alias"):
+        return (f"{resource_type} is not supported yet by Cloudmicro: its Lambda API has no versions or aliases "
+                "yet (functions run $LATEST)")
+    return f"{resource_type} is not supported yet by Cloudmicro's Lambda"
+
+
+def lambda_class(resource_type: str) -> type[LambdaResource] | None:
+    """Our class for a Lambda type; None for the types that are not Lambda's."""
+    return TYPES.get(resource_type)
+
+
+def _resource_class_from_type(original: Any) -> Any:
+    def resource_class_from_type(resource_type: str) -> Any:
+        if resource_type.startswith("AWS::Lambda::"):
+            found = TYPES.get(resource_type)
+            if found is not None:
+                return found
+            from emulator.moto.cloudformation_stacks import unsupported
+
+            return unsupported(resource_type, not_yet_reason(resource_type))
+        return original(resource_type)
+
+    return resource_class_from_type
+
+
+def _resource_name_property_from_type(original: Any) -> Any:
+    def resource_name_property_from_type(resource_type: str) -> str | None:
+        if resource_type.startswith("AWS::Lambda::"):
+            found = TYPES.get(resource_type)
+            return found.NAME_PROPERTY if found is not None else None
+        return original(resource_type)
+
+    return resource_name_property_from_type
+
+
+def _patches() -> Iterator[Patch]:
+    from moto.cloudformation import parsing
+
+    yield Patch(parsing, "resource_class_from_type", _resource_class_from_type)
+    yield Patch(parsing, "resource_name_property_from_type", _resource_name_property_from_type)
+
+
+#: CloudFormation's Lambda resource types made in Cloudmicro's Lambda
+PATCHES = PatchSet("cloudformation-lambda", _patches)
