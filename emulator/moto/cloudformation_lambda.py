@@ -297,18 +297,23 @@ class Function(LambdaResource):
         if "Role" not in config:
             config["Role"] = f"arn:aws:iam::{account_id}:role/cloudmicro-cloudformation"
         function = cls(old.physical_id, properties, region, arn=old.state["arn"])
-        if properties.get("Code") != old.properties.get("Code"):
+        # a failed update may have changed part of the function: its rollback then sets it all
+        stale = bool(old.state.get("stale"))
+        old.state["stale"] = True
+        call(region, "update_function_configuration", FunctionName=old.physical_id, **config)
+        if stale or properties.get("Code") != old.properties.get("Code"):
             code = code_of(properties, region, account_id)
             call(region, "update_function_code", FunctionName=old.physical_id, **code)
-        call(region, "update_function_configuration", FunctionName=old.physical_id, **config)
-        if properties.get("ReservedConcurrentExecutions") != old.properties.get("ReservedConcurrentExecutions"):
-            function.concurrency(properties.get("ReservedConcurrentExecutions"))
+        wanted_concurrency = properties.get("ReservedConcurrentExecutions")
+        if stale or wanted_concurrency != old.properties.get("ReservedConcurrentExecutions"):
+            function.concurrency(wanted_concurrency)
         before, after = tags_of(old.properties), tags_of(properties)
         gone = [key for key in before if key not in after]
         if gone:
             call(region, "untag_resource", Resource=old.state["arn"], TagKeys=gone)
-        if after and after != before:
+        if after and (stale or after != before):
             call(region, "tag_resource", Resource=old.state["arn"], Tags=after)
+        old.state["stale"] = False
         return function
 
     def remove(self) -> None:

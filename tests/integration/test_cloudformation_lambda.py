@@ -282,3 +282,23 @@ def test_template_url_on_127_0_0_1_and_errors_are_xml(endpoint: str) -> None:
                         timeout=30)
     assert raw.status_code == 400 and raw.text.lstrip().startswith("<")
     assert "<Code>ValidationError</Code>" in raw.text
+
+
+def test_a_failed_update_rolls_back_to_the_previous_template(endpoint: str) -> None:
+    cfn, lam = client(endpoint, "cloudformation"), client(endpoint, "lambda")
+
+    def template(runtime: str, answer: str) -> str:
+        return json.dumps({"Resources": {"Fn": {"Type": "AWS::Lambda::Function", "Properties": {
+            "FunctionName": "rolled", "Runtime": runtime, "Handler": "index.handler", "Role": "r",
+            "Code": {"ZipFile": f"def handler(e, c):\n    return {answer!r}\n"}}}}})
+
+    cfn.create_stack(StackName="rolling", TemplateBody=template("python3.11", "before"))
+    cfn.update_stack(StackName="rolling", TemplateBody=template("python2.7", "after"))
+    assert cfn.describe_stacks(StackName="rolling")["Stacks"][0]["StackStatus"] == "UPDATE_ROLLBACK_COMPLETE"
+    events = cfn.describe_stack_events(StackName="rolling")["StackEvents"]
+    failed = next(e for e in events if e["ResourceStatus"] == "UPDATE_FAILED")
+    assert failed["LogicalResourceId"] == "Fn" and "python2.7" in failed["ResourceStatusReason"]
+    assert json.loads(lam.invoke(FunctionName="rolled")["Payload"].read()) == "before"
+    assert lam.get_function(FunctionName="rolled")["Configuration"]["Runtime"] == "python3.11"
+    cfn.delete_stack(StackName="rolling")
+    assert "rolled" not in {f["FunctionName"] for f in lam.list_functions()["Functions"]}
