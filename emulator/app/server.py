@@ -17,9 +17,34 @@ from fastapi import FastAPI
 from emulator.api.deps import Plane, installed
 from emulator.app import create_app
 from emulator.config import Settings
+from emulator.frontdoor.server import REASON
+
+
+class _StatusLines(dict[int, bytes]):
+    """uvicorn's status lines, with the reason phrase the front door asks for (an ALB target's
+    ``statusDescription``): uvicorn writes ``STATUS_LINE[status]`` while the answer is started,
+    in the task that started it, where :data:`emulator.frontdoor.server.REASON` is set."""
+
+    def __missing__(self, status: int) -> bytes:
+        return b"HTTP/1.1 %d \r\n" % status
+
+    def __getitem__(self, status: int) -> bytes:
+        wanted, reason = REASON.get()
+        if reason is not None and wanted == status:
+            return b"HTTP/1.1 %d %s\r\n" % (status, reason.encode("latin-1"))
+        return dict.__getitem__(self, status) if status in self else self.__missing__(status)
+
+
+def custom_reason_phrases() -> None:
+    """Let the front door's answers carry their own reason phrase (once per process)."""
+    from uvicorn.protocols.http import httptools_impl
+
+    if not isinstance(httptools_impl.STATUS_LINE, _StatusLines):
+        httptools_impl.STATUS_LINE = _StatusLines(httptools_impl.STATUS_LINE)
 
 
 def uvicorn_config(settings: Settings, app: FastAPI) -> uvicorn.Config:
+    custom_reason_phrases()
     return uvicorn.Config(
         app,
         host=settings.host,

@@ -35,8 +35,8 @@ action (by ``Order``) answers: authenticate actions are passed over (logged: not
   port the client reached (the endpoint's), so a redirect that keeps it comes back here, and
   through the path form a redirect to the same host keeps the ``/_aws/elb/{name}`` prefix.
 
-The ``statusDescription`` of a Lambda response is checked (a string) but the reason phrase sent
-is the HTTP server's standard one: the ASGI server cannot set another.
+The ``statusDescription`` of a Lambda response ("200 OK", "418 Teapot") is the reason phrase of
+the status line, as an ALB sends it (``emulator/app/server.py`` lets uvicorn write it).
 
 Load balancers are read from moto once and kept until a write to Elastic Load Balancing (or
 CloudFormation, or a reset) passes through the endpoint (:meth:`AlbCatalog.changed`).

@@ -75,11 +75,14 @@ _JSON = "application/json"
 
 @dataclass(frozen=True)
 class HttpResponse:
-    """An HTTP answer: status, headers (in order, repeats kept) and body."""
+    """An HTTP answer: status, headers (in order, repeats kept) and body; ``reason`` the
+    status line's reason phrase when it is not the standard one (an ALB target's
+    ``statusDescription``)."""
 
     status: int
     headers: tuple[tuple[str, str], ...]
     body: bytes
+    reason: str | None = None
 
     def header(self, name: str) -> str | None:
         """The first value of the header ``name`` (any case), or None."""
@@ -395,7 +398,17 @@ def alb_response(payload: bytes, *, function_error: str | None, multi_value: boo
         data = _decode(body) if _flag(result.get("isBase64Encoded")) else body.encode()
     except _Malformed:
         return alb_error(502)
-    return HttpResponse(status, tuple(headers), data)
+    return HttpResponse(status, tuple(headers), data, _reason(status, description))
+
+
+def _reason(status: int, description: str | None) -> str | None:
+    """The reason phrase an ALB sends for ``statusDescription`` ("200 OK" -> "OK"): printable
+    characters only, at most 100."""
+    if not description:
+        return None
+    text = description.removeprefix(f"{status} ").strip() if description.startswith(f"{status} ") else description
+    cleaned = "".join(c for c in text if " " <= c <= "~")[:100]
+    return cleaned or None
 
 
 def timeout_alb() -> HttpResponse:

@@ -9,6 +9,7 @@ service's limit: 413 beyond it, before the function is called.
 
 from __future__ import annotations
 
+import contextvars
 import json
 import logging
 import re
@@ -84,6 +85,11 @@ class FrontDoor:
             host=_header(scope, b"host") or "")
         await _send(send, await doorman.serve(door, request))
 
+
+#: (status, reason phrase) of the answer being started, for a server that writes custom reasons
+#: (emulator/app/server.py reads it where uvicorn writes the status line)
+REASON: contextvars.ContextVar[tuple[int, str | None]] = contextvars.ContextVar("cloudmicro_reason",
+                                                                                default=(0, None))
 
 _TEST_INVOKE = re.compile(r"^/restapis/([^/]+)/resources/([^/]+)/methods/([^/]+)$")
 
@@ -179,5 +185,10 @@ async def _send(send: Any, response: HttpResponse | StreamedResponse) -> None:
     headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers]
     if not any(k.lower() == b"content-length" for k, _ in headers):
         headers.append((b"content-length", str(len(response.body)).encode()))
-    await send({"type": "http.response.start", "status": response.status, "headers": headers})
+    token = REASON.set((response.status, response.reason)) if response.reason else None
+    try:
+        await send({"type": "http.response.start", "status": response.status, "headers": headers})
+    finally:
+        if token is not None:
+            REASON.reset(token)
     await send({"type": "http.response.body", "body": response.body})

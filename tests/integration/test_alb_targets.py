@@ -39,7 +39,7 @@ def handler(event, context):
         return {"statusCode": 201, "statusDescription": "201 Created",
                 "multiValueHeaders": {"Set-Cookie": ["a=1", "b=2"], "Content-Type": ["application/json"]},
                 "body": body}
-    return {"statusCode": 200, "statusDescription": "200 OK", "headers": {"Content-Type": "application/json"},
+    return {"statusCode": 200, "statusDescription": "200 Fine Thanks", "headers": {"Content-Type": "application/json"},
             "body": body}
 '''
 RESOLVER_APP = '''
@@ -229,7 +229,7 @@ def test_albs_own_errors(shop: dict[str, Any]) -> None:
     too_big = requests.post(f"{base}/x", data=b"x" * (1024 * 1024 + 1), timeout=60)
     assert too_big.status_code == 413
     reply, _ = by_host(shop, "GET", "/x")
-    assert reply.status == 200 and reply.reason == "OK"  # statusDescription "200 OK": uvicorn's phrase is sent
+    assert reply.status == 200 and reply.reason == "Fine Thanks"  # statusDescription "200 Fine Thanks"
 
 
 def test_powertools_alb_resolver_resolves_a_path_parameter(shop: dict[str, Any]) -> None:
