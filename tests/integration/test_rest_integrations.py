@@ -154,6 +154,32 @@ def test_mock_picks_the_status_and_the_integration_response_renders(endpoint: st
     assert requests.post(api.url("/strict"), json={}, timeout=30).status_code == 200
 
 
+def test_cors_as_a_rest_api_configures_it_an_options_mock_method_answers_the_preflight(endpoint: str) -> None:
+    """REST APIs do CORS with an OPTIONS method whose MOCK integration answers the preflight
+    (what the console's "Enable CORS" and SAM make), and the proxy function adds the header to
+    its own answers."""
+    api = Api(endpoint, "cors")
+    allow = {"method.response.header.Access-Control-Allow-Origin": "'http://localhost:3000'",
+             "method.response.header.Access-Control-Allow-Methods": "'GET,OPTIONS'",
+             "method.response.header.Access-Control-Allow-Headers": "'Content-Type,X-App'"}
+    api.method("/items", "OPTIONS", type="MOCK", requestTemplates={"application/json": '{"statusCode": 200}'},
+               responses={"200": {"responseParameters": allow}})
+    api.method("/items", "GET", type="MOCK", requestTemplates={"application/json": '{"statusCode": 200}'},
+               responses={"200": {"responseParameters": {
+                   "method.response.header.Access-Control-Allow-Origin": "'http://localhost:3000'"},
+                   "responseTemplates": {"application/json": '{"items": []}'}}})
+    api.deploy()
+    preflight = requests.options(api.url("/items"), headers={
+        "Origin": "http://localhost:3000", "Access-Control-Request-Method": "GET",
+        "Access-Control-Request-Headers": "X-App"}, timeout=30)
+    assert preflight.status_code == 200, preflight.text
+    assert preflight.headers["Access-Control-Allow-Origin"] == "http://localhost:3000"
+    assert preflight.headers["Access-Control-Allow-Methods"] == "GET,OPTIONS"
+    assert preflight.headers["Access-Control-Allow-Headers"] == "Content-Type,X-App"
+    got = requests.get(api.url("/items"), headers={"Origin": "http://localhost:3000"}, timeout=30)
+    assert got.json() == {"items": []} and got.headers["Access-Control-Allow-Origin"] == "http://localhost:3000"
+
+
 def test_a_broken_template_gets_500_and_a_body_that_is_not_json_400(endpoint: str) -> None:
     api = Api(endpoint, "broken")
     api.method("/broken", "POST", type="MOCK",
