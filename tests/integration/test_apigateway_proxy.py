@@ -40,6 +40,13 @@ PLAIN = '''
 def handler(event, context):
     return {"route": event["routeKey"], "params": event.get("pathParameters")}
 '''
+SLOW = '''
+import time
+
+def handler(event, context):
+    time.sleep(3)
+    return {"statusCode": 200, "body": "late"}
+'''
 
 
 def lambda_uri(name: str) -> str:
@@ -50,7 +57,7 @@ def lambda_uri(name: str) -> str:
 @pytest.fixture(scope="module")
 def endpoint(tmp_path_factory: pytest.TempPathFactory, cloudmicro_server: Any, docker_engine: Any) -> str:
     functions = tmp_path_factory.mktemp("frontdoor") / "functions"
-    for name, code in (("web", WEB), ("plain", PLAIN), ("held", PLAIN)):
+    for name, code in (("web", WEB), ("plain", PLAIN), ("held", PLAIN), ("slow", SLOW)):
         (functions / name).mkdir(parents=True)
         (functions / name / "app.py").write_text(code)
         (functions / name / "function.json").write_text(json.dumps({"Handler": "app.handler"}))
@@ -276,3 +283,19 @@ def test_a_missing_function_and_a_throttled_one_get_api_gateways_answers(endpoin
     held = requests.get(f"{endpoint}/_aws/execute-api/{api}/dev/held", timeout=60)
     assert (held.status_code, held.json()) == (429, {"message": "Too Many Requests"})
     assert requests.get(f"{endpoint}/_aws/execute-api/{api}/dev/ghost", timeout=60).status_code == 500  # still up
+
+
+def test_the_integration_timeout_gives_504_and_the_function_runs_on(endpoint: str) -> None:
+    apigw = plugin_client(endpoint, "apigateway")
+    api = apigw.create_rest_api(name="timeouts")["id"]
+    root = apigw.get_resources(restApiId=api)["items"][0]["id"]
+    resource = apigw.create_resource(restApiId=api, parentId=root, pathPart="slow")["id"]
+    apigw.put_method(restApiId=api, resourceId=resource, httpMethod="GET", authorizationType="NONE")
+    apigw.put_integration(restApiId=api, resourceId=resource, httpMethod="GET", type="AWS_PROXY",
+                          integrationHttpMethod="POST", uri=lambda_uri("slow"), timeoutInMillis=1000)
+    apigw.create_deployment(restApiId=api, stageName="dev")
+    started = time.monotonic()
+    reply = requests.get(f"{endpoint}/_aws/execute-api/{api}/dev/slow", timeout=60)
+    elapsed = time.monotonic() - started
+    assert (reply.status_code, reply.json()) == (504, {"message": "Endpoint request timed out"})
+    assert 1.0 <= elapsed < 2.5, elapsed  # API Gateway's timeout (1 s here; 29 s by default), not the function's
