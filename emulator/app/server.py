@@ -17,7 +17,7 @@ from fastapi import FastAPI
 from emulator.api.deps import Plane, installed
 from emulator.app import create_app
 from emulator.config import Settings
-from emulator.frontdoor.server import REASON
+from emulator.frontdoor.server import HEADER_NAMES, REASON
 
 
 class _StatusLines(dict[int, bytes]):
@@ -43,8 +43,27 @@ def custom_reason_phrases() -> None:
         httptools_impl.STATUS_LINE = _StatusLines(httptools_impl.STATUS_LINE)
 
 
+def header_spellings() -> None:
+    """Keep each request header's name as the client spelled it, next to the lower-cased one ASGI
+    gives (``scope["cloudmicro.header_names"]``): a REST API's event carries the client's spelling,
+    as API Gateway sends it (once per process)."""
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+    original = HttpToolsProtocol.on_header
+    if getattr(original, "cloudmicro", False):
+        return
+
+    def on_header(self: HttpToolsProtocol, name: bytes, value: bytes) -> None:
+        self.scope.setdefault(HEADER_NAMES, []).append(name)  # type: ignore[misc]
+        original(self, name, value)
+
+    on_header.cloudmicro = True  # type: ignore[attr-defined]
+    HttpToolsProtocol.on_header = on_header  # type: ignore[method-assign]
+
+
 def uvicorn_config(settings: Settings, app: FastAPI) -> uvicorn.Config:
     custom_reason_phrases()
+    header_spellings()
     return uvicorn.Config(
         app,
         host=settings.host,

@@ -80,11 +80,14 @@ class FrontDoor:
             return
         request = HttpRequest(
             method=scope["method"], path=door.path, raw_path=door.raw_path, query=scope.get("query_string", b""),
-            headers=tuple((k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]),
+            headers=_spelled(scope),
             body=body, source_ip=(scope.get("client") or ("127.0.0.1", 0))[0], scheme=scope.get("scheme", "http"),
             host=_header(scope, b"host") or "")
         await _send(send, await doorman.serve(door, request))
 
+
+#: the scope key of the request headers' names as the client spelled them (emulator/app/server.py)
+HEADER_NAMES = "cloudmicro.header_names"
 
 #: (status, reason phrase) of the answer being started, for a server that writes custom reasons
 #: (emulator/app/server.py reads it where uvicorn writes the status line)
@@ -148,6 +151,16 @@ def _may_change(scope: Scope) -> bool:
     if service == "lambda":  # URL configs and functions change; invocations (the hot path) do not
         return not path.endswith(("/invocations", "/response-streaming-invocations", "/invoke-async"))
     return service in _WATCHED
+
+
+def _spelled(scope: Scope) -> tuple[tuple[str, str], ...]:
+    """The request's headers, their names as the client spelled them when the server kept them."""
+    headers = scope["headers"]
+    names = scope.get(HEADER_NAMES)
+    if names is None or len(names) < len(headers) or any(
+            n.lower() != k for n, (k, _) in zip(names, headers, strict=False)):
+        names = [k for k, _ in headers]
+    return tuple((n.decode("latin-1"), v.decode("latin-1")) for n, (_, v) in zip(names, headers, strict=False))
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

@@ -114,8 +114,8 @@ def test_a_rest_api_proxy_route_gets_awss_event_by_host_by_path_and_legacy(endpo
         assert event["queryStringParameters"] == {"a": "2", "b": "x y"}
         assert event["multiValueQueryStringParameters"] == {"a": ["1", "2"], "b": ["x y"]}
         assert event["stageVariables"] == {"color": "blue"}
-        # (names arrive lower-cased: the ASGI server lower-cases them; AWS keeps the client's spelling)
-        assert event["headers"]["x-multi"] == "one" and event["multiValueHeaders"]["x-multi"] == ["one"]
+        # a REST API keeps the client's spelling of header names (HTTP APIs lower-case them)
+        assert event["headers"]["X-Multi"] == "one" and event["multiValueHeaders"]["X-Multi"] == ["one"]
         context = event["requestContext"]
         assert context["stage"] == "dev" and context["apiId"] == rest_api and context["path"] == "/dev/items/42"
         assert context["resourcePath"] == "/items/{id}" and context["identity"]["sourceIp"] == "127.0.0.1"
