@@ -8,7 +8,11 @@ a ``TemplateURL``'s bucket from the path only when the host says ``localhost``. 
 
 * a type no one makes is a resource that fails, its reason naming the type;
 * each resource gets its stack events (``CREATE_IN_PROGRESS``, ``CREATE_COMPLETE`` or
-  ``CREATE_FAILED`` with the reason; the same for updates);
+  ``CREATE_FAILED`` with the reason; the same for updates, and ``DELETE_IN_PROGRESS`` and
+  ``DELETE_COMPLETE`` for a resource an update removes or a stack deletion deletes: moto
+  deleted them without a word);
+* an update changes only the resources whose template changed: moto wrote ``Properties: {}``
+  into a resource that had none when it made it, so every later update found it changed;
 * a failed creation rolls back: the resources made are deleted and the stack is
   ``ROLLBACK_COMPLETE`` (it can be described and deleted); a failed update goes back to the
   previous template (``UPDATE_ROLLBACK_COMPLETE``); a failed deletion is ``DELETE_FAILED``;
@@ -187,6 +191,37 @@ def _parse_and_update_resource(original: Callable[..., Any]) -> Callable[..., An
         return new
 
     return parse_and_update_resource
+
+
+def _delete_resource(original: Callable[..., Any]) -> Callable[..., Any]:
+    def delete_resource(self: Any, parsed_resource: Any, resource_json: dict[str, Any]) -> None:
+        stack = _stack_of(self, self._account_id, self._region_name)
+        logical_id = str(getattr(parsed_resource, "logical_resource_id", "") or "")
+        resource_type = str(resource_json.get("Type", ""))
+        physical_id = str(getattr(parsed_resource, "physical_resource_id", "") or "")
+        started = getattr(self, "_cloudmicro_deleting", None)
+        if started is None:
+            started = self._cloudmicro_deleting = set()
+        if logical_id and logical_id not in started:  # moto tries again after a dependency error
+            started.add(logical_id)
+            resource_event(stack, logical_id, resource_type, "DELETE_IN_PROGRESS", physical_id)
+        original(self, parsed_resource, resource_json)
+        if logical_id:
+            started.discard(logical_id)
+            resource_event(stack, logical_id, resource_type, "DELETE_COMPLETE", physical_id)
+
+    return delete_resource
+
+
+def _build_resource_diff(original: Callable[..., Any]) -> Callable[..., Any]:
+    def build_resource_diff(self: Any, other_template: dict[str, Any], parameters: Any = None) -> Any:
+        for resources in (self._resource_json_map, other_template.get("Resources") or {}):
+            for resource in resources.values():
+                if isinstance(resource, dict):
+                    resource.setdefault("Properties", {})  # what moto's parse_resource adds
+        return original(self, other_template, parameters)
+
+    return build_resource_diff
 
 
 # --- stack operations that fail ---------------------------------------------------------
@@ -446,6 +481,8 @@ def _patches() -> Iterator[Patch]:
     yield Patch(parsing, "resource_class_from_type", _resource_class_from_type)
     yield Patch(parsing, "parse_and_create_resource", _parse_and_create_resource)
     yield Patch(parsing, "parse_and_update_resource", _parse_and_update_resource)
+    yield Patch(parsing.ResourceMap, "_delete_resource", _delete_resource)
+    yield Patch(parsing.ResourceMap, "build_resource_diff", _build_resource_diff)
     yield Patch(models.Stack, "create_resources", _create_resources)
     yield Patch(models.Stack, "update", _update)
     yield Patch(models.CloudFormationBackend, "execute_change_set", _execute_change_set)

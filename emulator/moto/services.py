@@ -87,6 +87,12 @@ def _cloudformation_lambda() -> PatchSet:
     return PATCHES
 
 
+def _cloudformation_intrinsics() -> PatchSet:
+    from emulator.moto.cloudformation_intrinsics import PATCHES
+
+    return PATCHES
+
+
 def _states() -> PatchSet:
     from emulator.moto.stepfunctions import PATCHES
 
@@ -103,7 +109,7 @@ PATCHERS: dict[str, tuple[Callable[[], PatchSet], ...]] = {
     "apigateway": (_apigateway, _apigateway_import, _apigatewayv2_import),
     "elasticloadbalancing": (_elbv2,),
     # the engine's set first: the Lambda set wraps its resource_class_from_type
-    "cloudformation": (_cloudformation, _cloudformation_lambda),
+    "cloudformation": (_cloudformation, _cloudformation_lambda, _cloudformation_intrinsics),
 }
 #: service -> the services whose patched code its deliveries go through
 DEPENDS: dict[str, tuple[str, ...]] = {"s3": ("sns", "events"), "events": ("sns",)}
