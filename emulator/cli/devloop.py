@@ -15,7 +15,8 @@ import click
 
 from emulator.cli.client import PlaneClient
 from emulator.cli.common import check_executor, running_plane, settings_from
-from emulator.config import DEFAULT_PORT
+from emulator.cli.template_dev import overrides_from, template_options
+from emulator.config import DEFAULT_PORT, Settings
 from emulator.invocation import log_style
 
 
@@ -27,8 +28,13 @@ from emulator.invocation import log_style
 @click.option("--functions-dir", type=click.Path(path_type=Path), default=None, help="Default ./functions.")
 @click.option("--poll", is_flag=True,
               help="Look for changes by polling (for setups where saving a file reloads nothing).")
-def dev(host: str | None, port: int | None, executor: str | None, functions_dir: Path | None, poll: bool) -> None:
-    """Serve for the dev loop: a saved file reloads its function, every invocation's log is shown live."""
+@template_options
+def dev(host: str | None, port: int | None, executor: str | None, functions_dir: Path | None, poll: bool,
+        template: Path | None, stack_name: str | None, parameter_overrides: tuple[str, ...]) -> None:
+    """Serve for the dev loop: a saved file reloads its function, every invocation's log is shown live.
+
+    With --template, the template is deployed to the local CloudFormation once the control plane
+    answers (its functions run from their folders and reload on save), and again when it is saved."""
     from emulator.app.server import serve as run
     from emulator.domain.registry import FunctionRegistry
 
@@ -37,6 +43,8 @@ def dev(host: str | None, port: int | None, executor: str | None, functions_dir:
     if settings.watch == "off":  # CLOUDMICRO_WATCH=off is for serve; dev always watches
         settings = replace(settings, watch="auto")
     check_executor(settings)
+    if template is not None:
+        settings = start_template_loop(settings, template, stack_name, parameter_overrides, watch=True)
     registry = FunctionRegistry(settings.functions_dir, settings.state_dir, settings.region, settings.account_id,
                                 roots=(settings.project_dir, *settings.code_roots))
     registry.load_folders()
@@ -47,6 +55,28 @@ def dev(host: str | None, port: int | None, executor: str | None, functions_dir:
         click.echo(f"cloudmicro: {folder}: {reason}", err=True)
     click.echo("cloudmicro: save a file to reload its function; logs follow (Ctrl-C stops)", err=True)
     run(settings)
+
+
+def start_template_loop(settings: Settings, template: Path, stack_name: str | None,
+                        parameter_overrides: tuple[str, ...], *, watch: bool) -> Settings:
+    """Check the template's options, then deploy it (and, with ``watch``, again on save) from a
+    thread once the control plane answers; the settings returned let its folders be code."""
+    from emulator.cli.client import PlaneClient
+    from emulator.cli.template_dev import TemplateLoop
+
+    if not template.is_file():
+        raise click.UsageError(f"--template {template}: no such file")
+    overrides = overrides_from(parameter_overrides)
+    try:
+        loop = TemplateLoop(settings.function_endpoint, template, stack_name, overrides, settings.region)
+        loop.deployer()  # the stack name is checked here
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    folder = template.resolve().parent  # its code folders are the project's: hot-reload may use them
+    settings = replace(settings, code_roots=(*settings.code_roots, folder))
+    click.echo(f"cloudmicro: deploying {template} as stack {loop.stack} once the control plane answers", err=True)
+    loop.run_in_background(PlaneClient(settings.function_endpoint), watch=watch)
+    return settings
 
 
 @click.command()

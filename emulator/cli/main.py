@@ -13,8 +13,9 @@ import click
 
 from emulator.cli.client import PlaneClient
 from emulator.cli.common import check_executor, plane_client, running_plane, settings_from
-from emulator.cli.devloop import dev, logs
+from emulator.cli.devloop import dev, logs, start_template_loop
 from emulator.cli.scaffold import events, new
+from emulator.cli.template_dev import template_options
 from emulator.config import DEFAULT_PORT
 from emulator.domain.arn import Arn
 
@@ -31,12 +32,20 @@ def main() -> None:
 @click.option("--executor", type=click.Choice(["auto", "docker", "process"]), default=None,
               help="Where functions run (default: Docker when an engine answers).")
 @click.option("--functions-dir", type=click.Path(path_type=Path), default=None, help="Default ./functions.")
-def serve(host: str | None, port: int | None, executor: str | None, functions_dir: Path | None) -> None:
-    """Run the control plane in the foreground (saved function files reload unless CLOUDMICRO_WATCH=off)."""
+@template_options
+def serve(host: str | None, port: int | None, executor: str | None, functions_dir: Path | None,
+          template: Path | None, stack_name: str | None, parameter_overrides: tuple[str, ...]) -> None:
+    """Run the control plane in the foreground (saved function files reload unless CLOUDMICRO_WATCH=off).
+
+    With --template, the template is deployed once the control plane answers, and again on save
+    unless CLOUDMICRO_WATCH=off."""
     from emulator.app.server import serve as run
 
     settings = settings_from(host=host, port=port, executor=executor, functions_dir=functions_dir)
     check_executor(settings)
+    if template is not None:
+        settings = start_template_loop(settings, template, stack_name, parameter_overrides,
+                                       watch=settings.watch != "off")
     click.echo(f"cloudmicro: serving on {settings.endpoint} (functions from {settings.functions_dir})", err=True)
     run(settings)
 
