@@ -34,7 +34,14 @@ Installed requirements.txt packages are cached in the project's ``.cloudmicro/de
 
 Options: ``--cloudmicro-project DIR`` (default: pytest's rootdir, or the folder pytest runs
 in, whichever has ``functions/``) and
-``--cloudmicro-executor auto|docker|process`` (default: ``CLOUDMICRO_EXECUTOR`` or auto). Other
+``--cloudmicro-executor auto|docker|process`` (default: ``CLOUDMICRO_EXECUTOR`` or auto).
+``--cloudmicro-template FILE`` (ini ``cloudmicro_template``, relative to the rootdir) deploys a
+CloudFormation/SAM template to the session's control plane before the first test that uses it,
+as ``cloudmicro dev --template`` does (local code paths run from their folders, no build step);
+``--cloudmicro-stack-name`` (ini ``cloudmicro_stack_name``; default: the template folder's name)
+and ``--cloudmicro-parameter KEY=VALUE`` (again for more; ini ``cloudmicro_parameters``,
+``Key=Value`` items) go with it. The fixture ``cloudmicro_stack_outputs`` is the stack's
+outputs; a template that does not deploy fails the tests that use it, with the reasons. Other
 settings come from the ``CLOUDMICRO_*`` environment variables as for ``cloudmicro serve``.
 Nothing is imported from the emulator until a fixture is used.
 """
@@ -77,6 +84,24 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="the project folder (functions/, db_gen/); default: the rootdir")
     group.addoption("--cloudmicro-executor", default=None, choices=("auto", "docker", "process"),
                     help="how functions run (default: CLOUDMICRO_EXECUTOR or auto)")
+    group.addoption("--cloudmicro-template", default=None,
+                    help="a CloudFormation/SAM template to deploy to the session's control plane")
+    group.addoption("--cloudmicro-stack-name", default=None,
+                    help="the template's stack name (default: the template folder's name)")
+    group.addoption("--cloudmicro-parameter", action="append", default=[], metavar="KEY=VALUE",
+                    help="a template parameter (again for more)")
+    parser.addini("cloudmicro_template", "a CloudFormation/SAM template to deploy (relative to the rootdir)")
+    parser.addini("cloudmicro_stack_name", "the template's stack name")
+    parser.addini("cloudmicro_parameters", "template parameters, Key=Value items", type="args")
+
+
+def _template(config: pytest.Config) -> Path | None:
+    """--cloudmicro-template, else the ini's cloudmicro_template (relative to the rootdir)."""
+    chosen = config.getoption("cloudmicro_template")
+    if chosen:
+        return Path(chosen).resolve()
+    ini = config.getini("cloudmicro_template")
+    return (config.rootpath / str(ini)).resolve() if ini else None
 
 
 def _project_dir(config: pytest.Config) -> Path:
@@ -125,6 +150,9 @@ class _Clouds:
     def __init__(self, config: pytest.Config, tmp: pytest.TempPathFactory) -> None:
         self.project = _project_dir(config)
         self.executor = config.getoption("cloudmicro_executor")
+        self.template = _template(config)
+        self.stack_name = config.getoption("cloudmicro_stack_name") or config.getini("cloudmicro_stack_name") or None
+        self.parameters = [*config.getini("cloudmicro_parameters"), *config.getoption("cloudmicro_parameter")]
         self.tmp = tmp
         self.logs = tmp.mktemp("cloudmicro-logs", numbered=False)
         self.echo = config.getoption("capture") == "no"  # pytest -s: the log live on the terminal
@@ -149,7 +177,31 @@ class _Clouds:
         settings = replace(settings, port=0, project_dir=self.project, functions_dir=self.project / "functions",
                            db_gen_dir=self.project / "db_gen", state_dir=self.tmp.mktemp("cloudmicro"),
                            deps_dir=settings.deps_dir or self.project / ".cloudmicro" / "deps")
+        if self.template is not None:  # its code folders (hot-reload) are the project's
+            settings = replace(settings, code_roots=(*settings.code_roots, self.template.parent))
         return replace(settings, **overrides)
+
+    def deploy_template(self, endpoint: str) -> dict[str, str]:
+        """Deploy the session's template to ``endpoint``; its outputs. pytest.fail with the reasons
+        when it cannot be read or deployed."""
+        from emulator.templates.loading import TemplateError, load_template
+        from emulator.templates.local_code import rewrite_local_code
+        from emulator.templates.stacks import StackDeployer, parse_overrides, stack_name_for
+
+        assert self.template is not None
+        try:
+            template = load_template(self.template.read_text(), str(self.template))
+            local = rewrite_local_code(template, self.template.parent)
+            deployer = StackDeployer(client(endpoint, "cloudformation", retries={"max_attempts": 1}),
+                                     self.stack_name or stack_name_for(self.template.parent.name))
+            done = deployer.deploy(local.template, parse_overrides(self.parameters))
+        except (TemplateError, OSError, ValueError) as exc:
+            pytest.fail(f"cloudmicro: the template is not deployed: {exc}", pytrace=False)
+        if not done.ok:
+            reasons = "; ".join(f"{logical}: {reason}" for logical, reason in done.failures)
+            pytest.fail(f"cloudmicro: stack {done.stack}: {done.action} failed ({done.status}): "
+                        f"{done.reason}{'; ' + reasons if reasons else ''}", pytrace=False)
+        return done.outputs
 
     def start(self, echo: bool | None = None, **overrides: Any) -> LocalCloud:
         from emulator.testing.local_cloud import LocalCloud
@@ -236,10 +288,27 @@ def cloudmicro_test_server(_cloudmicro_clouds: _Clouds) -> Iterator[Callable[...
         cloud.stop()
 
 
+_STACK_OUTPUTS = pytest.StashKey[dict[str, str]]()
+
+
 @pytest.fixture(scope="session")
-def cloudmicro_endpoint(cloudmicro_server: Callable[..., str]) -> str:
+def cloudmicro_endpoint(cloudmicro_server: Callable[..., str], _cloudmicro_clouds: _Clouds,
+                        request: pytest.FixtureRequest) -> str:
     external = os.environ.get(TEST_ENDPOINT_VARIABLE)
-    return external.rstrip("/") if external else cloudmicro_server()
+    endpoint = external.rstrip("/") if external else cloudmicro_server()
+    if _cloudmicro_clouds.template is not None:
+        request.config.stash[_STACK_OUTPUTS] = _cloudmicro_clouds.deploy_template(endpoint)
+    return endpoint
+
+
+@pytest.fixture(scope="session")
+def cloudmicro_stack_outputs(cloudmicro_endpoint: str, request: pytest.FixtureRequest) -> dict[str, str]:
+    """The outputs of the stack deployed from ``--cloudmicro-template`` (OutputKey -> OutputValue)."""
+    if _STACK_OUTPUTS not in request.config.stash:
+        pytest.fail("cloudmicro_stack_outputs: no template is deployed (give --cloudmicro-template or the ini's "
+                    "cloudmicro_template)", pytrace=False)
+    outputs: dict[str, str] = request.config.stash[_STACK_OUTPUTS]
+    return dict(outputs)
 
 
 @pytest.fixture(scope="session")
