@@ -21,13 +21,18 @@ control plane's event loop.
 * ``AWS::Lambda::EventSourceMapping`` (``Ref``: its UUID), ``AWS::Lambda::Permission``
   (``Ref``: its statement id), ``AWS::Lambda::Url`` (``GetAtt FunctionUrl``, ``FunctionArn``),
   ``AWS::Lambda::EventInvokeConfig``.
-* Versions, aliases and layer versions fail the stack as not supported yet (Cloudmicro's Lambda
-  API has none of them); so does any other ``AWS::Lambda::*`` type.
+* ``AWS::Lambda::Version`` (PublishVersion; ``Ref`` the version's ARN, ``GetAtt Version`` its
+  number; every property requires replacement; ``DeletionPolicy: Retain``, which SAM's
+  ``AutoPublishAlias`` sets, keeps it when the stack no longer has it), ``AWS::Lambda::Alias``
+  (``Ref`` the alias ARN; ``RoutingConfig`` weights; a new ``Name`` or ``FunctionName`` replaces it).
+* Layer versions fail the stack as not supported yet (Cloudmicro's Lambda API has no
+  PublishLayerVersion); so does any other ``AWS::Lambda::*`` type.
 """
 
 from __future__ import annotations
 
 import io
+import logging
 import threading
 import zipfile
 from collections.abc import Iterator, Mapping
@@ -36,6 +41,8 @@ from typing import Any, ClassVar
 from emulator.domain.registry import HOT_RELOAD_BUCKET
 from emulator.moto import delivery
 from emulator.moto.patching import Patch, PatchSet
+
+log = logging.getLogger(__name__)
 
 
 class ResourceError(Exception):
@@ -210,14 +217,18 @@ class LambdaResource:
     def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: dict[str, Any],
                                         account_id: str, region_name: str, **kwargs: Any) -> LambdaResource:
         properties = dict(cloudformation_json.get("Properties") or {})
-        return cls.create(resource_name, properties, account_id, region_name, kwargs.get("LogicalId", ""))
+        made = cls.create(resource_name, properties, account_id, region_name, kwargs.get("LogicalId", ""))
+        made.state["retain"] = cloudformation_json.get("DeletionPolicy") == "Retain"
+        return made
 
     @classmethod
     def update_from_cloudformation_json(cls, original_resource: Any, new_resource_name: str,
                                         cloudformation_json: dict[str, Any], account_id: str,
                                         region_name: str) -> LambdaResource:
         properties = dict(cloudformation_json.get("Properties") or {})
-        return cls.update(original_resource, new_resource_name, properties, account_id, region_name)
+        made = cls.update(original_resource, new_resource_name, properties, account_id, region_name)
+        made.state["retain"] = cloudformation_json.get("DeletionPolicy") == "Retain"
+        return made
 
     @classmethod
     def delete_from_cloudformation_json(cls, resource_name: str, cloudformation_json: dict[str, Any],
@@ -225,6 +236,8 @@ class LambdaResource:
         return None  # instances delete themselves (delete() below): moto calls that first
 
     def delete(self, account_id: str, region_name: str) -> None:
+        if self.state.get("retain"):  # DeletionPolicy: Retain (moto's update removes it regardless)
+            return
         try:
             self.remove()
         except ResourceError as exc:
@@ -474,15 +487,93 @@ class EventInvokeConfig(LambdaResource):
              Qualifier=self.state["Qualifier"])
 
 
+class Version(LambdaResource):
+    """PublishVersion. Every property requires replacement (AWS's resource reference): an update
+    publishes a new version; the old one is deleted unless retained."""
+
+    TYPE = "AWS::Lambda::Version"
+    ATTRIBUTES = ("Version", "FunctionArn")
+
+    @classmethod
+    def create(cls, name: str, properties: dict[str, Any], account_id: str, region: str,
+               logical_id: str) -> LambdaResource:
+        body = request("PublishVersion", properties, skip=("RevisionId",))
+        if "FunctionName" not in body:
+            raise ResourceError("Properties validation failed: #: required key [FunctionName] not found")
+        published = call(region, "publish_version", **body)
+        arn = published["FunctionArn"]  # qualified: ...:function:name:3
+        return cls(arn, properties, region, version=published["Version"], function=arn.rsplit(":", 1)[0])
+
+    def remove(self) -> None:
+        try:
+            call(self.region, "delete_function", FunctionName=self.state["function"], Qualifier=self.state["version"])
+        except ResourceError as exc:
+            if "aliases reference it" not in str(exc):
+                raise
+            # AWS refuses too; CloudFormation's deletion then fails. An alias made outside the
+            # stack is not ours to move: keep the version and say so in the log
+            log.warning("CloudFormation: version %s kept: %s", self.physical_id, exc)
+
+    def attribute(self, attr: str) -> Any:
+        return self.state["version"] if attr == "Version" else self.state["function"]
+
+
+class Alias(LambdaResource):
+    TYPE = "AWS::Lambda::Alias"
+    ATTRIBUTES = ("AliasArn",)
+
+    @classmethod
+    def create(cls, name: str, properties: dict[str, Any], account_id: str, region: str,
+               logical_id: str) -> LambdaResource:
+        body = request("CreateAlias", properties, skip=("RoutingConfig",))
+        body.update(_routing(properties))
+        for key in ("FunctionName", "Name", "FunctionVersion"):
+            if key not in body:
+                raise ResourceError(f"Properties validation failed: #: required key [{key}] not found")
+        created = call(region, "create_alias", **body)
+        return cls(created["AliasArn"], properties, region, function=str(body["FunctionName"]), name=created["Name"])
+
+    @classmethod
+    def update(cls, old: Any, name: str, properties: dict[str, Any], account_id: str, region: str) -> LambdaResource:
+        if any(properties.get(key) != old.properties.get(key) for key in ("FunctionName", "Name")):
+            return super().update(old, name, properties, account_id, region)
+        body = request("UpdateAlias", properties, skip=("RoutingConfig", "RevisionId"))
+        body.setdefault("Description", "")
+        body.update(_routing(properties) or {"RoutingConfig": {"AdditionalVersionWeights": {}}})
+        call(region, "update_alias", **body)
+        return cls(old.physical_id, properties, region, function=old.state["function"], name=old.state["name"])
+
+    def remove(self) -> None:
+        call(self.region, "delete_alias", FunctionName=self.state["function"], Name=self.state["name"])
+
+    def attribute(self, attr: str) -> Any:
+        return self.physical_id
+
+
+def _routing(properties: Mapping[str, Any]) -> dict[str, Any]:
+    """CloudFormation's ``RoutingConfig.AdditionalVersionWeights`` (a list of ``FunctionVersion``/
+    ``FunctionWeight``) as the API's map."""
+    routing = properties.get("RoutingConfig")
+    if not routing:
+        return {}
+    try:
+        weights = {str(item["FunctionVersion"]): float(item["FunctionWeight"])
+                   for item in routing.get("AdditionalVersionWeights") or []}
+    except (TypeError, KeyError, ValueError, AttributeError):
+        raise ResourceError("Properties validation failed: #/RoutingConfig/AdditionalVersionWeights: each item "
+                            "needs FunctionVersion and FunctionWeight") from None
+    return {"RoutingConfig": {"AdditionalVersionWeights": weights}}
+
+
 TYPES: dict[str, type[LambdaResource]] = {
-    cls.TYPE: cls for cls in (Function, EventSourceMapping, Permission, Url, EventInvokeConfig)
+    cls.TYPE: cls for cls in (Function, EventSourceMapping, Permission, Url, EventInvokeConfig, Version, Alias)
 }
 
 
 def not_yet_reason(resource_type: str) -> str:
-    if resource_type in ("AWS::Lambda::Version", "AWS::Lambda::Alias"):
-        return (f"{resource_type} is not supported yet by Cloudmicro: its Lambda API has no versions or aliases "
-                "yet (functions run $LATEST)")
+    if resource_type == "AWS::Lambda::LayerVersion":
+        return (f"{resource_type} is not supported yet by Cloudmicro: its Lambda API has no PublishLayerVersion "
+                "(a function's Layers may name local folders: see the README)")
     return f"{resource_type} is not supported yet by Cloudmicro's Lambda"
 
 
