@@ -93,6 +93,18 @@ def _cloudformation_intrinsics() -> PatchSet:
     return PATCHES
 
 
+def _cloudformation_services() -> PatchSet:
+    from emulator.moto.cloudformation_services import PATCHES
+
+    return PATCHES
+
+
+def _cloudformation_sam() -> PatchSet:
+    from emulator.moto.cloudformation_sam import PATCHES
+
+    return PATCHES
+
+
 def _states() -> PatchSet:
     from emulator.moto.stepfunctions import PATCHES
 
@@ -108,8 +120,9 @@ PATCHERS: dict[str, tuple[Callable[[], PatchSet], ...]] = {
     "s3": (_s3,),
     "apigateway": (_apigateway, _apigateway_import, _apigatewayv2_import),
     "elasticloadbalancing": (_elbv2,),
-    # the engine's set first: the Lambda set wraps its resource_class_from_type
-    "cloudformation": (_cloudformation, _cloudformation_lambda, _cloudformation_intrinsics),
+    # the engine's set first: the Lambda and services sets wrap its resource_class_from_type
+    "cloudformation": (_cloudformation, _cloudformation_lambda, _cloudformation_services, _cloudformation_sam,
+                       _cloudformation_intrinsics),
 }
 #: service -> the services whose patched code its deliveries go through
 DEPENDS: dict[str, tuple[str, ...]] = {"s3": ("sns", "events"), "events": ("sns",)}
