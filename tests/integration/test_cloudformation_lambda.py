@@ -5,7 +5,8 @@ code, one from an S3 object, an SQS queue feeding a third through an EventSource
 Permission, a function URL and outputs. The functions are listed and run (Docker executor), the
 queue's message reaches its function, a second deploy changes the inline code, DeleteStack
 removes them. A type no one makes fails the stack with its reason in the events, and the failed
-stack can be described and deleted; a template URL on 127.0.0.1 works; errors are XML.
+stack can be described and deleted; a Version and an Alias are published, updated and deleted;
+a template URL on 127.0.0.1 works; errors are XML.
 """
 
 from __future__ import annotations
@@ -242,19 +243,51 @@ Resources:
     assert gone.value.response["Error"]["Code"] == "ValidationError"
 
 
-def test_a_version_fails_as_not_supported_yet(endpoint: str) -> None:
-    cfn = client(endpoint, "cloudformation")
-    template = {"Resources": {
-        "Fn": {"Type": "AWS::Lambda::Function", "Properties": {
-            "Runtime": "python3.11", "Handler": "index.handler", "Role": "r",
-            "Code": {"ZipFile": "def handler(e, c):\n    return 1\n"}}},
-        "V": {"Type": "AWS::Lambda::Version", "Properties": {"FunctionName": {"Ref": "Fn"}}}}}
-    cfn.create_stack(StackName="versioned", TemplateBody=json.dumps(template))
-    assert cfn.describe_stacks(StackName="versioned")["Stacks"][0]["StackStatus"] == "ROLLBACK_COMPLETE"
+def test_a_version_and_an_alias_are_published_updated_and_deleted(endpoint: str) -> None:
+    cfn, lam = client(endpoint, "cloudformation"), client(endpoint, "lambda")
+
+    def template(answer: str, version: str, weight: float | None) -> str:
+        alias: dict[str, Any] = {"FunctionName": {"Ref": "Fn"}, "Name": "live",
+                                 "FunctionVersion": {"Fn::GetAtt": [version, "Version"]}}
+        if weight is not None:
+            alias["RoutingConfig"] = {"AdditionalVersionWeights": [
+                {"FunctionVersion": {"Fn::GetAtt": ["V1", "Version"]}, "FunctionWeight": weight}]}
+        resources: dict[str, Any] = {
+            "Fn": {"Type": "AWS::Lambda::Function", "Properties": {
+                "FunctionName": "versioned", "Runtime": "python3.11", "Handler": "index.handler", "Role": "r",
+                "Code": {"ZipFile": f"def handler(e, c):\n    return {answer!r}\n"}}},
+            "V1": {"Type": "AWS::Lambda::Version", "Properties": {"FunctionName": {"Ref": "Fn"}}},
+            "Live": {"Type": "AWS::Lambda::Alias", "Properties": alias}}
+        if version == "V2":
+            resources["V2"] = {"Type": "AWS::Lambda::Version", "DependsOn": "V1",
+                               "Properties": {"FunctionName": {"Ref": "Fn"}}}
+        return json.dumps({"Resources": resources, "Outputs": {
+            "V": {"Value": {"Ref": version}}, "N": {"Value": {"Fn::GetAtt": [version, "Version"]}},
+            "Alias": {"Value": {"Ref": "Live"}}}})
+
+    cfn.create_stack(StackName="versioned", TemplateBody=template("one", "V1", None))
+    assert cfn.describe_stacks(StackName="versioned")["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE"
+    arn = "arn:aws:lambda:us-east-1:123456789012:function:versioned"
+    assert outputs(cfn, "versioned") == {"V": f"{arn}:1", "N": "1", "Alias": f"{arn}:live"}
+    assert json.loads(lam.invoke(FunctionName="versioned", Qualifier="live")["Payload"].read()) == "one"
+
+    # the code first, then a version of it (moto adds resources before it modifies others: a new
+    # Version in the update that changes its function would publish the function as it was)
+    cfn.update_stack(StackName="versioned", TemplateBody=template("two", "V1", None))
+    assert cfn.describe_stacks(StackName="versioned")["Stacks"][0]["StackStatus"] == "UPDATE_COMPLETE"
+    cfn.update_stack(StackName="versioned", TemplateBody=template("two", "V2", 0.0))
     events = cfn.describe_stack_events(StackName="versioned")["StackEvents"]
-    reason = next(e["ResourceStatusReason"] for e in events if e["ResourceStatus"] == "CREATE_FAILED")
-    assert "AWS::Lambda::Version is not supported yet" in reason
+    assert cfn.describe_stacks(StackName="versioned")["Stacks"][0]["StackStatus"] == "UPDATE_COMPLETE", \
+        [e.get("ResourceStatusReason") for e in events if e["ResourceStatus"].endswith("FAILED")]
+    assert outputs(cfn, "versioned") == {"V": f"{arn}:2", "N": "2", "Alias": f"{arn}:live"}
+    alias = lam.get_alias(FunctionName="versioned", Name="live")
+    assert (alias["FunctionVersion"], alias["RoutingConfig"]) == ("2", {"AdditionalVersionWeights": {"1": 0.0}})
+    answer = lam.invoke(FunctionName="versioned", Qualifier="live")
+    assert (json.loads(answer["Payload"].read()), answer["ExecutedVersion"]) == ("two", "2")
+    assert json.loads(lam.invoke(FunctionName="versioned", Qualifier="1")["Payload"].read()) == "one"
+
     cfn.delete_stack(StackName="versioned")
+    assert "versioned" not in {f["FunctionName"] for f in lam.list_functions()["Functions"]}
 
 
 def test_template_url_on_127_0_0_1_and_errors_are_xml(endpoint: str) -> None:
