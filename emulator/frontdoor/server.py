@@ -46,8 +46,8 @@ class Doorman(Protocol):
         """API Gateway's TestInvokeMethod: (status, JSON answer)."""
         ...
 
-    def changed(self) -> None:
-        """APIs or URLs may have changed."""
+    def changed(self, service: str = "") -> None:
+        """APIs or URLs may have changed, by a request to ``service`` (SigV4 name; "reset")."""
         ...
 
 
@@ -69,8 +69,9 @@ class FrontDoor:
             await _test_invoke(doorman, test_invoke, scope, receive, send)
             return
         if door is None or doorman is None:
-            if doorman is not None and scope["method"] not in _READS and _may_change(scope):
-                send = _telling(send, doorman)
+            changing = _changing(scope) if doorman is not None and scope["method"] not in _READS else None
+            if changing is not None and doorman is not None:
+                send = _telling(send, doorman, changing)
             await self.app(scope, receive, send)
             return
         limit = doorman.limit(door)
@@ -114,12 +115,12 @@ async def _test_invoke(doorman: Doorman, matched: re.Match[str], scope: Scope, r
     await send({"type": "http.response.body", "body": payload})
 
 
-def _telling(send: Any, doorman: Doorman) -> Any:
+def _telling(send: Any, doorman: Doorman, service: str) -> Any:
     """``send``, telling ``doorman`` of a change as the answer starts (the change is made by then,
     and the client may ask the front door at once, before this request's coroutine ends)."""
     async def sending(message: dict[str, Any]) -> None:
         if message["type"] == "http.response.start":
-            doorman.changed()
+            doorman.changed(service)
         await send(message)
 
     return sending
@@ -143,14 +144,16 @@ async def _stream(send: Any, response: StreamedResponse) -> None:
             response.abandon()
 
 
-def _may_change(scope: Scope) -> bool:
+def _changing(scope: Scope) -> str | None:
+    """The service a request may change what the front door serves through ("reset"), or None."""
     path: str = scope["path"]
     if path.startswith(("/_cloudmicro/reset", "/moto-api/reset")):
-        return True
+        return "reset"
     service = signed_service(scope)
     if service == "lambda":  # URL configs and functions change; invocations (the hot path) do not
-        return not path.endswith(("/invocations", "/response-streaming-invocations", "/invoke-async"))
-    return service in _WATCHED
+        ending = ("/invocations", "/response-streaming-invocations", "/invoke-async")
+        return None if path.endswith(ending) else service
+    return service if service in _WATCHED else None
 
 
 def _spelled(scope: Scope) -> tuple[tuple[str, str], ...]:

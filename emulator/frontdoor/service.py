@@ -514,6 +514,8 @@ class FrontDoorService:
         self.notice = notice
         self._announced: set[str] = set()
         self._dirty = asyncio.Event()
+        self._changes = 0
+        self._apis_changed = False
 
     async def routes(self, port: int, *, apis: bool = True) -> list[RouteUrl]:
         """Every route served now, with its URLs (``apis=False``: function URLs only, no call to
@@ -544,11 +546,13 @@ class FrontDoorService:
         if self.notice is None:
             return
         self._dirty.set()
-        apis = False  # at start only the declared function URLs: no API exists yet, and asking
-        while True:   # moto would load its API Gateway (tens of MB) into a control plane that may never use it
+        while True:
             await self._dirty.wait()
             self._dirty.clear()
-            await asyncio.sleep(0.2)  # a deploy is many calls: let them land
+            await self._quiet()  # a deploy is many calls: list once they have landed
+            # API Gateway is listed only after a change that may touch it: at start no API exists,
+            # and asking moto would load its API Gateway (tens of MB, a second of CPU) for nothing
+            apis, self._apis_changed = self._apis_changed, False
             try:
                 routes = await self.routes(port, apis=apis)
             except Exception as error:  # noqa: BLE001 - a listing that fails is only not announced
@@ -560,7 +564,16 @@ class FrontDoorService:
                     self._announced.add(line)
                     where = f"{route.kind} {route.target}" + (f" {route.stage}" if route.stage else "")
                     self.notice(f"{where}: {route.route} -> {route.url}")
-            apis = True
+
+    async def _quiet(self, settle: float = 0.3, longest: float = 5.0) -> None:
+        """Wait until no change came for ``settle`` seconds (at most ``longest``)."""
+        started = asyncio.get_running_loop().time()
+        while True:
+            seen = self._changes
+            await asyncio.sleep(settle)
+            if seen == self._changes or asyncio.get_running_loop().time() - started > longest:
+                self._dirty.clear()
+                return
 
     def limit(self, door: Door) -> int:
         if door.kind == "alb":
@@ -587,10 +600,13 @@ class FrontDoorService:
                           ) -> tuple[int, dict[str, Any]]:
         return await self.apis.test_invoke(api_id, resource_id, http_method, body)
 
-    def changed(self) -> None:
+    def changed(self, service: str = "") -> None:
         self.apis.catalog.changed()
         self.apis.authorizers.clear()
         self.albs.catalog.changed()
+        self._changes += 1
+        if service in ("apigateway", "cloudformation", "reset", ""):
+            self._apis_changed = True  # worth listing API Gateway again (a Lambda change is not)
         self._dirty.set()
 
 

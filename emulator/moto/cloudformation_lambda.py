@@ -31,6 +31,7 @@ control plane's event loop.
 
 from __future__ import annotations
 
+import functools
 import io
 import logging
 import threading
@@ -95,13 +96,19 @@ def missing(exc: ResourceError) -> bool:
     return "ResourceNotFoundException" in str(exc)
 
 
+@functools.lru_cache(maxsize=64)
 def members(operation: str) -> dict[str, Any]:
-    """The input members of a Lambda operation (botocore's model): name -> shape."""
+    """The input members of a Lambda operation (botocore's model): name -> shape (read once: a
+    botocore session loading the model cost 100-200 ms per resource)."""
+    shape = _lambda_model().operation_model(operation).input_shape
+    return dict(shape.members) if shape is not None else {}
+
+
+@functools.lru_cache(maxsize=1)
+def _lambda_model() -> Any:
     import botocore.session
 
-    model = botocore.session.get_session().get_service_model("lambda")
-    shape = model.operation_model(operation).input_shape
-    return dict(shape.members) if shape is not None else {}
+    return botocore.session.get_session().get_service_model("lambda")
 
 
 def request(operation: str, properties: Mapping[str, Any], *, skip: tuple[str, ...] = ()) -> dict[str, Any]:
@@ -280,11 +287,12 @@ class Function(LambdaResource):
             body["Tags"] = tags
         created = call(region, "create_function", **body)
         function = cls(created["FunctionName"], properties, region, arn=created["FunctionArn"])
-        try:
-            function.concurrency(properties.get("ReservedConcurrentExecutions"))
-        except ResourceError:
-            function.delete(account_id, region)
-            raise
+        if properties.get("ReservedConcurrentExecutions") is not None:  # a new function has none to remove
+            try:
+                function.concurrency(properties["ReservedConcurrentExecutions"])
+            except ResourceError:
+                function.delete(account_id, region)
+                raise
         return function
 
     def concurrency(self, value: Any) -> None:

@@ -74,12 +74,18 @@ def call(service: str, region: str, operation: str, **params: Any) -> Any:
         raise ResourceError(f"Cloudmicro's endpoint did not answer: {exc}") from None
 
 
+@functools.lru_cache(maxsize=128)
 def members(service: str, operation: str) -> dict[str, Any]:
+    """An operation's input members (botocore's model, read once per service)."""
+    shape = _model(service).operation_model(operation).input_shape
+    return dict(shape.members) if shape is not None else {}
+
+
+@functools.lru_cache(maxsize=16)
+def _model(service: str) -> Any:
     import botocore.session
 
-    model = botocore.session.get_session().get_service_model(service)
-    shape = model.operation_model(operation).input_shape
-    return dict(shape.members) if shape is not None else {}
+    return botocore.session.get_session().get_service_model(service)
 
 
 def request(service: str, operation: str, properties: Mapping[str, Any], *, skip: tuple[str, ...] = ()
