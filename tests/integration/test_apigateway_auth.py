@@ -228,3 +228,26 @@ def test_an_http_api_lambda_authorizer_with_simple_responses(endpoint: str) -> N
     assert allowed.status_code == 200, allowed.text
     assert json.loads(allowed.text)["requestContext"]["authorizer"]["lambda"] == {
         "who": "simple", "route": "ANY /{proxy+}"}
+
+
+def test_an_http_api_lambda_authorizer_answering_with_an_iam_policy(endpoint: str) -> None:
+    v2 = plugin_client(endpoint, "apigatewayv2")
+    api = v2.create_api(Name="policy", ProtocolType="HTTP")["ApiId"]
+    integration = v2.create_integration(ApiId=api, IntegrationType="AWS_PROXY", PayloadFormatVersion="2.0",
+                                        IntegrationUri="arn:aws:lambda:us-east-1:123456789012:function:web")
+    authorizer = v2.create_authorizer(ApiId=api, AuthorizerType="REQUEST", Name="policy",
+                                      AuthorizerUri=uri("tokens"), AuthorizerPayloadFormatVersion="1.0",
+                                      IdentitySource=["$request.header.Authorization"],
+                                      AuthorizerResultTtlInSeconds=0)["AuthorizerId"]
+    v2.create_route(ApiId=api, RouteKey="ANY /{proxy+}", AuthorizationType="CUSTOM", AuthorizerId=authorizer,
+                    Target=f"integrations/{integration['IntegrationId']}")
+    v2.create_stage(ApiId=api, StageName="$default", AutoDeploy=True)
+    target = f"{endpoint}/_aws/execute-api/{api}/things/1"
+    allowed = requests.get(target, headers={"Authorization": "carol"}, timeout=60)
+    assert allowed.status_code == 200, allowed.text
+    context = json.loads(allowed.text)["requestContext"]["authorizer"]
+    assert context["principalId"] == "user-carol" and context["lambda"]["type"] == "REQUEST"
+    posted = requests.post(target, headers={"Authorization": "carol"}, timeout=60)  # the policy allows GET only
+    assert (posted.status_code, posted.json()) == (403, {"Message": "User is not authorized to access this resource"})
+    denied = requests.get(target, headers={"Authorization": "deny"}, timeout=60)
+    assert denied.status_code == 403
