@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from emulator.moto.patching import Patch, PatchSet
+from emulator.templates.checks import check
 from emulator.templates.sam import expand as sam_expand
 from emulator.templates.sam import is_sam
 
@@ -44,13 +45,17 @@ def _expanded(source: str, region: str, account_id: str, parameters: str) -> str
 
 def processed(template: Mapping[str, Any], region: str, account_id: str, parameters: Mapping[str, Any] | None
               ) -> dict[str, Any]:
-    """The template CloudFormation works from: SAM's expansion, or the template itself."""
+    """The template CloudFormation works from: SAM's expansion, or the template itself, checked
+    as CloudFormation checks it before making anything (:func:`emulator.templates.checks.check`)."""
     if not is_sam(template):
+        check(template)
         return dict(template)
     values = {str(k): v for k, v in (parameters or {}).items() if isinstance(v, (str, int, float, list))}
     text = _expanded(json.dumps(template, sort_keys=True, default=str), region, account_id,
                      json.dumps(values, sort_keys=True, default=str))
-    return dict(json.loads(text))
+    result = dict(json.loads(text))
+    check(result)
+    return result
 
 
 def _region_of(stack: Any) -> str:

@@ -33,6 +33,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from emulator.moto.patching import Patch, PatchSet
+from emulator.templates.checks import TemplateError
 from emulator.templates.sam import SamError
 
 log = logging.getLogger(__name__)
@@ -441,7 +442,7 @@ def _call_action(original: Callable[..., Any]) -> Callable[..., Any]:
     def call_action(self: Any) -> Any:
         try:
             status, headers, body = original(self)
-        except SamError as exc:  # the template's fault: its reason is the answer
+        except (SamError, TemplateError) as exc:  # the template's fault: its reason is the answer
             return _xml_error(self, _reason(exc))
         except Exception as exc:
             log.warning("CloudFormation %s failed in moto", self._get_action(), exc_info=True)

@@ -335,3 +335,21 @@ def test_a_failed_update_rolls_back_to_the_previous_template(endpoint: str) -> N
     assert lam.get_function(FunctionName="rolled")["Configuration"]["Runtime"] == "python3.11"
     cfn.delete_stack(StackName="rolling")
     assert "rolled" not in {f["FunctionName"] for f in lam.list_functions()["Functions"]}
+
+
+def test_a_circular_ref_and_a_bad_intrinsic_are_refused_before_anything_is_made(endpoint: str, tmp_path: Path) -> None:
+    circular = json.dumps({"Resources": {
+        "A": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": {"Fn::GetAtt": ["B", "QueueName"]}}},
+        "B": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": {"Fn::GetAtt": ["A", "QueueName"]}}}}})
+    bad = json.dumps({"Resources": {"A": {"Type": "AWS::SQS::Queue", "Properties": {
+        "QueueName": {"Fn::Select": ["first", "not-a-list"]}}}}})
+    for stack, template, reason in (
+            ("circular", circular, "Circular dependency between resources: [A, B]"),
+            ("badfn", bad, "Template error: Fn::Select requires a list argument with two elements"),
+            ("noref", json.dumps({"Resources": {"A": {"Type": "AWS::SQS::Queue", "Properties": {
+                "QueueName": {"Ref": "Nowhere"}}}}}), "Unresolved resource dependencies [Nowhere]")):
+        done = deploy(endpoint, tmp_path, stack, template)
+        assert done.returncode != 0 and reason in done.stderr, done.stderr
+        with pytest.raises(ClientError) as missing:  # no half-made stack is left behind
+            client(endpoint, "cloudformation").describe_stacks(StackName=stack)
+        assert f"Stack with id {stack} does not exist" in str(missing.value)
