@@ -15,17 +15,25 @@ folder's absolute path as the key, which the Lambda API runs in place and reload
   ``{S3Bucket: hot-reload, S3Key: /abs/layer}``.
 
 A relative path is relative to the template's folder, as for ``sam`` and ``package``. An S3 URI
-(``s3://...``), inline code and mappings other than these are left as they are. A path that is
-not a folder is a :class:`~emulator.templates.loading.TemplateError` naming the resource.
+(``s3://...``), inline code and mappings other than these are left as they are. A zip file
+(``chalice package``'s ``deployment.zip``) is unpacked next to it and runs from there. Any other
+path that is not a folder is a :class:`~emulator.templates.loading.TemplateError` naming the
+resource.
 """
 
 from __future__ import annotations
 
 import copy
+import hashlib
+import os
+import shutil
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from emulator.domain.code_folders import extract_zip
+from emulator.domain.errors import InvalidParameterValueException
 from emulator.templates.loading import TemplateError
 
 HOT_RELOAD_BUCKET = "hot-reload"  # emulator.domain.registry's convention (LocalStack's)
@@ -88,8 +96,32 @@ def _is_local(value: Any) -> bool:
 def _folder(value: str, base: Path, where: str) -> Path:
     path = Path(value).expanduser()
     folder = (path if path.is_absolute() else base / path).resolve()
+    if folder.is_file() and zipfile.is_zipfile(folder):
+        return _unzipped(folder, where)
     if not folder.is_dir():
         what = "a file: give the folder that holds the code (no build step: nothing is zipped)" \
             if folder.is_file() else "not there"
         raise TemplateError(f"{where}: {value!r} ({folder}) is {what}")
     return folder
+
+
+def _unzipped(archive: Path, where: str) -> Path:
+    """A deployment zip (``chalice package``'s ``deployment.zip``, a build's output) unpacked once
+    per content next to it, in ``.cloudmicro-unzipped/<sha256>``, safely (no entry leaves it)."""
+    digest = hashlib.sha256(archive.read_bytes()).hexdigest()[:16]
+    target = archive.parent / ".cloudmicro-unzipped" / f"{archive.stem}-{digest}"
+    if target.is_dir():
+        return target
+    scratch = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    shutil.rmtree(scratch, ignore_errors=True)
+    try:
+        with zipfile.ZipFile(archive) as opened:
+            extract_zip(opened, scratch)
+    except (InvalidParameterValueException, zipfile.BadZipFile, OSError) as error:
+        shutil.rmtree(scratch, ignore_errors=True)
+        raise TemplateError(f"{where}: {archive} cannot be unzipped: {getattr(error, 'message', error)}") from None
+    try:
+        scratch.rename(target)
+    except OSError:  # another deploy unpacked it meanwhile
+        shutil.rmtree(scratch, ignore_errors=True)
+    return target
