@@ -36,7 +36,8 @@ CALLS = {"n": 0}
 
 def handler(event, context):
     CALLS["n"] += 1
-    token = event.get("authorizationToken") or event.get("headers", {}).get("x-user") or ""
+    headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}  # REST keeps the client's spelling
+    token = event.get("authorizationToken") or headers.get("x-user") or ""
     if token == "unauthorized":
         raise Exception("Unauthorized")
     if token == "broken":
