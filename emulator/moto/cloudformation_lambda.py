@@ -420,7 +420,8 @@ class EventSourceMapping(LambdaResource):
 
 class Permission(LambdaResource):
     """Every property requires replacement (AWS's resource reference): an update is a new
-    statement, then the old one removed."""
+    statement, then the old one removed. The statement id is the generated physical id, cut to
+    the 100 characters AddPermission takes (the random suffix kept)."""
 
     TYPE = "AWS::Lambda::Permission"
     ATTRIBUTES = ("Id",)
@@ -429,6 +430,7 @@ class Permission(LambdaResource):
     def create(cls, name: str, properties: dict[str, Any], account_id: str, region: str,
                logical_id: str) -> LambdaResource:
         body = request("AddPermission", properties, skip=("StatementId",))
+        name = within(name, 100)  # StatementId's limit: CDK's logical ids are long
         call(region, "add_permission", StatementId=name, **body)
         return cls(name, properties, region, function=properties.get("FunctionName"))
 
