@@ -63,9 +63,15 @@ def start_template_loop(settings: Settings, template: Path, stack_name: str | No
     thread once the control plane answers; the settings returned let its folders be code."""
     from emulator.cli.client import PlaneClient
     from emulator.cli.template_dev import TemplateLoop
+    from emulator.templates.loading import TemplateError
+    from emulator.templates.prepare import template_file
 
-    if not template.is_file():
+    if not template.exists():
         raise click.UsageError(f"--template {template}: no such file")
+    try:
+        template = template_file(template)  # a cdk.out folder: its stack's template
+    except TemplateError as exc:
+        raise click.UsageError(f"--template: {exc}") from None
     overrides = overrides_from(parameter_overrides)
     try:
         loop = TemplateLoop(settings.function_endpoint, template, stack_name, overrides, settings.region)

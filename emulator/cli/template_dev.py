@@ -22,9 +22,9 @@ from pathlib import Path
 import click
 
 from emulator.cli.client import PlaneClient
-from emulator.templates.loading import TemplateError, load_template
-from emulator.templates.local_code import rewrite_local_code
-from emulator.templates.stacks import Deployment, StackDeployer, parse_overrides, stack_name_for
+from emulator.templates.loading import TemplateError
+from emulator.templates.prepare import default_stack_name, prepare
+from emulator.templates.stacks import Deployment, StackDeployer, parse_overrides
 
 _EXECUTE_API = re.compile(r"^https?://([a-z0-9]+)\.execute-api\.[a-z0-9-]+\.amazonaws\.com(/[^\s]*)?$")
 
@@ -36,8 +36,9 @@ def template_options(function: Callable[..., None]) -> Callable[..., None]:
         help="Template parameters, as 'Key=Value Key2=Value2' (the option may be given again).")(function)
     function = click.option("--stack-name", default=None,
                             help="The stack's name (default: the template folder's name).")(function)
-    return click.option("--template", "-t", "template", type=click.Path(path_type=Path, dir_okay=False),
-                        default=None, help="Deploy this CloudFormation/SAM template (and again on save).")(function)
+    return click.option("--template", "-t", "template", type=click.Path(path_type=Path),
+                        default=None, help="Deploy this CloudFormation/SAM template, or a CDK app's "
+                        "cdk.out/<Stack>.template.json (or cdk.out), and again on save.")(function)
 
 
 def overrides_from(values: tuple[str, ...]) -> dict[str, str]:
@@ -55,7 +56,7 @@ class TemplateLoop:
                  region: str, *, echo: Callable[[str], None] | None = None) -> None:
         self.endpoint = endpoint.rstrip("/")
         self.template = template.resolve()
-        self.stack = stack_name or stack_name_for(self.template.parent.name)
+        self.stack = stack_name or default_stack_name(self.template)
         self.overrides = overrides
         self.region = region
         self.echo = echo or (lambda line: click.echo(line, err=True))
@@ -67,10 +68,11 @@ class TemplateLoop:
             import boto3
             from botocore.config import Config
 
-            cfn = boto3.client("cloudformation", endpoint_url=self.endpoint, region_name=self.region,
-                               aws_access_key_id="test", aws_secret_access_key="test",
-                               config=Config(retries={"max_attempts": 1}, read_timeout=900))
-            self._deployer = StackDeployer(cfn, self.stack)
+            config = Config(retries={"max_attempts": 1}, read_timeout=900)
+            cfn, s3 = (boto3.client(service, endpoint_url=self.endpoint, region_name=self.region,
+                                    aws_access_key_id="test", aws_secret_access_key="test", config=config)
+                       for service in ("cloudformation", "s3"))
+            self._deployer = StackDeployer(cfn, self.stack, s3=s3)
         return self._deployer
 
     def deploy(self, text: str | None = None) -> Deployment | None:
@@ -79,13 +81,14 @@ class TemplateLoop:
             if text is None:
                 text = self.template.read_text()
             self._digest = hashlib.sha256(text.encode()).hexdigest()
-            template = load_template(text, str(self.template))
-            local = rewrite_local_code(template, self.template.parent)
+            ready = prepare(text, self.template)
         except (TemplateError, OSError, UnicodeDecodeError) as exc:
             self.echo(f"cloudmicro: template error: {exc}\n"
                       f"cloudmicro: not deployed; stack {self.stack} keeps what it had")
             return None
-        done = self.deployer().deploy(local.template, self.overrides)
+        for note in ready.notes:
+            self.echo(f"cloudmicro: {note}")
+        done = self.deployer().deploy(ready.template, self.overrides, ready.uploads)
         self.echo("\n".join(describe(done, self.endpoint)))  # one write: other threads print too
         return done
 

@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from emulator.templates.cdk import Upload
 from emulator.templates.loading import template_body
 
 CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"]
@@ -70,12 +72,15 @@ class Deployment:
 class StackDeployer:
     """Deploys templates to one stack through ``cloudformation`` (a boto3 client)."""
 
-    def __init__(self, cloudformation: Any, stack_name: str, *, timeout: float = 600) -> None:
+    def __init__(self, cloudformation: Any, stack_name: str, *, timeout: float = 600, s3: Any = None) -> None:
         self.cfn = cloudformation
+        self.s3 = s3  # for the objects a template needs there (a CDK app's nested templates)
         self.stack = check_stack_name(stack_name)
         self.timeout = timeout
 
-    def deploy(self, template: dict[str, Any], overrides: dict[str, str]) -> Deployment:
+    def deploy(self, template: dict[str, Any], overrides: dict[str, str],
+               uploads: Sequence[Upload] = ()) -> Deployment:
+        """Create or update the stack; ``uploads`` are put in the local S3 first."""
         from botocore.exceptions import BotoCoreError, ClientError
 
         started = time.monotonic()
@@ -87,6 +92,7 @@ class StackDeployer:
                       if key in declared]
         body = template_body(template)
         try:
+            self._upload(uploads)
             current = self._status()
             if current in ("ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "DELETE_FAILED"):
                 notes.append(f"the stack was {current}: deleted and created again")
@@ -123,6 +129,25 @@ class StackDeployer:
                               notes=notes, seconds=time.monotonic() - started)
         done.seconds = time.monotonic() - started
         return done
+
+    def _upload(self, uploads: Sequence[Upload]) -> None:
+        if uploads and self.s3 is None:
+            raise ValueError("this template needs objects in S3, and the deployer has no S3 client")
+        from botocore.exceptions import ClientError
+
+        made: set[str] = set()
+        region = self.s3.meta.region_name
+        for upload in uploads:
+            if upload.bucket not in made:
+                where = {} if region == "us-east-1" else {
+                    "CreateBucketConfiguration": {"LocationConstraint": region}}
+                try:
+                    self.s3.create_bucket(Bucket=upload.bucket, **where)
+                except ClientError as exc:
+                    if exc.response.get("Error", {}).get("Code") != "BucketAlreadyOwnedByYou":
+                        raise
+                made.add(upload.bucket)
+            self.s3.put_object(Bucket=upload.bucket, Key=upload.key, Body=upload.body)
 
     def _describe(self) -> dict[str, Any] | None:
         from botocore.exceptions import ClientError

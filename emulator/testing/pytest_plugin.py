@@ -178,23 +178,24 @@ class _Clouds:
                            db_gen_dir=self.project / "db_gen", state_dir=self.tmp.mktemp("cloudmicro"),
                            deps_dir=settings.deps_dir or self.project / ".cloudmicro" / "deps")
         if self.template is not None:  # its code folders (hot-reload) are the project's
-            settings = replace(settings, code_roots=(*settings.code_roots, self.template.parent))
+            folder = self.template if self.template.is_dir() else self.template.parent  # a cdk.out, or not
+            settings = replace(settings, code_roots=(*settings.code_roots, folder))
         return replace(settings, **overrides)
 
     def deploy_template(self, endpoint: str) -> dict[str, str]:
         """Deploy the session's template to ``endpoint``; its outputs. pytest.fail with the reasons
         when it cannot be read or deployed."""
-        from emulator.templates.loading import TemplateError, load_template
-        from emulator.templates.local_code import rewrite_local_code
-        from emulator.templates.stacks import StackDeployer, parse_overrides, stack_name_for
+        from emulator.templates.loading import TemplateError
+        from emulator.templates.prepare import default_stack_name, prepare, template_file
+        from emulator.templates.stacks import StackDeployer, parse_overrides
 
         assert self.template is not None
         try:
-            template = load_template(self.template.read_text(), str(self.template))
-            local = rewrite_local_code(template, self.template.parent)
+            path = template_file(self.template)
+            ready = prepare(path.read_text(), path)
             deployer = StackDeployer(client(endpoint, "cloudformation", retries={"max_attempts": 1}),
-                                     self.stack_name or stack_name_for(self.template.parent.name))
-            done = deployer.deploy(local.template, parse_overrides(self.parameters))
+                                     self.stack_name or default_stack_name(path), s3=client(endpoint, "s3"))
+            done = deployer.deploy(ready.template, parse_overrides(self.parameters), ready.uploads)
         except (TemplateError, OSError, ValueError) as exc:
             pytest.fail(f"cloudmicro: the template is not deployed: {exc}", pytrace=False)
         if not done.ok:
