@@ -187,7 +187,8 @@ class ControlPlane:
             frontdoor=FrontDoorService(_api_gateway(clients, service, place),
                                        FunctionUrlDoor(function_urls, service, place),
                                        AlbDoor(AlbCatalog(MotoLoadBalancers(clients).read), service),
-                                       MotoApis(clients).ids, notice=echo.notice if echo is not None else None),
+                                       MotoApis(clients).ids, notice=echo.notice if echo is not None else None,
+                                       list_albs=MotoLoadBalancers(clients).names),
         )
 
     async def _start(self) -> None:

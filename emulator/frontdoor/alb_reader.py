@@ -34,6 +34,12 @@ class MotoLoadBalancers:
     def __init__(self, clients: AwsClients) -> None:
         self.clients = clients
 
+    async def names(self) -> list[str]:
+        """Every application load balancer's name."""
+        client = self.clients.client("elbv2")
+        found = await self._pages(client.describe_load_balancers, "LoadBalancers")
+        return [str(b["LoadBalancerName"]) for b in found if b.get("Type", "application") == "application"]
+
     async def read(self, name: str) -> LoadBalancer | None:
         client = self.clients.client("elbv2")
         found = None

@@ -506,11 +506,13 @@ class FrontDoorService:
 
     def __init__(self, apis: ApiGatewayDoor, urls: FunctionUrlDoor, albs: AlbDoor,
                  list_ids: Callable[[], Awaitable[list[str]]] | None = None,
-                 notice: Callable[[str], None] | None = None) -> None:
+                 notice: Callable[[str], None] | None = None,
+                 list_albs: Callable[[], Awaitable[list[str]]] | None = None) -> None:
         self.apis = apis
         self.urls = urls
         self.albs = albs
         self.list_ids = list_ids
+        self.list_albs = list_albs
         self.notice = notice
         self._announced: set[str] = set()
         self._dirty = asyncio.Event()
@@ -525,6 +527,14 @@ class FrontDoorService:
             host = config.function_url(port, self.urls.place.region)
             found.append(RouteUrl("URL", config.url_id, "", f"{config.function_name} ({config.auth_type})", host,
                                   f"http://127.0.0.1:{port}/_aws/lambda-url/{config.url_id}/"))
+        for name in await self.list_albs() if self.list_albs is not None and apis else []:
+            balancer = await self.albs.catalog.get(name)
+            if balancer is None:
+                continue
+            for listener in balancer.listeners:
+                found.append(RouteUrl("ALB", name, str(listener.port), f"{listener.protocol} :{listener.port}",
+                                      f"http://{balancer.dns_name}:{port}/",
+                                      f"http://127.0.0.1:{port}/_aws/elb/{name}:{listener.port}/"))
         for api_id in await self.list_ids() if self.list_ids is not None and apis else []:
             api = await self.apis.catalog.get(api_id)
             if api is None:
@@ -605,7 +615,7 @@ class FrontDoorService:
         self.apis.authorizers.clear()
         self.albs.catalog.changed()
         self._changes += 1
-        if service in ("apigateway", "cloudformation", "reset", ""):
+        if service in ("apigateway", "elasticloadbalancing", "cloudformation", "reset", ""):
             self._apis_changed = True  # worth listing API Gateway again (a Lambda change is not)
         self._dirty.set()
 

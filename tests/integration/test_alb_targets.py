@@ -263,3 +263,14 @@ def test_the_same_event_fields_by_host_and_by_path(shop: dict[str, Any]) -> None
                                     headers={"Content-Type": "application/octet-stream"}, timeout=60))
     assert {k: by_path[k] for k in ("path", "body", "isBase64Encoded", "requestContext")} == \
         {k: event[k] for k in ("path", "body", "isBase64Encoded", "requestContext")}
+
+
+def test_the_routes_listing_gives_each_listeners_urls(shop: dict[str, Any]) -> None:
+    port = urllib.parse.urlsplit(shop["endpoint"]).port
+    routes = requests.get(f"{shop['endpoint']}/_cloudmicro/routes", timeout=60).json()["Routes"]
+    mine = [r for r in routes if r["Kind"] == "ALB" and r["Id"] == "shop"]
+    assert mine, routes
+    listener = next(r for r in mine if r["Stage"] == "80")
+    assert listener["Url"] == f"http://{shop['balancer']['DNSName']}:{port}/"
+    assert listener["PathUrl"] == f"http://127.0.0.1:{port}/_aws/elb/shop:80/"
+    assert requests.get(listener["PathUrl"] + "x", timeout=60).status_code == 200
