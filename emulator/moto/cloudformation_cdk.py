@@ -22,52 +22,12 @@ responses). Here, from AWS's resource reference:
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from emulator.moto import delivery
 from emulator.moto.cloudformation_lambda import LambdaResource, ResourceError
+from emulator.moto.cloudformation_services import call
 from emulator.moto.patching import Patch, PatchSet
-
-_clients: dict[tuple[str, str, str], Any] = {}
-_clients_lock = threading.Lock()
-
-
-def service_client(service: str, region: str) -> Any:
-    """A boto3 client of ``service`` at the control plane's endpoint."""
-    target = delivery.endpoint()
-    if target is None:
-        raise ResourceError("Cloudmicro's endpoint is not reachable from moto (no control plane endpoint)")
-    with _clients_lock:
-        found = _clients.get((service, target, region))
-        if found is None:
-            import boto3
-            from botocore.config import Config
-
-            found = boto3.client(service, endpoint_url=target, region_name=region, aws_access_key_id="test",
-                                 aws_secret_access_key="test",
-                                 config=Config(retries={"max_attempts": 1}, read_timeout=120, connect_timeout=5))
-            _clients[(service, target, region)] = found
-        return found
-
-
-def call(service: str, region: str, operation: str, **params: Any) -> Any:
-    """One API call; its error becomes a :class:`ResourceError` in CloudFormation's words."""
-    from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
-
-    label = {"sns": "Sns", "apigateway": "ApiGateway"}.get(service, service)
-    try:
-        return getattr(service_client(service, region), operation)(**params)
-    except ClientError as exc:
-        error = exc.response.get("Error", {})
-        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-        raise ResourceError(f'Resource handler returned message: "{error.get("Message", exc)}" (Service: {label}, '
-                            f'Status Code: {status}, Error Code: {error.get("Code")})') from None
-    except ParamValidationError as exc:
-        raise ResourceError(f"Properties validation failed: {exc}") from None
-    except BotoCoreError as exc:
-        raise ResourceError(f"Cloudmicro's {label} API did not answer: {exc}") from None
 
 
 class ServiceResource(LambdaResource):
