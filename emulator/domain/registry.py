@@ -30,19 +30,10 @@ from emulator.domain.errors import (
     ResourceNotFoundException,
     ValidationException,
 )
-from emulator.domain.event_invoke import parse_event_invoke_config, validate_dead_letter
+from emulator.domain.event_invoke import parse_event_invoke_config
+from emulator.domain.function_fields import FIELDS, defaults, parse_fields
 from emulator.domain.function_urls import check_declaration
-from emulator.domain.functions import (
-    DEFAULT_MEMORY,
-    DEFAULT_RUNTIME,
-    DEFAULT_TIMEOUT,
-    LATEST,
-    FunctionConfig,
-    folder_digest,
-    links_outside,
-    parse_function_name,
-    validate_settings,
-)
+from emulator.domain.functions import LATEST, FunctionConfig, folder_digest, links_outside, parse_function_name
 from emulator.domain.layers import resolve_layers
 from emulator.domain.versions import Versions
 
@@ -163,12 +154,9 @@ class FunctionRegistry:
         elif not (folder / f"{name}.py").exists():
             return None
         where = str(config_path)
-        environment = _environment(raw.get("Environment"), where)
-        runtime = raw.get("Runtime", DEFAULT_RUNTIME)
-        timeout = raw.get("Timeout", DEFAULT_TIMEOUT)
-        memory = raw.get("MemorySize", DEFAULT_MEMORY)
-        validate_settings(runtime=runtime, timeout=timeout, memory_size=memory,
-                          environment=environment, where=where, handler=raw.get("Handler", f"{name}.{name}_handler"))
+        fields = parse_fields(raw, where, defaults(handler=f"{name}.{name}_handler",
+                                                   role=f"arn:aws:iam::{self.account_id}:role/lambda-role"),
+                              self.resolve_layers, in_file=True)
         reserved = raw.get("ReservedConcurrentExecutions")
         if reserved is not None and (not isinstance(reserved, int) or reserved < 0):
             raise InvalidParameterValueException(
@@ -182,7 +170,6 @@ class FunctionRegistry:
         invoke_config = raw.get("EventInvokeConfig")
         if invoke_config is not None:
             parse_event_invoke_config(self.arn(name), invoke_config)  # validate now, fail loudly
-        layers = resolve_layers(raw.get("Layers"), self.project_dir, where, self.roots)
         function_url = raw.get("FunctionUrl")
         if function_url is not None:
             try:
@@ -195,20 +182,12 @@ class FunctionRegistry:
             name=name,
             arn=self.arn(name),
             code_dir=folder.resolve(),
-            handler=raw.get("Handler", f"{name}.{name}_handler"),
-            runtime=runtime,
-            timeout=timeout,
-            memory_size=memory,
-            environment=environment,
+            **fields,
             reserved_concurrency=reserved,
-            description=raw.get("Description", ""),
-            role=raw.get("Role", f"arn:aws:iam::{self.account_id}:role/lambda-role"),
             code_sha256=sha,
             code_size=size,
             event_source_mappings=tuple(declared),
-            dead_letter_target=validate_dead_letter(raw.get("DeadLetterConfig")),
             event_invoke_config=invoke_config,
-            layers=layers,
             function_url=function_url,
         )
 
@@ -233,27 +212,23 @@ class FunctionRegistry:
         """CreateFunction's checks but the code's (the function's name, when they pass)."""
         return self._checked_create(request)[0]
 
+    def resolve_layers(self, value: Any, where: str) -> tuple[Path, ...]:
+        """The folders a ``Layers`` value names (emulator/domain/layers.py)."""
+        return resolve_layers(value, self.project_dir, where, self.roots)
+
     def create(self, request: Mapping[str, Any], staged: StagedCode | None = None) -> FunctionConfig:
         """CreateFunction: a function from a zip upload (or a hot-reload folder); ``staged`` is
         :meth:`stage_code`'s work on the request's Code, done beforehand in a thread."""
-        name, handler, runtime, environment, timeout, memory, layers = self._checked_create(request)
+        name, fields = self._checked_create(request)
         code_dir, sha, size, hot = staged if staged is not None else self.stage_code(name, request.get("Code"))
         function = FunctionConfig(
             name=name,
             arn=self.arn(name),
             code_dir=code_dir,
-            handler=handler,
-            runtime=runtime,
-            timeout=timeout,
-            memory_size=memory,
-            environment=environment,
-            description=request.get("Description", ""),
-            role=request.get("Role", ""),
+            **fields,
             code_sha256=sha,
             code_size=size,
             origin="api",
-            dead_letter_target=validate_dead_letter(request.get("DeadLetterConfig")),
-            layers=layers,
             hot_reload=hot,
         )
         if name in self._functions:  # made meanwhile, while its code was staged
@@ -262,7 +237,7 @@ class FunctionRegistry:
         self._changed()
         return function
 
-    def _checked_create(self, request: Mapping[str, Any]) -> tuple[Any, ...]:
+    def _checked_create(self, request: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
         name = request.get("FunctionName")
         if not isinstance(name, str) or parse_function_name(name) is None:
             raise InvalidParameterValueException("FunctionName is required and must be a valid name")
@@ -277,14 +252,7 @@ class FunctionRegistry:
             raise InvalidParameterValueException(
                 "Runtime and Handler are mandatory parameters for functions created with deployment packages."
             )
-        environment = _environment(request.get("Environment"), "Environment")
-        timeout = request.get("Timeout", DEFAULT_TIMEOUT)
-        memory = request.get("MemorySize", DEFAULT_MEMORY)
-        validate_settings(runtime=runtime, timeout=timeout, memory_size=memory,
-                          environment=environment, where="CreateFunction", handler=handler)
-        layers = resolve_layers(request.get("Layers"), self.project_dir, "CreateFunction", self.roots)
-        validate_dead_letter(request.get("DeadLetterConfig"))
-        return name, handler, runtime, environment, timeout, memory, layers
+        return name, parse_fields(request, "CreateFunction", defaults(), self.resolve_layers)
 
     def update_code(self, function_name: str, request: Mapping[str, Any],
                     staged: StagedCode | None = None) -> FunctionConfig:
@@ -298,32 +266,9 @@ class FunctionRegistry:
     def update_configuration(self, function_name: str, request: Mapping[str, Any]) -> FunctionConfig:
         """UpdateFunctionConfiguration: only the fields given change."""
         current = self.latest(function_name)
-        environment = (
-            _environment(request["Environment"], "Environment")
-            if "Environment" in request
-            else current.environment
-        )
-        fields: dict[str, Any] = {
-            "handler": request.get("Handler", current.handler),
-            "runtime": request.get("Runtime", current.runtime),
-            "timeout": request.get("Timeout", current.timeout),
-            "memory_size": request.get("MemorySize", current.memory_size),
-            "description": request.get("Description", current.description),
-            "role": request.get("Role", current.role),
-            "environment": environment,
-            "dead_letter_target": (
-                validate_dead_letter(request["DeadLetterConfig"]) if "DeadLetterConfig" in request
-                else current.dead_letter_target
-            ),
-            "layers": (
-                resolve_layers(request["Layers"], self.project_dir, "UpdateFunctionConfiguration", self.roots)
-                if "Layers" in request else current.layers
-            ),
-        }
-        validate_settings(runtime=fields["runtime"], timeout=fields["timeout"],
-                          memory_size=fields["memory_size"], environment=environment,
-                          where="UpdateFunctionConfiguration", handler=fields["handler"])
-        return self._put(current.changed(**fields))
+        base = {name: getattr(current, name) for name in FIELDS.values()}
+        return self._put(current.changed(**parse_fields(request, "UpdateFunctionConfiguration", base,
+                                                        self.resolve_layers)))
 
     def put_concurrency(self, function_name: str, value: Any) -> FunctionConfig:
         if not isinstance(value, int) or isinstance(value, bool) or value < 0:
@@ -447,16 +392,6 @@ def _zip_bytes(code: Any) -> bytes:
             f"Unzipped size must be smaller than {_MAX_ZIP_BYTES} bytes"
         )
     return data
-
-
-def _environment(value: Any, where: str) -> dict[str, str]:
-    if value is None:
-        return {}
-    if not isinstance(value, Mapping) or not isinstance(value.get("Variables", {}), Mapping):
-        raise InvalidParameterValueException(
-            f'{where}: Environment must look like {{"Variables": {{"KEY": "value"}}}}'
-        )
-    return dict(value.get("Variables", {}))
 
 
 def _read_folder_config(path: Path) -> dict[str, Any]:
