@@ -239,9 +239,12 @@ async def code(name: str, request: Request, plane: PlaneDep) -> Response:
 
 def zip_folder(folder: Path, state_dir: Path | None = None) -> bytes:
     """A folder's regular files as a zip: no links leading out of it, no FIFOs or devices, and
-    not the control plane's state folder (its admin token) when the folder holds it."""
+    not the control plane's state folder (its admin token) when the folder holds it (uploaded
+    code is unpacked inside the state folder: that code is all there)."""
     root = folder.resolve()
     state = state_dir.resolve() if state_dir is not None else None
+    if state is not None and root.is_relative_to(state):
+        state = None
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for path, _ in sorted(regular_files(folder)):

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from fastapi import APIRouter, Request
@@ -17,7 +16,7 @@ from fastapi.responses import Response
 
 from emulator.api import validation
 from emulator.api.deps import plane_of
-from emulator.api.wire import json_body, json_response
+from emulator.api.wire import json_body, json_response, paged
 from emulator.domain.errors import InvalidParameterValueException, LambdaError
 from emulator.domain.functions import LATEST, FunctionConfig
 
@@ -37,24 +36,6 @@ async def _latest(request: Request, function_name: str) -> FunctionConfig:
         if current is not None:
             return current
     return function
-
-
-def _page(request: Request, items: Sequence[T], key: Callable[[T], str]) -> tuple[list[T], str | None]:
-    """Marker/MaxItems paging: the items after the one whose key is Marker, up to MaxItems."""
-    marker = request.query_params.get("Marker")
-    raw = request.query_params.get("MaxItems", "50")
-    try:
-        max_items = int(raw)
-    except ValueError:
-        raise InvalidParameterValueException(f"MaxItems must be a number, not {raw!r}") from None
-    validation.check("ListAliases", {"MaxItems": max_items})  # MaxListItems: 1..10000
-    start = 0
-    if marker:
-        keys = [key(item) for item in items]
-        start = keys.index(marker) + 1 if marker in keys else len(items)
-    page = list(items[start:start + max_items])
-    more = start + max_items < len(items)
-    return page, (key(page[-1]) if more and page else None)
 
 
 # --- versions -------------------------------------------------------------------------
@@ -79,7 +60,7 @@ async def list_versions_by_function(function_name: str, request: Request) -> Res
     registry = plane_of(request).registry
     latest = registry.latest(function_name)
     everything = [latest, *registry.versions.published(latest.name)]
-    page, marker = _page(request, everything, lambda f: f.version)
+    page, marker = paged(request, everything, lambda f: f.version)
     items = []
     for function in page:
         item = function.to_aws()
@@ -114,7 +95,7 @@ async def list_aliases(function_name: str, request: Request) -> Response:
     latest = plane_of(request).registry.latest(function_name)
     aliases = [a for a in plane_of(request).registry.versions.aliases(latest.name)
                if version is None or a.function_version == version]
-    page, marker = _page(request, aliases, lambda a: a.name)
+    page, marker = paged(request, aliases, lambda a: a.name)
     result: dict[str, Any] = {"Aliases": [alias.to_aws(latest.arn) for alias in page]}
     if marker:
         result["NextMarker"] = marker

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 from fastapi import Request
 from fastapi.responses import Response
 
+from emulator.api import validation
 from emulator.domain import json_text
-from emulator.domain.errors import InvalidRequestContentException
+from emulator.domain.errors import InvalidParameterValueException, InvalidRequestContentException
+
+T = TypeVar("T")
 
 
 def json_response(data: Any, status: int = 200) -> Response:
@@ -28,3 +32,21 @@ async def json_body(request: Request) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise InvalidRequestContentException("Could not parse request body into json: expected an object")
     return body
+
+
+def paged(request: Request, items: Sequence[T], key: Callable[[T], str]) -> tuple[list[T], str | None]:
+    """Marker/MaxItems paging: the items after the one whose key is Marker, up to MaxItems."""
+    marker = request.query_params.get("Marker")
+    raw = request.query_params.get("MaxItems", "50")
+    try:
+        max_items = int(raw)
+    except ValueError:
+        raise InvalidParameterValueException(f"MaxItems must be a number, not {raw!r}") from None
+    validation.check("ListAliases", {"MaxItems": max_items})  # MaxListItems: 1..10000, AWS's words
+    start = 0
+    if marker:
+        keys = [key(item) for item in items]
+        start = keys.index(marker) + 1 if marker in keys else len(items)
+    page = list(items[start:start + max_items])
+    more = start + max_items < len(items)
+    return page, (key(page[-1]) if more and page else None)

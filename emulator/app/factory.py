@@ -15,6 +15,7 @@ from emulator.api import (
     event_invoke_api,
     function_url_api,
     lambda_api,
+    layers_api,
     policy_api,
     stream_invoke_api,
     tags_api,
@@ -57,6 +58,7 @@ def create_app(settings: Settings, *, echo_logs: bool = True) -> FastAPI:
     app.include_router(event_invoke_api.router)
     app.include_router(policy_api.router)
     app.include_router(tags_api.router)
+    app.include_router(layers_api.router)
     app.include_router(function_url_api.router)
     app.include_router(admin.router)
     app.include_router(admin.admin)

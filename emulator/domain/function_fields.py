@@ -17,7 +17,13 @@ from typing import Any
 
 from emulator.domain.errors import InvalidParameterValueException
 from emulator.domain.event_invoke import validate_dead_letter
-from emulator.domain.functions import DEFAULT_MEMORY, DEFAULT_RUNTIME, DEFAULT_TIMEOUT, validate_settings
+from emulator.domain.functions import (
+    DEFAULT_MEMORY,
+    DEFAULT_RUNTIME,
+    DEFAULT_TIMEOUT,
+    FunctionConfig,
+    validate_settings,
+)
 
 #: AWS's field name -> FunctionConfig's, for the fields every source may give
 FIELDS = {
@@ -35,7 +41,12 @@ def defaults(handler: str | None = None, role: str = "") -> dict[str, Any]:
     """A new function's fields before its source's are read."""
     return {"handler": handler, "runtime": DEFAULT_RUNTIME, "timeout": DEFAULT_TIMEOUT,
             "memory_size": DEFAULT_MEMORY, "environment": {}, "description": "", "role": role,
-            "dead_letter_target": None, "layers": ()}
+            "dead_letter_target": None, "layers": (), "layer_refs": ()}
+
+
+def current_fields(function: FunctionConfig) -> dict[str, Any]:
+    """A function's fields as :func:`parse_fields` reads them: an update's base."""
+    return {name: getattr(function, name) for name in (*FIELDS.values(), "layer_refs")}
 
 
 def parse_fields(raw: Mapping[str, Any], where: str, base: Mapping[str, Any],
@@ -57,6 +68,8 @@ def _parse(raw: Mapping[str, Any], where: str, base: Mapping[str, Any], layers: 
     for aws_name, name in FIELDS.items():
         if aws_name in raw:
             fields[name] = readers.get(aws_name, _plain)(raw[aws_name], where)
+    if "Layers" in raw:
+        fields["layer_refs"] = tuple(raw["Layers"] or ())
     validate_settings(runtime=fields["runtime"], timeout=fields["timeout"], memory_size=fields["memory_size"],
                       environment=fields["environment"], where=where, handler=fields["handler"])
     return fields

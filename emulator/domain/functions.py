@@ -94,6 +94,8 @@ class FunctionConfig:
     event_invoke_config: Mapping[str, Any] | None = None
     #: layer folders, merged into /opt in this order (see domain/layers.py)
     layers: tuple[Path, ...] = ()
+    #: the ``Layers`` entries as given (a layer version ARN, a folder): GetFunction shows the ARNs
+    layer_refs: tuple[str, ...] = ()
     #: ``code_dir`` is the user's own folder, watched for changes (CreateFunction's
     #: ``hot-reload`` bucket convention); False for uploaded code
     hot_reload: bool = False
@@ -158,7 +160,7 @@ class FunctionConfig:
         if self.dead_letter_target:
             config["DeadLetterConfig"] = {"TargetArn": self.dead_letter_target}
         if self.layers:
-            config["Layers"] = layers_to_aws(self.arn, self.layers)
+            config["Layers"] = layers_to_aws(self.arn, self.layers, self.layer_refs)
         return config
 
 

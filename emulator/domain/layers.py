@@ -12,15 +12,18 @@ An entry of ``Layers`` is, in ``function.json`` or in CreateFunction/UpdateFunct
 
 * a folder path, absolute or relative to the project folder (the one holding ``functions/``);
 * a bare name, ``common``, which also finds the project's ``layers/common/``;
-* a layer version ARN, ``arn:aws:lambda:<region>:<account>:layer:common:<version>``, which
-  stands for ``layers/common/`` (locally every version is the folder as it is now).
+* a layer version ARN, ``arn:aws:lambda:<region>:<account>:layer:common:<version>``: the version
+  PublishLayerVersion made (a template's ``AWS::Lambda::LayerVersion``), else ``layers/common/``
+  (locally every version of a project folder is the folder as it is now).
 
-GetFunction shows each layer as ``{"Arn", "CodeSize"}`` with a version ARN named after its folder.
+GetFunction shows each layer as ``{"Arn", "CodeSize"}``: the ARN given, or for a folder a version
+ARN named after it.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -32,10 +35,16 @@ LAYERS_FOLDER = "layers"
 _LAYER_ARN = re.compile(r"^arn:aws[a-zA-Z-]*:lambda:[a-z0-9-]+:\d{12}:layer:(?P<name>[a-zA-Z0-9_-]+):\d+$")
 
 
-def resolve_layers(value: Any, project_dir: Path, where: str, roots: tuple[Path, ...] = ()) -> tuple[Path, ...]:
+#: the folder of a published layer version, by its ARN (None: not published)
+Published = Callable[[str], Path | None]
+
+
+def resolve_layers(value: Any, project_dir: Path, where: str, roots: tuple[Path, ...] = (),
+                   published: Published | None = None) -> tuple[Path, ...]:
     """The folders a ``Layers`` value names, in merge order; InvalidParameterValueException
     (naming ``where`` and the entry) when one is not a folder, or is outside the project folder
-    and the other ``roots`` (CLOUDMICRO_CODE_ROOTS)."""
+    and the other ``roots`` (CLOUDMICRO_CODE_ROOTS). A published version's folder was checked
+    when it was published (its zip is unpacked in the state directory)."""
     if value is None:
         return ()
     if not isinstance(value, list) or not all(isinstance(entry, str) and entry for entry in value):
@@ -45,14 +54,20 @@ def resolve_layers(value: Any, project_dir: Path, where: str, roots: tuple[Path,
     if len(value) > MAX_LAYERS:
         raise InvalidParameterValueException(f"{where}: Cannot reference more than {MAX_LAYERS} layers.")
     allowed = (project_dir, *roots)
-    folders = tuple(_resolve(entry, project_dir, where) for entry in value)
-    for entry, folder in zip(value, folders, strict=True):
+    folders: list[Path] = []
+    for entry in value:
+        found = published(entry) if published is not None and _LAYER_ARN.match(entry) else None
+        if found is not None:
+            folders.append(found)
+            continue
+        folder = _resolve(entry, project_dir, where)
         if not inside_roots(folder, allowed):
             raise InvalidParameterValueException(
                 f"{where}: layer {entry!r} is outside the project: a layer folder must be under "
                 f"{', '.join(str(root) for root in allowed)} (to allow another folder, add it to "
                 "CLOUDMICRO_CODE_ROOTS)")
-    return folders
+        folders.append(folder)
+    return tuple(folders)
 
 
 def _resolve(entry: str, project_dir: Path, where: str) -> Path:
@@ -82,9 +97,15 @@ def layer_arn(function_arn: str, folder: Path) -> str:
     return f"{prefix}:layer:{name}:1"
 
 
-def layers_to_aws(function_arn: str, layers: tuple[Path, ...]) -> list[dict[str, Any]]:
-    """The ``Layers`` of a FunctionConfiguration: ``[{"Arn", "CodeSize"}]``."""
-    return [{"Arn": layer_arn(function_arn, folder), "CodeSize": _size(folder)} for folder in layers]
+def layers_to_aws(function_arn: str, layers: tuple[Path, ...], refs: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+    """The ``Layers`` of a FunctionConfiguration: ``[{"Arn", "CodeSize"}]``; ``refs`` are the
+    entries as given (a layer version ARN is shown as it is)."""
+    shown = []
+    for index, folder in enumerate(layers):
+        ref = refs[index] if index < len(refs) else ""
+        arn = ref if _LAYER_ARN.match(ref) else layer_arn(function_arn, folder)
+        shown.append({"Arn": arn, "CodeSize": _size(folder)})
+    return shown
 
 
 def _size(folder: Path) -> int:

@@ -10,20 +10,14 @@ the function runs from that folder, and the reloader (emulator/reload/reloader.p
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
-import io
 import json
 import logging
 import shutil
-import uuid
-import zipfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from emulator.domain.code_folders import extract_zip, inside_roots
+from emulator.domain.code_upload import HOT_RELOAD_BUCKET, StagedCode, hot_reload_folder, store_zip, zip_bytes
 from emulator.domain.errors import (
     InvalidParameterValueException,
     ResourceConflictException,
@@ -31,9 +25,10 @@ from emulator.domain.errors import (
     ValidationException,
 )
 from emulator.domain.event_invoke import parse_event_invoke_config
-from emulator.domain.function_fields import FIELDS, defaults, parse_fields
+from emulator.domain.function_fields import current_fields, defaults, parse_fields
 from emulator.domain.function_urls import check_declaration
 from emulator.domain.functions import LATEST, FunctionConfig, folder_digest, links_outside, parse_function_name
+from emulator.domain.layer_versions import LayerVersions
 from emulator.domain.layers import resolve_layers
 from emulator.domain.versions import Versions
 
@@ -45,10 +40,6 @@ _FOLDER_KEYS = {
     "ReservedConcurrentExecutions", "Description", "Role", "EventSourceMappings",
     "DeadLetterConfig", "EventInvokeConfig", "Layers", "FunctionUrl",
 }
-_MAX_ZIP_BYTES = 50 * 1024 * 1024
-HOT_RELOAD_BUCKET = "hot-reload"
-#: a function's code: its folder, CodeSha256, size, and whether it is a hot-reload folder
-StagedCode = tuple[Path, str, int, bool]
 
 
 class FunctionRegistry:
@@ -73,6 +64,8 @@ class FunctionRegistry:
         self._listeners: list[Callable[[], None]] = []
         #: published versions and aliases (emulator/domain/versions.py)
         self.versions = Versions(state_dir / "versions")
+        #: published layer versions (emulator/domain/layer_versions.py)
+        self.layer_versions = LayerVersions(state_dir / "layer-code", region, account_id)
 
     # --- lookups -----------------------------------------------------------------
 
@@ -214,7 +207,11 @@ class FunctionRegistry:
 
     def resolve_layers(self, value: Any, where: str) -> tuple[Path, ...]:
         """The folders a ``Layers`` value names (emulator/domain/layers.py)."""
-        return resolve_layers(value, self.project_dir, where, self.roots)
+        return resolve_layers(value, self.project_dir, where, self.roots, published=self._published_layer)
+
+    def _published_layer(self, arn: str) -> Path | None:
+        found = self.layer_versions.find(arn)
+        return found.folder if found is not None else None
 
     def create(self, request: Mapping[str, Any], staged: StagedCode | None = None) -> FunctionConfig:
         """CreateFunction: a function from a zip upload (or a hot-reload folder); ``staged`` is
@@ -266,8 +263,7 @@ class FunctionRegistry:
     def update_configuration(self, function_name: str, request: Mapping[str, Any]) -> FunctionConfig:
         """UpdateFunctionConfiguration: only the fields given change."""
         current = self.latest(function_name)
-        base = {name: getattr(current, name) for name in FIELDS.values()}
-        return self._put(current.changed(**parse_fields(request, "UpdateFunctionConfiguration", base,
+        return self._put(current.changed(**parse_fields(request, "UpdateFunctionConfiguration", current_fields(current),
                                                         self.resolve_layers)))
 
     def put_concurrency(self, function_name: str, value: Any) -> FunctionConfig:
@@ -294,7 +290,9 @@ class FunctionRegistry:
         """Forget API-created functions and their code; reload the folders."""
         self._functions.clear()
         self.versions.clear()
+        self.layer_versions.clear()
         shutil.rmtree(self.code_dir, ignore_errors=True)
+        shutil.rmtree(self.layer_versions.code_dir, ignore_errors=True)
         self.load_folders()
         self._changed()
 
@@ -324,74 +322,13 @@ class FunctionRegistry:
         hot-reload folder (else a zip, unpacked under the state directory). Blocking (it unpacks
         or hashes): the API runs it in a thread."""
         if isinstance(code, Mapping) and code.get("S3Bucket") == HOT_RELOAD_BUCKET:
-            folder = _hot_reload_folder(code.get("S3Key"), self.roots)
+            folder = hot_reload_folder(code.get("S3Key"), self.roots, "Code")
             sha, size = folder_digest(folder)
             self._warn_links(name, folder)
             return folder, sha, size, True
-        code_dir, sha, size = self._store_zip(name, _zip_bytes(code))
+        code_dir, sha, size = store_zip(self.code_dir / name, zip_bytes(code, "Code"))
         return code_dir, sha, size, False
 
-    def _store_zip(self, name: str, data: bytes) -> tuple[Path, str, int]:
-        sha = base64.b64encode(hashlib.sha256(data).digest()).decode()
-        target = self.code_dir / name / hashlib.sha256(data).hexdigest()[:16]
-        if not target.exists():
-            tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.tmp")
-            try:
-                with zipfile.ZipFile(io.BytesIO(data)) as archive:
-                    extract_zip(archive, tmp)  # refuses what would leave the folder; streams; 250 MB
-            except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError) as exc:
-                shutil.rmtree(tmp, ignore_errors=True)
-                raise InvalidParameterValueException(
-                    f"Could not unzip uploaded file. Please check your file, then try to upload again. ({exc})"
-                ) from None
-            try:
-                tmp.rename(target)
-            except OSError:  # another upload of the same zip made it meanwhile
-                shutil.rmtree(tmp, ignore_errors=True)
-        return target.resolve(), sha, len(data)
-
-
-def _hot_reload_folder(key: Any, roots: tuple[Path, ...]) -> Path:
-    """The folder S3Key names in the hot-reload convention: absolute, existing."""
-    if not isinstance(key, str) or not key:
-        raise InvalidParameterValueException(
-            f'Code.S3Key must be the absolute path of the function\'s folder when Code.S3Bucket is '
-            f'"{HOT_RELOAD_BUCKET}"'
-        )
-    folder = Path(key).expanduser()
-    if not folder.is_absolute():
-        raise InvalidParameterValueException(
-            f'Code.S3Key must be an absolute folder path when Code.S3Bucket is "{HOT_RELOAD_BUCKET}", '
-            f"not {key!r} (the control plane does not know your working directory)"
-        )
-    if not folder.is_dir():
-        raise InvalidParameterValueException(
-            f'Code.S3Key {key!r} (bucket "{HOT_RELOAD_BUCKET}") is not a folder the control plane can see'
-        )
-    if not inside_roots(folder, roots):
-        allowed = ", ".join(str(root) for root in roots)
-        raise InvalidParameterValueException(
-            f'Code.S3Key {key!r} (bucket "{HOT_RELOAD_BUCKET}") is outside the project: a function\'s folder must '
-            f"be under {allowed} (to allow another folder, add it to CLOUDMICRO_CODE_ROOTS)"
-        )
-    return folder.resolve()
-
-
-def _zip_bytes(code: Any) -> bytes:
-    if not isinstance(code, Mapping) or "ZipFile" not in code:
-        raise InvalidParameterValueException(
-            f'Code.ZipFile is required locally (or S3Bucket "{HOT_RELOAD_BUCKET}" with S3Key the absolute '
-            "path of a local folder; other S3 locations and ImageUri are not supported yet)"
-        )
-    try:
-        data = base64.b64decode(code["ZipFile"], validate=True)
-    except (binascii.Error, TypeError):
-        raise InvalidParameterValueException("Code.ZipFile must be base64-encoded zip content") from None
-    if len(data) > _MAX_ZIP_BYTES:
-        raise InvalidParameterValueException(
-            f"Unzipped size must be smaller than {_MAX_ZIP_BYTES} bytes"
-        )
-    return data
 
 
 def _read_folder_config(path: Path) -> dict[str, Any]:

@@ -345,6 +345,7 @@ def _config(raw: Mapping[str, Any]) -> FunctionConfig:
     values["code_dir"] = Path(values["code_dir"])
     values["layers"] = tuple(Path(p) for p in values.get("layers", ()))
     values["event_source_mappings"] = tuple(values.get("event_source_mappings", ()))
+    values["layer_refs"] = tuple(values.get("layer_refs", ()))
     known = {f.name for f in fields(FunctionConfig)}
     return FunctionConfig(**{k: v for k, v in values.items() if k in known})
 

@@ -1,0 +1,144 @@
+"""Layer versions on AWS's routes: PublishLayerVersion, GetLayerVersion, GetLayerVersionByArn,
+ListLayerVersions, ListLayers and DeleteLayerVersion (the model: emulator/domain/layer_versions.py).
+
+``Content`` is ``ZipFile`` (unpacked in a thread, as CreateFunction's code) or the ``hot-reload``
+bucket with ``S3Key`` a local folder, used live. ``Content.Location`` is a signed link to the
+version's zip, valid for ten minutes, as GetFunction's ``Code.Location`` is.
+https://docs.aws.amazon.com/lambda/latest/api/API_PublishLayerVersion.html and the pages beside it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from emulator.api import validation
+from emulator.api.admin import CODE_LINK_SECONDS, require_admin, zip_folder
+from emulator.api.deps import plane_of
+from emulator.api.wire import json_body, json_response, paged
+from emulator.domain import admin_token
+from emulator.domain.code_upload import HOT_RELOAD_BUCKET, StagedCode, hot_reload_folder, store_zip, zip_bytes
+from emulator.domain.errors import InvalidParameterValueException
+from emulator.domain.functions import folder_digest
+from emulator.domain.layer_versions import LayerVersion, LayerVersions
+
+router = APIRouter()
+_LAYERS = "/2018-10-31/layers"
+_VERSIONS = _LAYERS + "/{layer_name}/versions"
+
+
+def _store(request: Request) -> LayerVersions:
+    return plane_of(request).registry.layer_versions
+
+
+def _location(request: Request, version: LayerVersion) -> str:
+    """A signed link to the version's zip (``/_cloudmicro/layer-code/<name>/<version>.zip``)."""
+    expires = int(time.time()) + CODE_LINK_SECONDS
+    signature = admin_token.code_signature(plane_of(request).admin_token, _signed_name(version.name, version.version),
+                                           expires)
+    return (f"{request.base_url}_cloudmicro/layer-code/{quote(version.name)}/{version.version}.zip"
+            f"?Expires={expires}&Signature={signature}")
+
+
+def _signed_name(name: str, version: int) -> str:
+    return f"layer/{name}/{version}"
+
+
+def _stage(request: Request, name: str, content: Any) -> StagedCode:
+    """The content as a folder (blocking: run in a thread)."""
+    registry = plane_of(request).registry
+    if isinstance(content, Mapping) and content.get("S3Bucket") == HOT_RELOAD_BUCKET:
+        folder = hot_reload_folder(content.get("S3Key"), registry.roots, "Content")
+        sha, size = folder_digest(folder)
+        return folder, sha, size, True
+    folder, sha, size = store_zip(_store(request).code_dir / name, zip_bytes(content, "Content"))
+    return folder, sha, size, False
+
+
+@router.post(_VERSIONS)
+async def publish_layer_version(layer_name: str, request: Request) -> Response:
+    body = await json_body(request)
+    validation.check("PublishLayerVersion", {**body, "LayerName": layer_name})
+    if not isinstance(body.get("Content"), Mapping):
+        raise InvalidParameterValueException("Content is required: {\"ZipFile\": <base64 zip>} or "
+                                             f'{{"S3Bucket": "{HOT_RELOAD_BUCKET}", "S3Key": "/abs/folder"}}')
+    store = _store(request)
+    name = store.name_of(layer_name)
+    staged = await asyncio.to_thread(_stage, request, name, body["Content"])
+    version = store.publish(name, body, staged)
+    return json_response(version.to_aws(_location(request, version)), 201)
+
+
+@router.get(_VERSIONS)
+async def list_layer_versions(layer_name: str, request: Request) -> Response:
+    query = request.query_params
+    runtime, architecture = query.get("CompatibleRuntime"), query.get("CompatibleArchitecture")
+    validation.check("ListLayerVersions", {"LayerName": layer_name, "CompatibleRuntime": runtime,
+                                           "CompatibleArchitecture": architecture})
+    matching = [v for v in _store(request).versions(layer_name) if v.matches(runtime, architecture)]
+    page, marker = paged(request, matching, lambda v: str(v.version))
+    result: dict[str, Any] = {"LayerVersions": [v.list_item() for v in page]}
+    if marker:
+        result["NextMarker"] = marker
+    return json_response(result)
+
+
+@router.get(_VERSIONS + "/{version_number}")
+async def get_layer_version(layer_name: str, version_number: str, request: Request) -> Response:
+    validation.check("GetLayerVersion", {"LayerName": layer_name})
+    version = _store(request).get(layer_name, version_number)
+    return json_response(version.to_aws(_location(request, version)))
+
+
+@router.delete(_VERSIONS + "/{version_number}")
+async def delete_layer_version(layer_name: str, version_number: str, request: Request) -> Response:
+    validation.check("DeleteLayerVersion", {"LayerName": layer_name})
+    _store(request).delete(layer_name, version_number)
+    return Response(status_code=204)
+
+
+@router.get(_LAYERS)
+async def list_layers_or_get_by_arn(request: Request) -> Response:
+    """ListLayers, and GetLayerVersionByArn (``?find=LayerVersion&Arn=...``: the same path)."""
+    query = request.query_params
+    if query.get("find") == "LayerVersion":
+        arn = query.get("Arn") or ""
+        validation.check("GetLayerVersionByArn", {"Arn": arn})
+        version = _store(request).by_arn(arn)
+        return json_response(version.to_aws(_location(request, version)))
+    runtime, architecture = query.get("CompatibleRuntime"), query.get("CompatibleArchitecture")
+    validation.check("ListLayers", {"CompatibleRuntime": runtime, "CompatibleArchitecture": architecture})
+    store = _store(request)
+    latest = []
+    for newest in store.latest():
+        match = next((v for v in store.versions(newest.name) if v.matches(runtime, architecture)), None)
+        if match is not None:
+            latest.append(match)
+    page, marker = paged(request, latest, lambda v: v.name)
+    result: dict[str, Any] = {"Layers": [{"LayerName": v.name, "LayerArn": v.layer_arn,
+                                          "LatestMatchingVersion": v.list_item()} for v in page]}
+    if marker:
+        result["NextMarker"] = marker
+    return json_response(result)
+
+
+@router.get("/_cloudmicro/layer-code/{name}/{version}.zip")
+async def layer_code(name: str, version: str, request: Request) -> Response:
+    """A layer version's content as a zip: with the signed link its Content.Location gave, or the admin token."""
+    plane = plane_of(request)
+    query = request.query_params
+    expires = query.get("Expires", "")
+    signed = (expires.isdigit() and version.isdigit() and int(expires) >= time.time() and admin_token.matches(
+        admin_token.code_signature(plane.admin_token, _signed_name(name, int(version)), int(expires)),
+        query.get("Signature")))
+    if not signed:
+        require_admin(request, plane)
+    found = _store(request).get(name, version)
+    zipped = await asyncio.to_thread(zip_folder, found.folder, plane.settings.state_dir)
+    return Response(zipped, media_type="application/zip")

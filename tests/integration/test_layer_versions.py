@@ -1,0 +1,117 @@
+"""Layer versions through the Lambda API, with boto3 against a real control plane: published
+from a zip or live from a project folder (the hot-reload convention), numbered as AWS numbers
+them, listed, fetched by ARN, downloaded from Content.Location, deleted; a function whose Layers
+name a version runs with that version's files under /opt, and a live layer's edit shows in the
+next invoke."""
+
+from __future__ import annotations
+
+import io
+import json
+import urllib.request
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from tests.conftest import lambda_client
+
+LAYER_ARN = "arn:aws:lambda:us-east-1:123456789012:layer:greeting"
+CODE = "import greet\n\ndef main(event, context):\n    return {'greeting': greet.WORD}\n"
+
+
+def _zip(files: dict[str, str]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, text in files.items():
+            archive.writestr(name, text)
+    return buffer.getvalue()
+
+
+def _call(lam: Any, name: str) -> Any:
+    reply = lam.invoke(FunctionName=name, Payload=b"{}")
+    body = json.loads(reply["Payload"].read())
+    assert "FunctionError" not in reply, body
+    return body
+
+
+def _error(call: Any, **kwargs: Any) -> tuple[str, int, str]:
+    with pytest.raises(ClientError) as caught:
+        call(**kwargs)
+    response = caught.value.response
+    return response["Error"]["Code"], response["ResponseMetadata"]["HTTPStatusCode"], response["Error"]["Message"]
+
+
+@pytest.mark.parametrize("executor", ["docker", "process"])
+def test_published_versions_run_under_opt_and_are_numbered_listed_and_deleted_as_on_aws(executor, tmp_path,
+                                                                                        make_server):
+    (tmp_path / "functions").mkdir()
+    lam = lambda_client(make_server(tmp_path / "functions", executor))
+    one = lam.publish_layer_version(LayerName="greeting", Description="first", CompatibleRuntimes=["python3.11"],
+                                    LicenseInfo="MIT", Content={"ZipFile": _zip({"python/greet.py": "WORD = 'one'\n"})})
+    assert (one["LayerArn"], one["LayerVersionArn"], one["Version"]) == (LAYER_ARN, f"{LAYER_ARN}:1", 1)
+    assert (one["Description"], one["CompatibleRuntimes"], one["LicenseInfo"]) == ("first", ["python3.11"], "MIT")
+    assert one["Content"]["CodeSize"] > 0 and len(one["Content"]["CodeSha256"]) == 44
+    with zipfile.ZipFile(io.BytesIO(urllib.request.urlopen(one["Content"]["Location"], timeout=10).read())) as got:
+        assert got.read("python/greet.py") == b"WORD = 'one'\n"
+    two = lam.publish_layer_version(LayerName=LAYER_ARN, CompatibleRuntimes=["python3.12"],
+                                    Content={"ZipFile": _zip({"python/greet.py": "WORD = 'two'\n"})})
+    assert two["Version"] == 2
+
+    lam.create_function(FunctionName="greeter", Runtime="python3.11", Handler="app.main", Role="r",
+                        Code={"ZipFile": _zip({"app.py": CODE})}, Layers=[one["LayerVersionArn"]])
+    assert _call(lam, "greeter") == {"greeting": "one"}
+    location = lam.get_function(FunctionName="greeter")["Code"]["Location"]  # uploaded code, unpacked in state/
+    with zipfile.ZipFile(io.BytesIO(urllib.request.urlopen(location, timeout=10).read())) as got:
+        assert got.read("app.py").decode() == CODE
+    lam.update_function_configuration(FunctionName="greeter", Layers=[two["LayerVersionArn"]])
+    assert _call(lam, "greeter") == {"greeting": "two"}
+    shown = lam.get_function(FunctionName="greeter")["Configuration"]["Layers"]
+    assert [layer["Arn"] for layer in shown] == [two["LayerVersionArn"]] and shown[0]["CodeSize"] > 0
+
+    assert [v["Version"] for v in lam.list_layer_versions(LayerName="greeting")["LayerVersions"]] == [2, 1]
+    assert [v["Version"] for v in lam.list_layer_versions(LayerName="greeting",
+                                                          CompatibleRuntime="python3.11")["LayerVersions"]] == [1]
+    layers = lam.list_layers()["Layers"]
+    assert [(layer["LayerName"], layer["LatestMatchingVersion"]["Version"]) for layer in layers] == [("greeting", 2)]
+    assert lam.get_layer_version_by_arn(Arn=f"{LAYER_ARN}:1")["Description"] == "first"
+    assert lam.get_layer_version(LayerName="greeting", VersionNumber=2)["LayerVersionArn"] == f"{LAYER_ARN}:2"
+
+    lam.delete_layer_version(LayerName="greeting", VersionNumber=1)
+    lam.delete_layer_version(LayerName="greeting", VersionNumber=1)  # deleting what is gone succeeds, as on AWS
+    assert _error(lam.get_layer_version, LayerName="greeting", VersionNumber=1) == (
+        "ResourceNotFoundException", 404, "The resource you requested does not exist.")
+    code, status, message = _error(lam.create_function, FunctionName="late", Runtime="python3.11",
+                                   Handler="app.main", Role="r", Code={"ZipFile": _zip({"app.py": CODE})},
+                                   Layers=[f"{LAYER_ARN}:1"])
+    assert (code, status) == ("InvalidParameterValueException", 400) and "greeting" in message
+    three = lam.publish_layer_version(LayerName="greeting", Content={"ZipFile": _zip({"python/greet.py": "WORD = 3\n"})})
+    assert three["Version"] == 3  # numbers are never given twice
+    assert _call(lam, "greeter") == {"greeting": "two"}  # a function keeps the version it names
+
+    assert _error(lam.publish_layer_version, LayerName="greeting", Content={"ZipFile": b"not a zip"})[:2] == (
+        "InvalidParameterValueException", 400)
+    assert _error(lam.publish_layer_version, LayerName="bad name!", Content={"ZipFile": _zip({})})[:2] == (
+        "ValidationException", 400)
+
+
+def test_a_live_layer_folder_changes_what_the_next_invoke_sees_and_must_be_in_the_project(tmp_path, make_server):
+    (tmp_path / "functions").mkdir()
+    layer = tmp_path / "shared"
+    (layer / "python").mkdir(parents=True)
+    (layer / "python" / "greet.py").write_text("WORD = 'saved once'\n")
+    lam = lambda_client(make_server(tmp_path / "functions", "docker"))
+    live = lam.publish_layer_version(LayerName="shared", Content={"S3Bucket": "hot-reload", "S3Key": str(layer)})
+    lam.create_function(FunctionName="reader", Runtime="python3.11", Handler="app.main", Role="r",
+                        Code={"ZipFile": _zip({"app.py": CODE})}, Layers=[live["LayerVersionArn"]])
+    assert _call(lam, "reader") == {"greeting": "saved once"}
+    (layer / "python" / "greet.py").write_text("WORD = 'saved twice'\n")
+    assert _call(lam, "reader") == {"greeting": "saved twice"}
+
+    outside = Path("/usr/lib")
+    code, status, message = _error(lam.publish_layer_version, LayerName="evil",
+                                   Content={"S3Bucket": "hot-reload", "S3Key": str(outside)})
+    assert (code, status) == ("InvalidParameterValueException", 400)
+    assert "Content.S3Key" in message and "is outside the project" in message
