@@ -25,8 +25,12 @@ control plane's event loop.
   number; every property requires replacement; ``DeletionPolicy: Retain``, which SAM's
   ``AutoPublishAlias`` sets, keeps it when the stack no longer has it), ``AWS::Lambda::Alias``
   (``Ref`` the alias ARN; ``RoutingConfig`` weights; a new ``Name`` or ``FunctionName`` replaces it).
-* Layer versions fail the stack as not supported yet (Cloudmicro's Lambda API has no
-  PublishLayerVersion); so does any other ``AWS::Lambda::*`` type.
+* ``AWS::Lambda::LayerVersion`` (PublishLayerVersion; ``Ref`` and ``GetAtt LayerVersionArn`` the
+  version's ARN; every property requires replacement, so an update publishes a new version;
+  ``Content`` as a function's ``Code``: the local S3, or the ``hot-reload`` bucket for a live
+  folder; ``LayerName`` defaults to the logical id). ``DeletionPolicy: Retain`` (SAM's default
+  for layers) keeps the version when the stack lets it go.
+* Any other ``AWS::Lambda::*`` type fails the stack as not supported.
 """
 
 from __future__ import annotations
@@ -368,6 +372,14 @@ def code_of(properties: Mapping[str, Any], region: str, account_id: str) -> dict
     return {"ZipFile": data}
 
 
+def content_of(properties: Mapping[str, Any], region: str, account_id: str) -> dict[str, Any]:
+    """The Lambda API's ``Content`` for a layer's ``Content`` property (S3 only, as CloudFormation takes)."""
+    content = properties.get("Content")
+    if not isinstance(content, Mapping) or not content.get("S3Bucket") or not content.get("S3Key"):
+        raise ResourceError("Properties validation failed: #/Content: required key [S3Bucket] and [S3Key] not found")
+    return code_of({"Code": content}, region, account_id)
+
+
 def inline_zip(source: str, runtime: str) -> bytes:
     """CloudFormation's package for inline code: the source as ``index.py`` or ``index.js``."""
     if runtime.startswith("python"):
@@ -560,6 +572,27 @@ class Alias(LambdaResource):
         return self.physical_id
 
 
+class LayerVersion(LambdaResource):
+    TYPE = "AWS::Lambda::LayerVersion"
+    ATTRIBUTES = ("LayerVersionArn",)
+
+    @classmethod
+    def create(cls, name: str, properties: dict[str, Any], account_id: str, region: str,
+               logical_id: str) -> LambdaResource:
+        body = request("PublishLayerVersion", properties, skip=("Content", "LayerName"))
+        layer_name = str(properties.get("LayerName") or within(logical_id or name, 140))
+        published = call(region, "publish_layer_version", LayerName=layer_name,
+                         Content=content_of(properties, region, account_id), **body)
+        return cls(published["LayerVersionArn"], properties, region, layer=layer_name,
+                   version=published["Version"])
+
+    def remove(self) -> None:
+        call(self.region, "delete_layer_version", LayerName=self.state["layer"], VersionNumber=self.state["version"])
+
+    def attribute(self, attr: str) -> Any:
+        return self.physical_id
+
+
 def _routing(properties: Mapping[str, Any]) -> dict[str, Any]:
     """CloudFormation's ``RoutingConfig.AdditionalVersionWeights`` (a list of ``FunctionVersion``/
     ``FunctionWeight``) as the API's map."""
@@ -576,14 +609,12 @@ def _routing(properties: Mapping[str, Any]) -> dict[str, Any]:
 
 
 TYPES: dict[str, type[LambdaResource]] = {
-    cls.TYPE: cls for cls in (Function, EventSourceMapping, Permission, Url, EventInvokeConfig, Version, Alias)
+    cls.TYPE: cls for cls in (Function, EventSourceMapping, Permission, Url, EventInvokeConfig, Version, Alias,
+                              LayerVersion)
 }
 
 
 def not_yet_reason(resource_type: str) -> str:
-    if resource_type == "AWS::Lambda::LayerVersion":
-        return (f"{resource_type} is not supported yet by Cloudmicro: its Lambda API has no PublishLayerVersion "
-                "(a function's Layers may name local folders: see the README)")
     return f"{resource_type} is not supported yet by Cloudmicro's Lambda"
 
 

@@ -99,36 +99,40 @@ def _with_defaults(template: Mapping[str, Any], values: Mapping[str, Any]) -> di
     return found
 
 
+#: the property holding a local code folder, by SAM resource type
+_CODE_PROPERTY = {_FUNCTION: "CodeUri", "AWS::Serverless::LayerVersion": "ContentUri"}
+
+
 def _local_code(template: dict[str, Any], code_root: Path | None, values: Mapping[str, Any]) -> None:
-    """A local folder ``CodeUri`` (written out, or a ``Ref`` to a parameter) as the hot-reload
-    bucket's location, in place."""
+    """A local folder ``CodeUri`` (a layer's ``ContentUri``; written out, or a ``Ref`` to a
+    parameter) as the hot-reload bucket's location, in place."""
     resources = template.get("Resources")
-    places: list[tuple[str, dict[str, Any]]] = []
+    places: list[tuple[str, str, dict[str, Any]]] = []
     globals_ = template.get("Globals")
     if isinstance(globals_, dict) and isinstance(globals_.get("Function"), dict):
-        places.append(("Globals.Function", globals_["Function"]))
+        places.append(("Globals.Function", "CodeUri", globals_["Function"]))
     if isinstance(resources, dict):
         for logical_id, resource in resources.items():
-            if isinstance(resource, dict) and resource.get("Type") == _FUNCTION \
+            if isinstance(resource, dict) and resource.get("Type") in _CODE_PROPERTY \
                     and isinstance(resource.get("Properties"), dict):
-                places.append((logical_id, resource["Properties"]))
-    for where, properties in places:
-        uri = properties.get("CodeUri")
+                places.append((logical_id, _CODE_PROPERTY[resource["Type"]], resource["Properties"]))
+    for where, prop, properties in places:
+        uri = properties.get(prop)
         if isinstance(uri, Mapping) and list(uri) == ["Ref"] and isinstance(values.get(str(uri["Ref"])), str):
             uri = values[str(uri["Ref"])]
-            properties["CodeUri"] = uri
+            properties[prop] = uri
         if isinstance(uri, str) and uri and not uri.startswith("s3://"):
-            properties["CodeUri"] = {"Bucket": HOT_RELOAD_BUCKET, "Key": str(_folder(where, uri, code_root))}
+            properties[prop] = {"Bucket": HOT_RELOAD_BUCKET, "Key": str(_folder(where, uri, code_root, prop))}
 
 
-def _folder(where: str, uri: str, code_root: Path | None) -> Path:
+def _folder(where: str, uri: str, code_root: Path | None, prop: str = "CodeUri") -> Path:
     folder = Path(uri).expanduser()
     if not folder.is_absolute():
         if code_root is None:
-            raise SamError([f"{where}: CodeUri {uri!r} is a relative folder and there is no project folder to "
+            raise SamError([f"{where}: {prop} {uri!r} is a relative folder and there is no project folder to "
                             "read it from: give its absolute path"])
         folder = code_root / folder
     if not folder.is_dir():
-        raise SamError([f"{where}: CodeUri folder {str(folder)!r} does not exist (or is not a folder the "
+        raise SamError([f"{where}: {prop} folder {str(folder)!r} does not exist (or is not a folder the "
                         "control plane can see)"])
     return folder.resolve()

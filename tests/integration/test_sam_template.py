@@ -296,14 +296,62 @@ Resources:
     assert error["Code"] == "ValidationError" and missing in error["Message"], error
 
 
-def test_a_layer_version_fails_the_stack_with_its_reason(endpoint: str) -> None:
+LAYERED = """
+Transform: AWS::Serverless-2016-10-31
+Parameters:
+  LayerFolder: {Type: String}
+Resources:
+  Shared:
+    Type: AWS::Serverless::LayerVersion
+    Properties:
+      LayerName: shared-words
+      ContentUri: !Ref LayerFolder
+      CompatibleRuntimes: [python3.11]
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      Runtime: python3.11
+      Handler: index.handler
+      Layers: [!Ref Shared]
+      InlineCode: |
+        import words
+        def handler(event, context):
+            return {"word": words.WORD}
+Outputs:
+  Layer: {Value: !Ref Shared}
+  Fn: {Value: !Ref Fn}
+"""
+
+
+def test_a_sam_layer_from_a_folder_is_published_and_used_live(endpoint: str, project: Path, tmp_path: Path) -> None:
+    cfn, lam = client(endpoint, "cloudformation"), client(endpoint, "lambda")
+    layer = project / "src" / "shared"
+    (layer / "python").mkdir(parents=True)
+    (layer / "python" / "words.py").write_text("WORD = 'deployed'\n")
+    done = deploy(endpoint, tmp_path, "layered", LAYERED, LayerFolder=str(layer))
+    assert done.returncode == 0, done.stderr + str(failures(cfn, "layered"))
+    out = {o["OutputKey"]: o["OutputValue"] for o in cfn.describe_stacks(StackName="layered")["Stacks"][0]["Outputs"]}
+    assert out["Layer"] == "arn:aws:lambda:us-east-1:123456789012:layer:shared-words:1"
+    assert lam.get_layer_version_by_arn(Arn=out["Layer"])["CompatibleRuntimes"] == ["python3.11"]
+    assert [x["Arn"] for x in lam.get_function(FunctionName=out["Fn"])["Configuration"]["Layers"]] == [out["Layer"]]
+    assert json.loads(lam.invoke(FunctionName=out["Fn"], Payload=b"{}")["Payload"].read()) == {"word": "deployed"}
+    (layer / "python" / "words.py").write_text("WORD = 'saved'\n")  # no build, no deploy
+    assert json.loads(lam.invoke(FunctionName=out["Fn"], Payload=b"{}")["Payload"].read()) == {"word": "saved"}
+
+    cfn.delete_stack(StackName="layered")
+    # SAM's layers are kept when their stack goes (RetentionPolicy: Retain by default), as on AWS
+    assert [v["Version"] for v in lam.list_layer_versions(LayerName="shared-words")["LayerVersions"]] == [1]
+    lam.delete_layer_version(LayerName="shared-words", VersionNumber=1)
+
+
+def test_a_layer_whose_content_is_not_in_s3_fails_the_stack_with_its_reason(endpoint: str) -> None:
     cfn = client(endpoint, "cloudformation")
-    cfn.create_stack(StackName="layered", TemplateBody=json.dumps({
+    cfn.create_stack(StackName="nolayer", TemplateBody=json.dumps({
         "Transform": "AWS::Serverless-2016-10-31",
         "Resources": {"Layer": {"Type": "AWS::Serverless::LayerVersion", "Properties": {
             "ContentUri": "s3://somewhere/layer.zip"}}}}))
-    assert cfn.describe_stacks(StackName="layered")["Stacks"][0]["StackStatus"] == "ROLLBACK_COMPLETE"
-    events = cfn.describe_stack_events(StackName="layered")["StackEvents"]
+    assert cfn.describe_stacks(StackName="nolayer")["Stacks"][0]["StackStatus"] == "ROLLBACK_COMPLETE"
+    events = cfn.describe_stack_events(StackName="nolayer")["StackEvents"]
     reason = next(e["ResourceStatusReason"] for e in events if e["ResourceStatus"] == "CREATE_FAILED")
-    assert "PublishLayerVersion" in reason
-    cfn.delete_stack(StackName="layered")
+    assert "Error occurred while GetObject. S3 Error Code: NoSuchBucket" in reason, reason  # AWS's words
+    cfn.delete_stack(StackName="nolayer")
