@@ -81,6 +81,12 @@ def _cloudformation() -> PatchSet:
     return PATCHES
 
 
+def _cloudformation_updates() -> PatchSet:
+    from emulator.moto.cloudformation_updates import PATCHES
+
+    return PATCHES
+
+
 def _cloudformation_lambda() -> PatchSet:
     from emulator.moto.cloudformation_lambda import PATCHES
 
@@ -127,8 +133,8 @@ PATCHERS: dict[str, tuple[Callable[[], PatchSet], ...]] = {
     "apigateway": (_apigateway, _apigateway_import, _apigatewayv2_import),
     "elasticloadbalancing": (_elbv2,),
     # the engine's set first: the Lambda and services sets wrap its resource_class_from_type
-    "cloudformation": (_cloudformation, _cloudformation_lambda, _cloudformation_services, _cloudformation_cdk,
-                       _cloudformation_sam, _cloudformation_intrinsics),
+    "cloudformation": (_cloudformation, _cloudformation_updates, _cloudformation_lambda, _cloudformation_services,
+                       _cloudformation_cdk, _cloudformation_sam, _cloudformation_intrinsics),
 }
 #: service -> the services whose patched code its deliveries go through
 DEPENDS: dict[str, tuple[str, ...]] = {"s3": ("sns", "events"), "events": ("sns",)}

@@ -271,10 +271,7 @@ def test_a_version_and_an_alias_are_published_updated_and_deleted(endpoint: str)
     assert outputs(cfn, "versioned") == {"V": f"{arn}:1", "N": "1", "Alias": f"{arn}:live"}
     assert json.loads(lam.invoke(FunctionName="versioned", Qualifier="live")["Payload"].read()) == "one"
 
-    # the code first, then a version of it (moto adds resources before it modifies others: a new
-    # Version in the update that changes its function would publish the function as it was)
-    cfn.update_stack(StackName="versioned", TemplateBody=template("two", "V1", None))
-    assert cfn.describe_stacks(StackName="versioned")["Stacks"][0]["StackStatus"] == "UPDATE_COMPLETE"
+    # the code and a new version of it in one update: the version is published after the code changed
     cfn.update_stack(StackName="versioned", TemplateBody=template("two", "V2", 0.0))
     events = cfn.describe_stack_events(StackName="versioned")["StackEvents"]
     assert cfn.describe_stacks(StackName="versioned")["Stacks"][0]["StackStatus"] == "UPDATE_COMPLETE", \
@@ -353,3 +350,40 @@ def test_a_circular_ref_and_a_bad_intrinsic_are_refused_before_anything_is_made(
         with pytest.raises(ClientError) as missing:  # no half-made stack is left behind
             client(endpoint, "cloudformation").describe_stacks(StackName=stack)
         assert f"Stack with id {stack} does not exist" in str(missing.value)
+
+
+def test_a_layer_version_from_the_local_s3_is_published_replaced_and_deleted(endpoint: str) -> None:
+    cfn, lam, s3 = client(endpoint, "cloudformation"), client(endpoint, "lambda"), client(endpoint, "s3")
+    bucket = f"layers-{uuid.uuid4().hex[:8]}"
+    s3.create_bucket(Bucket=bucket)
+    for key, word in (("one.zip", "one"), ("two.zip", "two")):
+        s3.put_object(Bucket=bucket, Key=key, Body=_zip({"python/words.py": f"WORD = {word!r}\n"}))
+
+    def template(key: str) -> str:
+        return json.dumps({"Resources": {
+            "Words": {"Type": "AWS::Lambda::LayerVersion", "Properties": {
+                "LayerName": "cfn-words", "Description": key, "Content": {"S3Bucket": bucket, "S3Key": key}}},
+            "Fn": {"Type": "AWS::Lambda::Function", "Properties": {
+                "FunctionName": "layered-cfn", "Runtime": "python3.11", "Handler": "index.handler", "Role": "r",
+                "Layers": [{"Ref": "Words"}],
+                "Code": {"ZipFile": "import words\ndef handler(e, c):\n    return words.WORD\n"}}}},
+            "Outputs": {"Layer": {"Value": {"Fn::GetAtt": ["Words", "LayerVersionArn"]}}}})
+
+    layer = "arn:aws:lambda:us-east-1:123456789012:layer:cfn-words"
+    cfn.create_stack(StackName="cfnlayer", TemplateBody=template("one.zip"))
+    assert cfn.describe_stacks(StackName="cfnlayer")["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE"
+    assert outputs(cfn, "cfnlayer") == {"Layer": f"{layer}:1"}
+    assert json.loads(lam.invoke(FunctionName="layered-cfn")["Payload"].read()) == "one"
+
+    cfn.update_stack(StackName="cfnlayer", TemplateBody=template("two.zip"))  # every property: a new version
+    events = cfn.describe_stack_events(StackName="cfnlayer")["StackEvents"]
+    assert cfn.describe_stacks(StackName="cfnlayer")["Stacks"][0]["StackStatus"] == "UPDATE_COMPLETE", \
+        [e.get("ResourceStatusReason") for e in events if e["ResourceStatus"].endswith("FAILED")]
+    assert outputs(cfn, "cfnlayer") == {"Layer": f"{layer}:2"}
+    assert [x["Arn"] for x in lam.get_function(FunctionName="layered-cfn")["Configuration"]["Layers"]] == [
+        f"{layer}:2"]
+    assert json.loads(lam.invoke(FunctionName="layered-cfn")["Payload"].read()) == "two"
+    assert [v["Version"] for v in lam.list_layer_versions(LayerName="cfn-words")["LayerVersions"]] == [2]
+
+    cfn.delete_stack(StackName="cfnlayer")
+    assert lam.list_layer_versions(LayerName="cfn-words")["LayerVersions"] == []
