@@ -20,7 +20,7 @@ import logging
 import os
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
@@ -42,7 +42,7 @@ from emulator.executors.base import (
 )
 from emulator.executors.dependencies import Dependencies
 from emulator.executors.images import ensure_runtime_image
-from emulator.executors.layers import opt_folder
+from emulator.executors.layers import layer_packages, opt_folder
 from emulator.executors.runtimes import runtime_for
 
 log = logging.getLogger(__name__)
@@ -214,8 +214,16 @@ class DockerExecutor:
         install = family.container_installer(function, self.client, self._images[function.runtime],
                                              self.dependencies.root, labels)
         packages = await self.dependencies.ensure(function, family.container_target(function), install)
-        opt = await self._call(opt_folder, function, self.settings.state_dir) if function.layers else None
-        return packages, opt
+        if not function.layers:
+            return packages, None
+
+        def ensure(layer: FunctionConfig) -> Awaitable[Path | None]:
+            installer = family.container_installer(layer, self.client, self._images[function.runtime],
+                                                   self.dependencies.root, labels)
+            return self.dependencies.ensure(layer, family.container_target(layer), installer)
+
+        installed = await layer_packages(function, ensure)
+        return packages, await self._call(opt_folder, function, self.settings.state_dir, installed)
 
     def _on_eof(self, env: ExecutionEnvironment) -> None:
         self.max_memory_mb(env)  # read the peak while the container's cgroup still exists

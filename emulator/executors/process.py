@@ -39,7 +39,7 @@ from emulator.executors.base import (
     still_renewable,
 )
 from emulator.executors.dependencies import Dependencies
-from emulator.executors.layers import opt_folder
+from emulator.executors.layers import layer_packages, opt_folder
 from emulator.executors.runtimes import HostRuntime, LanguageRuntime, runtime_for
 
 log = logging.getLogger(__name__)
@@ -75,7 +75,11 @@ class ProcessExecutor:
         target = host.target(function)  # the first call per Runtime may probe an interpreter
         packages = await self.dependencies.ensure(function, target, host.installer(function, self._installers))
         command = await asyncio.to_thread(host.command, function)
-        opt = await asyncio.to_thread(opt_folder, function, self.settings.state_dir) if function.layers else None
+        opt = None
+        if function.layers:
+            installed = await layer_packages(function, lambda layer: self.dependencies.ensure(
+                layer, target, host.installer(layer, self._installers)))
+            opt = await asyncio.to_thread(opt_folder, function, self.settings.state_dir, installed)
         env.created_at = env.last_used = time.monotonic()  # Init Duration starts with the runtime, not the installs
         path = os.pathsep.join([host.search_path(function), "/usr/local/bin", "/usr/bin", "/bin"])
         variables = runtime_environment(

@@ -331,3 +331,30 @@ def test_a_layer_that_is_not_a_folder_names_the_file(tmp_path, make_server):
     message = failed.value.response["Error"]["Message"]
     assert failed.value.response["Error"]["Code"] == "ResourceNotFoundException"
     assert str(folder / "function.json") in message and "layer 'nope' is not a folder" in message
+
+
+LAYER_PACKAGES_CODE = '''
+import tabulate
+import table_words
+import plain_words
+
+
+def HANDLER(event, context):
+    return {"tabulate": tabulate.__file__, "words": table_words.render(), "plain": plain_words.WORD}
+'''
+
+
+@pytest.mark.parametrize("executor", ["docker", "process"])
+def test_a_layers_requirements_are_installed_into_opt_python(executor, tmp_path, make_server):
+    project = tmp_path / "project"
+    # SAM's Python layer layout (BuildMethod: python3.x): the folder is the code, requirements.txt beside it
+    _write(project / "layers" / "tables" / "requirements.txt", TABULATE)
+    _write(project / "layers" / "tables" / "table_words.py",
+           "import tabulate\n\ndef render():\n    return tabulate.tabulate([['a', 1]], tablefmt='plain')\n")
+    _write(project / "layers" / "plain" / "python" / "plain_words.py", "WORD = 'plain'\n")  # AWS's zip layout
+    _function(project, "tabled", LAYER_PACKAGES_CODE, config={"Layers": ["tables", "plain"]})
+    lam = lambda_client(make_server(project / "functions", executor))
+    body = _call(lam, "tabled")
+    assert body["words"] == "a  1" and body["plain"] == "plain"
+    assert "/python/tabulate" in body["tabulate"], body  # from /opt/python (the merged copy, for processes)
+    assert _installed(tmp_path / "state" / "deps")  # installed through the dependency cache
