@@ -11,6 +11,9 @@ transform generates: each is made through the service's API at the control plane
   UpdateApi; ``GetAtt ApiEndpoint``, ``ApiId``) and ``AWS::ApiGatewayV2::Stage``.
 * ``AWS::SNS::Subscription`` (Subscribe with its attributes; an update subscribes again).
 * ``AWS::Scheduler::Schedule`` (CreateSchedule / UpdateSchedule; ``GetAtt Arn``).
+* ``AWS::Logs::SubscriptionFilter`` (PutSubscriptionFilter: SAM's ``CloudWatchLogs`` event; moto
+  has no model; ``Ref`` the filter's name; an update puts it again, a new name or log group
+  replaces it).
 * ``AWS::StepFunctions::StateMachine`` (moto's model made it where executions do not look).
 * ``AWS::S3::Bucket``'s ``NotificationConfiguration`` (moto's model ignores it: SAM's ``S3``
   events did nothing): PutBucketNotificationConfiguration after moto made the bucket.
@@ -36,7 +39,7 @@ _clients: dict[tuple[str, str, str], Any] = {}
 _clients_lock = threading.Lock()
 
 _SERVICE_NAMES = {"apigateway": "ApiGateway", "apigatewayv2": "ApiGatewayV2", "sns": "Sns", "scheduler": "Scheduler",
-                  "s3": "S3", "stepfunctions": "SFN"}
+                  "s3": "S3", "stepfunctions": "SFN", "logs": "Logs"}
 
 
 def client(service: str, region: str) -> Any:
@@ -300,6 +303,38 @@ class Schedule(ServiceResource):
         return self.state["arn"]
 
 
+class LogSubscriptionFilter(ServiceResource):
+    TYPE = "AWS::Logs::SubscriptionFilter"
+    SERVICE = "logs"
+    NAME_PROPERTY = "FilterName"
+
+    @classmethod
+    def create(cls, name: str, properties: dict[str, Any], account_id: str, region: str,
+               logical_id: str) -> LambdaResource:
+        for key in ("LogGroupName", "DestinationArn"):
+            if not properties.get(key):
+                raise ResourceError(f"Properties validation failed: #: required key [{key}] not found")
+        filter_name = str(properties.get("FilterName") or within(name, 512))
+        extra = {"roleArn": str(properties["RoleArn"])} if properties.get("RoleArn") else {}
+        if properties.get("Distribution"):
+            extra["distribution"] = str(properties["Distribution"])
+        call("logs", region, "put_subscription_filter", logGroupName=str(properties["LogGroupName"]),
+             filterName=filter_name, filterPattern=str(properties.get("FilterPattern") or ""),
+             destinationArn=str(properties["DestinationArn"]), **extra)
+        return cls(filter_name, properties, region, group=str(properties["LogGroupName"]))
+
+    @classmethod
+    def update(cls, old: Any, name: str, properties: dict[str, Any], account_id: str, region: str) -> LambdaResource:
+        wanted = properties.get("FilterName")
+        if (wanted and wanted != old.physical_id) or properties.get("LogGroupName") != old.state.get("group"):
+            return super().update(old, str(wanted or name), properties, account_id, region)
+        return cls.create(old.physical_id, {**properties, "FilterName": old.physical_id}, account_id, region,
+                          old.logical_resource_id)
+
+    def remove(self) -> None:
+        self.call("delete_subscription_filter", logGroupName=self.state["group"], filterName=self.physical_id)
+
+
 class StateMachine(ServiceResource):
     """Made through the API: with Cloudmicro's executions on, moto serves Step Functions from its
     interpreter's backend, and its CloudFormation model made the machine in the other one
@@ -424,7 +459,8 @@ def _notify(bucket: str, cloudformation_json: Mapping[str, Any], region: str, ma
 
 
 TYPES: dict[str, type[LambdaResource]] = {
-    cls.TYPE: cls for cls in (RestApi, RestApiStage, HttpApi, HttpApiStage, Subscription, Schedule, StateMachine)
+    cls.TYPE: cls for cls in (RestApi, RestApiStage, HttpApi, HttpApiStage, Subscription, Schedule, StateMachine,
+                              LogSubscriptionFilter)
 }
 
 

@@ -59,22 +59,26 @@ class Refusal:
     message: str
 
 
+def _client() -> httpx.Client:
+    global _http
+    if _http is None:
+        _http = httpx.Client(timeout=httpx.Timeout(30, connect=5))
+    return _http
+
+
 def invoke_async(function_arn: str, payload: bytes, *, source: str) -> Refusal | None:
     """Invoke ``function_arn`` asynchronously (``InvocationType: Event``) with ``payload``.
 
     None when the event was queued; otherwise the :class:`Refusal`, logged. Called from moto's
     threads. ``source`` names the sender in log messages ("S3 bucket b").
     """
-    global _http
     target = endpoint()
     if target is None:
         log.warning("%s: no Cloudmicro endpoint to deliver to %s", source, function_arn)
         return Refusal(None, "NoEndpoint", "no Cloudmicro endpoint to deliver to")
-    if _http is None:
-        _http = httpx.Client(timeout=httpx.Timeout(30, connect=5))
     url = f"{target}/2015-03-31/functions/{quote(function_arn, safe='')}/invocations"
     try:
-        reply = _http.post(url, content=payload, headers={"X-Amz-Invocation-Type": "Event"})
+        reply = _client().post(url, content=payload, headers={"X-Amz-Invocation-Type": "Event"})
     except httpx.HTTPError as exc:
         log.warning("%s: could not deliver to %s: %s", source, function_arn, exc)
         return Refusal(None, type(exc).__name__, str(exc))
@@ -99,3 +103,15 @@ def _error_message(reply: httpx.Response) -> str:
 def deliver(function_arn: str, payload: bytes, *, source: str) -> bool:
     """:func:`invoke_async`, True when the event was queued (a refusal is logged)."""
     return invoke_async(function_arn, payload, source=source) is None
+
+
+def function_exists(function_arn: str) -> bool:
+    """Whether the Cloudmicro endpoint knows the function (GetFunction answers 200)."""
+    target = endpoint()
+    if target is None:
+        return False
+    try:
+        reply = _client().get(f"{target}/2015-03-31/functions/{quote(function_arn, safe='')}")
+    except httpx.HTTPError:
+        return False
+    return reply.status_code == 200

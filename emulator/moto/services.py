@@ -117,6 +117,12 @@ def _cloudformation_sam() -> PatchSet:
     return PATCHES
 
 
+def _logs() -> PatchSet:
+    from emulator.moto.logs import PATCHES
+
+    return PATCHES
+
+
 def _states() -> PatchSet:
     from emulator.moto.stepfunctions import PATCHES
 
@@ -126,6 +132,7 @@ def _states() -> PatchSet:
 #: SigV4 service name -> its patch sets
 PATCHERS: dict[str, tuple[Callable[[], PatchSet], ...]] = {
     "states": (_states,),
+    "logs": (_logs,),
     "sns": (_sns,),
     "events": (_events,),
     "scheduler": (_scheduler,),

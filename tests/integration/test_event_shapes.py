@@ -33,6 +33,7 @@ from __future__ import annotations
 import base64
 import calendar
 import contextlib
+import gzip
 import hashlib
 import json
 import time
@@ -42,6 +43,7 @@ from typing import Any
 
 import pytest
 from aws_lambda_powertools.utilities.parser.models import (
+    CloudWatchLogsModel,
     DynamoDBStreamLambdaOnFailureDestinationModel,
     DynamoDBStreamModel,
     EventBridgeModel,
@@ -439,3 +441,55 @@ def test_stream_on_failure_record_sent_to_an_sqs_destination(endpoint, mappings)
     record = json.loads(messages[0]["Body"])
     parses(DynamoDBStreamLambdaOnFailureDestinationModel, record)
     check_snapshot("dynamodb_stream_on_failure_record", record, STREAM_FAILURE_VARYING)
+
+
+# --- CloudWatch Logs -----------------------------------------------------------------------------
+
+
+def test_cloudwatch_logs_subscription_filter(endpoint):
+    logs = aws(endpoint, "logs")
+    logs.create_log_group(logGroupName="snapshot-logs")
+    logs.create_log_stream(logGroupName="snapshot-logs", logStreamName="app")
+    with pytest.raises(logs.exceptions.InvalidParameterException, match="Could not execute the lambda function"):
+        logs.put_subscription_filter(logGroupName="snapshot-logs", filterName="nobody", filterPattern="",
+                                     destinationArn=f"{RECORDER}-absent")
+    logs.put_subscription_filter(logGroupName="snapshot-logs", filterName="errors", filterPattern="?ERROR ?FATAL",
+                                 destinationArn=RECORDER)
+    now = int(time.time() * 1000)
+    logs.put_log_events(logGroupName="snapshot-logs", logStreamName="app", logEvents=[
+        {"timestamp": now, "message": "ERROR the disk is full"},
+        {"timestamp": now + 1, "message": "INFO all is well"},
+        {"timestamp": now + 2, "message": "FATAL giving up"}])
+    [event] = delivered(endpoint, "awslogs")
+    assert list(event) == ["awslogs"] and list(event["awslogs"]) == ["data"]
+    data = json.loads(gzip.decompress(base64.b64decode(event["awslogs"]["data"])))
+    assert {k: v for k, v in data.items() if k != "logEvents"} == {
+        "messageType": "DATA_MESSAGE", "owner": ACCOUNT, "logGroup": "snapshot-logs", "logStream": "app",
+        "subscriptionFilters": ["errors"]}
+    assert [(e["timestamp"], e["message"]) for e in data["logEvents"]] == [
+        (now, "ERROR the disk is full"), (now + 2, "FATAL giving up")]  # the pattern's, not INFO
+    assert all(isinstance(e["id"], str) and e["id"] for e in data["logEvents"])
+    parsed = parses(CloudWatchLogsModel, event)
+    assert [e.message for e in parsed.awslogs.decoded_data.logEvents] == ["ERROR the disk is full", "FATAL giving up"]
+
+
+def test_a_functions_own_log_lines_reach_a_function_subscribed_to_its_log_group(endpoint):
+    lam, logs = lambda_client(endpoint), aws(endpoint, "logs")
+    lam.invoke(FunctionName="logger", Payload=b"{}")  # its log group exists from its first lines on
+    deadline = time.monotonic() + 30
+    while not logs.describe_log_groups(logGroupNamePrefix="/aws/lambda/logger")["logGroups"]:
+        assert time.monotonic() < deadline, "the logger's log group was not made"
+        time.sleep(0.2)
+    logs.put_subscription_filter(logGroupName="/aws/lambda/logger", filterName="reports", filterPattern="REPORT",
+                                 destinationArn=RECORDER)
+    lam.invoke(FunctionName="logger", Payload=b"{}")
+    deadline = time.monotonic() + 30
+    reports: list[dict[str, Any]] = []
+    while not reports:
+        assert time.monotonic() < deadline, "no REPORT line reached the subscribed function"
+        for event in delivered(endpoint, "awslogs", count=1):
+            data = json.loads(gzip.decompress(base64.b64decode(event["awslogs"]["data"])))
+            if data["logGroup"] == "/aws/lambda/logger":
+                reports += data["logEvents"]
+        time.sleep(0.2)
+    assert all(e["message"].startswith("REPORT RequestId:") for e in reports), reports

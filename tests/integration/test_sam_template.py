@@ -4,8 +4,9 @@ reaches the function for real.
 
 One function (a local folder: the hot-reload convention, ``AutoPublishAlias: live``) has an event
 of each kind: Api, HttpApi (both through the front door), SQS, Kinesis, DynamoDB (streams), S3,
-SNS, Schedule, ScheduleV2 (fired at once through ``/_cloudmicro/schedules/run``) and
-EventBridgeRule. Each invocation records its kind and the ARN it was invoked by in the stack's
+SNS, Schedule, ScheduleV2 (fired at once through ``/_cloudmicro/schedules/run``),
+EventBridgeRule and CloudWatchLogs (a subscription filter on the stack's log group). Each
+invocation records its kind and the ARN it was invoked by in the stack's
 ``SimpleTable``; the test fires each event and polls the table. Beside it: InlineCode, CodeUri
 from the local S3, a state machine, GetTemplate's stages, and bad templates.
 """
@@ -44,6 +45,8 @@ def kind(event):
             return "httpapi"
         if "httpMethod" in event:
             return "api"
+        if "awslogs" in event:
+            return "logs"
         if event.get("via"):
             return event["via"]
         if event.get("detail-type") == "Scheduled Event":
@@ -89,6 +92,7 @@ Resources:
       BillingMode: PAY_PER_REQUEST
       StreamSpecification: {StreamViewType: NEW_IMAGE}
   Http: {Type: AWS::Serverless::HttpApi}
+  AppLogs: {Type: AWS::Logs::LogGroup}
   Recorder:
     Type: AWS::Serverless::Function
     Properties:
@@ -106,6 +110,7 @@ Resources:
         Daily: {Type: Schedule, Properties: {Schedule: rate(1 day)}}
         DailyV2: {Type: ScheduleV2, Properties: {ScheduleExpression: rate(1 day), Input: '{"via": "schedulev2"}'}}
         Rule: {Type: EventBridgeRule, Properties: {Pattern: {source: [cm.test]}}}
+        Logs: {Type: CloudWatchLogs, Properties: {LogGroupName: !Ref AppLogs, FilterPattern: ERROR}}
   Inline:
     Type: AWS::Serverless::Function
     Properties:
@@ -224,6 +229,10 @@ def test_every_sam_event_reaches_the_function(endpoint: str, project: Path, tmp_
     s3.put_object(Bucket=ids["Uploads"], Key="in/file.txt", Body=b"x")
     client(endpoint, "sns").publish(TopicArn=ids["Topic"], Message="hello")
     client(endpoint, "events").put_events(Entries=[{"Source": "cm.test", "DetailType": "t", "Detail": "{}"}])
+    logs = client(endpoint, "logs")
+    logs.create_log_stream(logGroupName=ids["AppLogs"], logStreamName="app")
+    logs.put_log_events(logGroupName=ids["AppLogs"], logStreamName="app",
+                        logEvents=[{"timestamp": int(time.time() * 1000), "message": "ERROR from the app"}])
     for name, kind in ((ids["RecorderDaily"], "rule"), ("RecorderDailyV2", "schedule")):
         run = admin_request(f"{endpoint}/_cloudmicro/schedules/run", "POST",
                             json.dumps({"Name": name, "Kind": kind}).encode())
@@ -231,7 +240,7 @@ def test_every_sam_event_reaches_the_function(endpoint: str, project: Path, tmp_
             assert answer.status == 200
 
     records = client(endpoint, "dynamodb")
-    wanted = {"api", "httpapi", "sqs", "kinesis", "dynamodb", "s3", "sns", "schedule", "schedulev2", "rule"}
+    wanted = {"api", "httpapi", "sqs", "kinesis", "dynamodb", "s3", "sns", "schedule", "schedulev2", "rule", "logs"}
     seen: dict[str, str] = {}
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and set(seen) != wanted:
