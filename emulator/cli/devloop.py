@@ -81,7 +81,12 @@ def start_template_loop(settings: Settings, template: Path, stack_name: str | No
     folder = template.resolve().parent  # its code folders are the project's: hot-reload may use them
     settings = replace(settings, code_roots=(*settings.code_roots, folder))
     click.echo(f"cloudmicro: deploying {template} as stack {loop.stack} once the control plane answers", err=True)
-    loop.run_in_background(PlaneClient(settings.function_endpoint), watch=watch)
+    warm = None
+    if settings.moto_url is None:  # CloudFormation runs in this process: load it while the plane starts
+        from emulator.moto.services import warm_cloudformation
+
+        warm = warm_cloudformation
+    loop.run_in_background(PlaneClient(settings.function_endpoint), watch=watch, warm=warm)
     return settings
 
 

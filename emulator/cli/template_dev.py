@@ -111,11 +111,18 @@ class TemplateLoop:
             self.echo(f"cloudmicro: {self.template.name} changed: deploying stack {self.stack}")
             self.deploy(text)
 
-    def run_in_background(self, plane: PlaneClient, *, watch: bool = True) -> threading.Event:
-        """A thread that waits for the control plane, deploys, then (``watch``) deploys on save."""
+    def run_in_background(self, plane: PlaneClient, *, watch: bool = True,
+                          warm: Callable[[], None] | None = None) -> threading.Event:
+        """A thread that waits for the control plane, deploys, then (``watch``) deploys on save;
+        ``warm`` runs first, while the control plane starts (the CloudFormation engine's imports)."""
         stop = threading.Event()
 
         def run() -> None:
+            if warm is not None:
+                try:
+                    warm()
+                except Exception as exc:  # noqa: BLE001 - a speed-up: the deployment goes on without it
+                    self.echo(f"cloudmicro: could not load CloudFormation ahead of time: {exc}")
             while not plane.healthy():
                 if stop.wait(0.05):
                     return

@@ -32,10 +32,11 @@ class EmbeddedMoto:
         from a2wsgi import WSGIMiddleware
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
-        from emulator.moto import sqs_speed
+        from emulator.moto import regions, sqs_speed
 
         if patched:
             sqs_speed.apply()
+            regions.PATCHES.apply()
         bucket_cors_only()
 
         def make_app(service: Any) -> Any:
