@@ -316,6 +316,7 @@ Resources:
       LayerName: shared-words
       ContentUri: !Ref LayerFolder
       CompatibleRuntimes: [python3.11]
+    Metadata: {BuildMethod: python3.11}
   Fn:
     Type: AWS::Serverless::Function
     Properties:
@@ -323,9 +324,9 @@ Resources:
       Handler: index.handler
       Layers: [!Ref Shared]
       InlineCode: |
-        import words
+        import tabulate, words
         def handler(event, context):
-            return {"word": words.WORD}
+            return {"word": words.WORD, "table": tabulate.tabulate([[words.WORD]], tablefmt="plain")}
 Outputs:
   Layer: {Value: !Ref Shared}
   Fn: {Value: !Ref Fn}
@@ -334,18 +335,21 @@ Outputs:
 
 def test_a_sam_layer_from_a_folder_is_published_and_used_live(endpoint: str, project: Path, tmp_path: Path) -> None:
     cfn, lam = client(endpoint, "cloudformation"), client(endpoint, "lambda")
-    layer = project / "src" / "shared"
-    (layer / "python").mkdir(parents=True)
-    (layer / "python" / "words.py").write_text("WORD = 'deployed'\n")
+    layer = project / "src" / "shared"  # sam build's layout: the code and its requirements.txt at the top
+    layer.mkdir(parents=True)
+    (layer / "words.py").write_text("WORD = 'deployed'\n")
+    (layer / "requirements.txt").write_text("tabulate==0.9.0\n")
     done = deploy(endpoint, tmp_path, "layered", LAYERED, LayerFolder=str(layer))
     assert done.returncode == 0, done.stderr + str(failures(cfn, "layered"))
     out = {o["OutputKey"]: o["OutputValue"] for o in cfn.describe_stacks(StackName="layered")["Stacks"][0]["Outputs"]}
     assert out["Layer"] == "arn:aws:lambda:us-east-1:123456789012:layer:shared-words:1"
     assert lam.get_layer_version_by_arn(Arn=out["Layer"])["CompatibleRuntimes"] == ["python3.11"]
     assert [x["Arn"] for x in lam.get_function(FunctionName=out["Fn"])["Configuration"]["Layers"]] == [out["Layer"]]
-    assert json.loads(lam.invoke(FunctionName=out["Fn"], Payload=b"{}")["Payload"].read()) == {"word": "deployed"}
-    (layer / "python" / "words.py").write_text("WORD = 'saved'\n")  # no build, no deploy
-    assert json.loads(lam.invoke(FunctionName=out["Fn"], Payload=b"{}")["Payload"].read()) == {"word": "saved"}
+    assert json.loads(lam.invoke(FunctionName=out["Fn"], Payload=b"{}")["Payload"].read()) == {
+        "word": "deployed", "table": "deployed"}  # tabulate: installed from the layer's requirements.txt
+    (layer / "words.py").write_text("WORD = 'saved'\n")  # no build, no deploy
+    assert json.loads(lam.invoke(FunctionName=out["Fn"], Payload=b"{}")["Payload"].read()) == {
+        "word": "saved", "table": "saved"}
 
     cfn.delete_stack(StackName="layered")
     # SAM's layers are kept when their stack goes (RetentionPolicy: Retain by default), as on AWS
