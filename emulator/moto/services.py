@@ -6,8 +6,10 @@ never touches S3 does not import moto's S3; the moto server applies them all at 
 (:func:`apply_all`). A service's request also prepares the services its deliveries pass through
 (:data:`DEPENDS`): an S3 request prepares SNS and EventBridge (a bucket notifies topics and the
 event bus), an EventBridge request prepares SNS (topic targets). CloudFormation can create
-anything, so it prepares every patch; so does a request whose service is unknown (unsigned, or
-SigV2: S3 clients use both), except Step Functions' and CloudFormation's. Those are heavy (about
+anything, so it prepares every patch but Step Functions' (its state machines are made through
+the Step Functions API at the endpoint, whose requests prepare it: 0.4 s a stack without one
+does not pay); so does a request whose service is unknown (unsigned, or SigV2: S3 clients use
+both), except Step Functions' and CloudFormation's. Those are heavy (about
 1.5 s and 130 MB for moto's ASL interpreter; 2 s for CloudFormation's engine, which imports
 every moto model) and only matter once they are used: Step Functions' at a SigV4
 StartExecution or an EventBridge target (:mod:`emulator.moto.events` prepares it before
@@ -146,7 +148,8 @@ PATCHERS: dict[str, tuple[Callable[[], PatchSet], ...]] = {
 }
 #: service -> the services whose patched code its deliveries go through
 DEPENDS: dict[str, tuple[str, ...]] = {"s3": ("sns", "events"), "events": ("sns",)}
-#: services whose requests prepare every patch (CloudFormation creates resources of any service)
+#: services whose requests prepare every patch but Step Functions' (CloudFormation creates
+#: resources of any service; a state machine through the Step Functions API, which prepares its own)
 PREPARE_ALL: frozenset[str] = frozenset({"cloudformation"})
 #: patches a request of unknown service does not prepare: heavy, and prepared where they are used
 ON_USE_ONLY: frozenset[str] = frozenset({"states", "cloudformation"})
@@ -175,7 +178,7 @@ def prepare(service: str | None) -> None:
 def needed(service: str | None) -> list[str]:
     """The services whose patches a request for ``service`` needs, the service's own first."""
     if service in PREPARE_ALL:
-        return list(PATCHERS)
+        return [name for name in PATCHERS if name != "states"]
     if service is None:
         return [name for name in PATCHERS if name not in ON_USE_ONLY]
     order: list[str] = []
