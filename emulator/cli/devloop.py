@@ -35,7 +35,6 @@ def dev(host: str | None, port: int | None, executor: str | None, functions_dir:
 
     With --template, the template is deployed to the local CloudFormation once the control plane
     answers (its functions run from their folders and reload on save), and again when it is saved."""
-    from emulator.app.server import serve as run
     from emulator.domain.registry import FunctionRegistry
 
     settings = settings_from(host=host, port=port, executor=executor, functions_dir=functions_dir,
@@ -43,8 +42,10 @@ def dev(host: str | None, port: int | None, executor: str | None, functions_dir:
     if settings.watch == "off":  # CLOUDMICRO_WATCH=off is for serve; dev always watches
         settings = replace(settings, watch="auto")
     check_executor(settings)
-    if template is not None:
+    if template is not None:  # first: its CloudFormation engine loads while the rest starts
         settings = start_template_loop(settings, template, stack_name, parameter_overrides, watch=True)
+    from emulator.app.server import serve as run
+
     registry = FunctionRegistry(settings.functions_dir, settings.state_dir, settings.region, settings.account_id,
                                 roots=(settings.project_dir, *settings.code_roots))
     registry.load_folders()
@@ -75,18 +76,20 @@ def start_template_loop(settings: Settings, template: Path, stack_name: str | No
     overrides = overrides_from(parameter_overrides)
     try:
         loop = TemplateLoop(settings.function_endpoint, template, stack_name, overrides, settings.region)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    if settings.moto_url is None:  # CloudFormation runs in this process: load it while the plane starts
+        from emulator.moto.services import warm_cloudformation
+
+        loop.warm_in_background(warm_cloudformation)
+    try:
         loop.deployer()  # the stack name is checked here
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
     folder = template.resolve().parent  # its code folders are the project's: hot-reload may use them
     settings = replace(settings, code_roots=(*settings.code_roots, folder))
     click.echo(f"cloudmicro: deploying {template} as stack {loop.stack} once the control plane answers", err=True)
-    warm = None
-    if settings.moto_url is None:  # CloudFormation runs in this process: load it while the plane starts
-        from emulator.moto.services import warm_cloudformation
-
-        warm = warm_cloudformation
-    loop.run_in_background(PlaneClient(settings.function_endpoint), watch=watch, warm=warm)
+    loop.run_in_background(PlaneClient(settings.function_endpoint), watch=watch)
     return settings
 
 

@@ -39,13 +39,13 @@ def serve(host: str | None, port: int | None, executor: str | None, functions_di
 
     With --template, the template is deployed once the control plane answers, and again on save
     unless CLOUDMICRO_WATCH=off."""
-    from emulator.app.server import serve as run
-
     settings = settings_from(host=host, port=port, executor=executor, functions_dir=functions_dir)
     check_executor(settings)
-    if template is not None:
+    if template is not None:  # first: its CloudFormation engine loads while the rest starts
         settings = start_template_loop(settings, template, stack_name, parameter_overrides,
                                        watch=settings.watch != "off")
+    from emulator.app.server import serve as run
+
     click.echo(f"cloudmicro: serving on {settings.endpoint} (functions from {settings.functions_dir})", err=True)
     run(settings)
 

@@ -111,18 +111,22 @@ class TemplateLoop:
             self.echo(f"cloudmicro: {self.template.name} changed: deploying stack {self.stack}")
             self.deploy(text)
 
-    def run_in_background(self, plane: PlaneClient, *, watch: bool = True,
-                          warm: Callable[[], None] | None = None) -> threading.Event:
-        """A thread that waits for the control plane, deploys, then (``watch``) deploys on save;
-        ``warm`` runs first, while the control plane starts (the CloudFormation engine's imports)."""
+    def warm_in_background(self, warm: Callable[[], None]) -> None:
+        """Run ``warm`` (loading the CloudFormation engine) in a thread of its own, now, while the
+        control plane starts: the first deployment then does not wait for those imports."""
+        def run() -> None:
+            try:
+                warm()
+            except Exception as exc:  # noqa: BLE001 - a speed-up: the deployment goes on without it
+                self.echo(f"cloudmicro: could not load CloudFormation ahead of time: {exc}")
+
+        threading.Thread(target=run, name="cloudmicro-cloudformation-warm", daemon=True).start()
+
+    def run_in_background(self, plane: PlaneClient, *, watch: bool = True) -> threading.Event:
+        """A thread that waits for the control plane, deploys, then (``watch``) deploys on save."""
         stop = threading.Event()
 
         def run() -> None:
-            if warm is not None:
-                try:
-                    warm()
-                except Exception as exc:  # noqa: BLE001 - a speed-up: the deployment goes on without it
-                    self.echo(f"cloudmicro: could not load CloudFormation ahead of time: {exc}")
             while not plane.healthy():
                 if stop.wait(0.05):
                     return
