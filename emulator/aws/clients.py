@@ -68,6 +68,9 @@ class AwsClients:
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="aws")
         self._clients: dict[str, Any] = {}
         self._lock = threading.Lock()
+        #: one Session for every client (made under the lock): its loader reads botocore's data
+        #: folder and each model once (a Session per client read them again: 0.15-0.3 s a client)
+        self._session: Any = None
         self._queue_urls: dict[str, str] = {}
         self._workers = workers
 
@@ -82,7 +85,9 @@ class AwsClients:
         return client
 
     def _make(self, service: str) -> Any:
-        client = boto3.session.Session().client(
+        if self._session is None:
+            self._session = boto3.session.Session()
+        client = self._session.client(
             service, endpoint_url=self.endpoint, region_name=self.region,
             aws_access_key_id="test", aws_secret_access_key="test",
             config=Config(retries={"max_attempts": 2, "mode": "standard"}, read_timeout=30, connect_timeout=5,

@@ -32,11 +32,12 @@ class EmbeddedMoto:
         from a2wsgi import WSGIMiddleware
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
-        from emulator.moto import regions, sqs_speed
+        from emulator.moto import boto_data, sqs_speed, werkzeug_rules
 
         if patched:
             sqs_speed.apply()
-            regions.PATCHES.apply()
+            boto_data.PATCHES.apply()
+            werkzeug_rules.PATCHES.apply()
         bucket_cors_only()
 
         def make_app(service: Any) -> Any:

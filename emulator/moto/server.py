@@ -11,8 +11,8 @@ from __future__ import annotations
 import os
 import sys
 
+from emulator.moto import boto_data, sqs_speed, werkzeug_rules
 from emulator.moto import delivery as moto_delivery
-from emulator.moto import regions, sqs_speed
 from emulator.moto.services import apply_all, bucket_cors_only
 
 
@@ -20,7 +20,8 @@ def main(argv: list[str] | None = None) -> None:
     from moto import server
 
     sqs_speed.apply()
-    regions.PATCHES.apply()
+    boto_data.PATCHES.apply()
+    werkzeug_rules.PATCHES.apply()
     moto_delivery.configure(os.environ.get("CLOUDMICRO_ENDPOINT", "http://127.0.0.1:4566"))
     apply_all()
     bucket_cors_only()

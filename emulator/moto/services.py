@@ -203,9 +203,9 @@ def warm_cloudformation() -> None:
     """Import CloudFormation's engine and apply every patch it needs now (about 1.5 s of imports),
     so that the first CreateStack does not pay for them: ``dev --template`` runs this while the
     control plane starts."""
-    from emulator.moto import regions
+    from emulator.moto import boto_data
 
-    regions.PATCHES.apply()  # before moto.ec2 is imported: its import reads the region lists
+    boto_data.PATCHES.apply()  # before moto.ec2 is imported: its import reads the region lists
     prepare("cloudformation")
     for module in ("moto.cloudformation.models", "moto.cloudformation.responses"):
         importlib.import_module(module)
