@@ -99,9 +99,28 @@ def _has_template(original: Callable[..., Any]) -> Callable[..., Any]:
     return has_template
 
 
+def _json_first(original: Any) -> Any:
+    """A template that is a JSON object is read as JSON, as CloudFormation reads it; YAML
+    otherwise (moto read every template with PyYAML's pure-Python loader: 0.5 s for a JSON
+    template of 60 resources, where ``json`` takes 5 ms)."""
+    def parse_template(template: str) -> dict[str, Any]:
+        if isinstance(template, str) and template.lstrip().startswith("{"):
+            try:
+                parsed = json.loads(template)
+            except ValueError:
+                parsed = None
+            if isinstance(parsed, dict):
+                return parsed
+        return original(template)
+
+    return staticmethod(parse_template)
+
+
 def _change_set_parse_template(original: Callable[..., Any]) -> Callable[..., Any]:
     def _parse_template(self: Any) -> None:
-        original(self)
+        from moto.cloudformation.models import Stack
+
+        self.template_dict = Stack.parse_template(self.template)  # JSON first, as a stack's
         self.template_dict = processed(self.template_dict, _region_of(self.stack), self.stack.account_id,
                                        self.parameters)
 
@@ -147,6 +166,7 @@ def _patches() -> Iterator[Patch]:
     yield Patch(models.Stack, "_parse_template", _stack_parse_template)
     yield Patch(models.Stack, "update", _stack_update)
     yield Patch(models.Stack, "has_template", _has_template)
+    yield Patch(models.Stack, "parse_template", _json_first)
     yield Patch(models.ChangeSet, "_parse_template", _change_set_parse_template)
     yield Patch(models.CloudFormationBackend, "create_change_set", _create_change_set)
     yield Patch(responses.CloudFormationResponse, "get_template", _get_template)
