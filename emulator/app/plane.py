@@ -50,6 +50,7 @@ from emulator.invocation.logs import LogStore
 from emulator.invocation.pool import EnvironmentPool
 from emulator.invocation.runtime_ports import RuntimePorts
 from emulator.invocation.service import InvokeService
+from emulator.moto import backends as moto_backends
 from emulator.moto import delivery as moto_delivery
 from emulator.reload.reloader import Reloader
 from emulator.reload.watcher import resolve_mode
@@ -174,6 +175,7 @@ class ControlPlane:
         embedded = aws.mode == "embedded"
         schedules = Schedules(
             clients, lambda arn, payload, source: async_queue.submit(arn, payload), embedded=embedded,
+            used=moto_backends.used if embedded else None,
             # control planes in one process share the embedded moto: the newest fires (deliveries go to it)
             active=lambda: not embedded or moto_delivery.endpoint() == settings.function_endpoint)
         return cls(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import sys
 from typing import Any
 
 import httpx
@@ -130,3 +131,17 @@ class ExternalMoto:
 
 def make_backend(moto_url: str | None, patched: bool = True) -> AwsBackend:
     return ExternalMoto(moto_url) if moto_url else EmbeddedMoto(patched)
+
+
+#: the moto module and backend registry of the services a control plane may need to read
+_BACKENDS = {"events": ("moto.events.models", "events_backends"),
+             "scheduler": ("moto.scheduler.models", "scheduler_backends")}
+
+
+def used(service: str) -> bool:
+    """Whether this process's moto holds any state of ``service`` (its backend was made for some
+    account): a module that was only imported (CloudFormation's engine imports every model)
+    holds none, and reading it would make its app and load its model for nothing."""
+    module_name, attribute = _BACKENDS[service]
+    module = sys.modules.get(module_name)
+    return bool(module is not None and getattr(module, attribute, None))

@@ -67,15 +67,23 @@ class Delivery:
         return {"Target": self.target, "RequestId": self.request_id, "Error": self.error, "Payload": self.payload}
 
 
+def _imported(service: str) -> bool:
+    """Whether the embedded moto imported ``service``'s models (the default test of use)."""
+    return f"moto.{service}.models" in sys.modules
+
+
 class Schedules:
     """The schedules of one control plane: reading, timing, firing, and what the admin API shows."""
 
     def __init__(self, clients: AwsClients, submit: Submit, *, active: Callable[[], bool] = lambda: True,
-                 embedded: bool = True, interval: float = 1.0, timetable: Timetable | None = None) -> None:
+                 embedded: bool = True, interval: float = 1.0, timetable: Timetable | None = None,
+                 used: Callable[[str], bool] | None = None) -> None:
         self.clients = clients
         self.submit = submit
         self.active = active
         self.embedded = embedded
+        #: with an embedded moto: whether a service ("events", "scheduler") holds any state
+        self.used = used or _imported
         self.interval = interval
         self.timetable = timetable or Timetable()
         self.offset = 0.0
@@ -126,9 +134,9 @@ class Schedules:
         if not self.embedded:
             return {RULE, SCHEDULE}
         used = set()
-        if "moto.events.models" in sys.modules:
+        if self.used("events"):
             used.add(RULE)
-        if "moto.scheduler.models" in sys.modules:
+        if self.used("scheduler"):
             used.add(SCHEDULE)
         return used
 

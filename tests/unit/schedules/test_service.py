@@ -110,3 +110,28 @@ def test_a_schedule_past_year_9999_does_not_stop_the_others():
 
     assert sorted(asyncio.run(scenario())) == ["EventBridge Scheduler schedule daily",
                                               "EventBridge Scheduler schedule vast"]
+
+
+def test_an_embedded_moto_is_read_only_for_services_that_hold_state():
+    async def submit(arn: str, payload: bytes, source: str) -> str:
+        return "req"
+
+    state = {"events": False, "scheduler": False}
+    schedules = Schedules(FakeClients(), submit, embedded=True, used=state.__getitem__)  # type: ignore[arg-type]
+    assert schedules._services() == set()  # imported by CloudFormation's engine, never used: nothing to read
+    state["events"] = True
+    assert schedules._services() == {RULE}
+    state["scheduler"] = True
+    assert schedules._services() == {RULE, SCHEDULE}
+    external = Schedules(FakeClients(), submit, embedded=False, used=state.__getitem__)  # type: ignore[arg-type]
+    state.update(events=False, scheduler=False)
+    assert external._services() == {RULE, SCHEDULE}  # another process's moto: always read
+
+
+def test_a_backend_is_used_once_made_for_an_account():
+    import moto.events.models as events
+
+    from emulator.moto import backends
+
+    events.events_backends["123456789012"]["us-east-1"]  # what any request does
+    assert backends.used("events")
