@@ -17,17 +17,10 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.conftest import lambda_client
+from tests.integration.test_control_api import zip_of
 
 LAYER_ARN = "arn:aws:lambda:us-east-1:123456789012:layer:greeting"
 CODE = "import greet\n\ndef main(event, context):\n    return {'greeting': greet.WORD}\n"
-
-
-def _zip(files: dict[str, str]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name, text in files.items():
-            archive.writestr(name, text)
-    return buffer.getvalue()
 
 
 def _call(lam: Any, name: str) -> Any:
@@ -50,18 +43,18 @@ def test_published_versions_run_under_opt_and_are_numbered_listed_and_deleted_as
     (tmp_path / "functions").mkdir()
     lam = lambda_client(make_server(tmp_path / "functions", executor))
     one = lam.publish_layer_version(LayerName="greeting", Description="first", CompatibleRuntimes=["python3.11"],
-                                    LicenseInfo="MIT", Content={"ZipFile": _zip({"python/greet.py": "WORD = 'one'\n"})})
+                                    LicenseInfo="MIT", Content={"ZipFile": zip_of({"python/greet.py": "WORD = 'one'\n"})})
     assert (one["LayerArn"], one["LayerVersionArn"], one["Version"]) == (LAYER_ARN, f"{LAYER_ARN}:1", 1)
     assert (one["Description"], one["CompatibleRuntimes"], one["LicenseInfo"]) == ("first", ["python3.11"], "MIT")
     assert one["Content"]["CodeSize"] > 0 and len(one["Content"]["CodeSha256"]) == 44
     with zipfile.ZipFile(io.BytesIO(urllib.request.urlopen(one["Content"]["Location"], timeout=10).read())) as got:
         assert got.read("python/greet.py") == b"WORD = 'one'\n"
     two = lam.publish_layer_version(LayerName=LAYER_ARN, CompatibleRuntimes=["python3.12"],
-                                    Content={"ZipFile": _zip({"python/greet.py": "WORD = 'two'\n"})})
+                                    Content={"ZipFile": zip_of({"python/greet.py": "WORD = 'two'\n"})})
     assert two["Version"] == 2
 
     lam.create_function(FunctionName="greeter", Runtime="python3.11", Handler="app.main", Role="r",
-                        Code={"ZipFile": _zip({"app.py": CODE})}, Layers=[one["LayerVersionArn"]])
+                        Code={"ZipFile": zip_of({"app.py": CODE})}, Layers=[one["LayerVersionArn"]])
     assert _call(lam, "greeter") == {"greeting": "one"}
     location = lam.get_function(FunctionName="greeter")["Code"]["Location"]  # uploaded code, unpacked in state/
     with zipfile.ZipFile(io.BytesIO(urllib.request.urlopen(location, timeout=10).read())) as got:
@@ -84,16 +77,16 @@ def test_published_versions_run_under_opt_and_are_numbered_listed_and_deleted_as
     assert _error(lam.get_layer_version, LayerName="greeting", VersionNumber=1) == (
         "ResourceNotFoundException", 404, "The resource you requested does not exist.")
     code, status, message = _error(lam.create_function, FunctionName="late", Runtime="python3.11",
-                                   Handler="app.main", Role="r", Code={"ZipFile": _zip({"app.py": CODE})},
+                                   Handler="app.main", Role="r", Code={"ZipFile": zip_of({"app.py": CODE})},
                                    Layers=[f"{LAYER_ARN}:1"])
     assert (code, status) == ("InvalidParameterValueException", 400) and "greeting" in message
-    three = lam.publish_layer_version(LayerName="greeting", Content={"ZipFile": _zip({"python/greet.py": "WORD = 3\n"})})
+    three = lam.publish_layer_version(LayerName="greeting", Content={"ZipFile": zip_of({"python/greet.py": "WORD = 3\n"})})
     assert three["Version"] == 3  # numbers are never given twice
     assert _call(lam, "greeter") == {"greeting": "two"}  # a function keeps the version it names
 
     assert _error(lam.publish_layer_version, LayerName="greeting", Content={"ZipFile": b"not a zip"})[:2] == (
         "InvalidParameterValueException", 400)
-    assert _error(lam.publish_layer_version, LayerName="bad name!", Content={"ZipFile": _zip({})})[:2] == (
+    assert _error(lam.publish_layer_version, LayerName="bad name!", Content={"ZipFile": zip_of({})})[:2] == (
         "ValidationException", 400)
 
 
@@ -105,7 +98,7 @@ def test_a_live_layer_folder_changes_what_the_next_invoke_sees_and_must_be_in_th
     lam = lambda_client(make_server(tmp_path / "functions", "docker"))
     live = lam.publish_layer_version(LayerName="shared", Content={"S3Bucket": "hot-reload", "S3Key": str(layer)})
     lam.create_function(FunctionName="reader", Runtime="python3.11", Handler="app.main", Role="r",
-                        Code={"ZipFile": _zip({"app.py": CODE})}, Layers=[live["LayerVersionArn"]])
+                        Code={"ZipFile": zip_of({"app.py": CODE})}, Layers=[live["LayerVersionArn"]])
     assert _call(lam, "reader") == {"greeting": "saved once"}
     (layer / "python" / "greet.py").write_text("WORD = 'saved twice'\n")
     assert _call(lam, "reader") == {"greeting": "saved twice"}
