@@ -216,22 +216,32 @@ async def set_schedule_clock(request: Request, plane: PlaneDep) -> Response:
     return _json({"Now": iso(service.now()), "Offset": service.offset})
 
 
-def code_location(base_url: str, plane: Plane, name: str) -> str:
-    """GetFunction's ``Code.Location``: a link to the code that works for :data:`CODE_LINK_SECONDS`."""
+def signed_query(plane: Plane, name: str) -> str:
+    """The query that lets a download of ``name`` in for :data:`CODE_LINK_SECONDS`."""
     expires = int(time.time()) + CODE_LINK_SECONDS
-    signature = admin_token.code_signature(plane.admin_token, name, expires)
-    return f"{base_url}_cloudmicro/code/{quote(name)}.zip?Expires={expires}&Signature={signature}"
+    return f"Expires={expires}&Signature={admin_token.code_signature(plane.admin_token, name, expires)}"
 
 
-@router.get("/code/{name}.zip")
-async def code(name: str, request: Request, plane: PlaneDep) -> Response:
-    """The function's code as a zip: with the admin token, or with the signed link GetFunction gave."""
+def require_signed_or_admin(request: Request, plane: Plane, name: str) -> None:
+    """A download of ``name`` needs the signed query :func:`signed_query` made (unexpired), or
+    the admin token (403 otherwise)."""
     query = request.query_params
     expires = query.get("Expires", "")
     signed = (expires.isdigit() and int(expires) >= time.time() and admin_token.matches(
         admin_token.code_signature(plane.admin_token, name, int(expires)), query.get("Signature")))
     if not signed:
         require_admin(request, plane)
+
+
+def code_location(base_url: str, plane: Plane, name: str) -> str:
+    """GetFunction's ``Code.Location``: a link to the code that works for :data:`CODE_LINK_SECONDS`."""
+    return f"{base_url}_cloudmicro/code/{quote(name)}.zip?{signed_query(plane, name)}"
+
+
+@router.get("/code/{name}.zip")
+async def code(name: str, request: Request, plane: PlaneDep) -> Response:
+    """The function's code as a zip: with the admin token, or with the signed link GetFunction gave."""
+    require_signed_or_admin(request, plane, name)
     function = plane.registry.get(name)
     zipped = await asyncio.to_thread(zip_folder, function.code_dir, plane.settings.state_dir)
     return Response(zipped, media_type="application/zip")

@@ -10,7 +10,6 @@ https://docs.aws.amazon.com/lambda/latest/api/API_PublishLayerVersion.html and t
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
@@ -19,13 +18,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from emulator.api import validation
-from emulator.api.admin import CODE_LINK_SECONDS, require_admin, zip_folder
+from emulator.api.admin import require_signed_or_admin, signed_query, zip_folder
 from emulator.api.deps import plane_of
 from emulator.api.wire import json_body, json_response, paged
-from emulator.domain import admin_token
-from emulator.domain.code_upload import HOT_RELOAD_BUCKET, StagedCode, hot_reload_folder, store_zip, zip_bytes
+from emulator.domain.code_upload import HOT_RELOAD_BUCKET, stage
 from emulator.domain.errors import InvalidParameterValueException
-from emulator.domain.functions import folder_digest
 from emulator.domain.layer_versions import LayerVersion, LayerVersions
 
 router = APIRouter()
@@ -39,26 +36,12 @@ def _store(request: Request) -> LayerVersions:
 
 def _location(request: Request, version: LayerVersion) -> str:
     """A signed link to the version's zip (``/_cloudmicro/layer-code/<name>/<version>.zip``)."""
-    expires = int(time.time()) + CODE_LINK_SECONDS
-    signature = admin_token.code_signature(plane_of(request).admin_token, _signed_name(version.name, version.version),
-                                           expires)
-    return (f"{request.base_url}_cloudmicro/layer-code/{quote(version.name)}/{version.version}.zip"
-            f"?Expires={expires}&Signature={signature}")
+    query = signed_query(plane_of(request), _signed_name(version.name, str(version.version)))
+    return f"{request.base_url}_cloudmicro/layer-code/{quote(version.name)}/{version.version}.zip?{query}"
 
 
-def _signed_name(name: str, version: int) -> str:
+def _signed_name(name: str, version: str) -> str:
     return f"layer/{name}/{version}"
-
-
-def _stage(request: Request, name: str, content: Any) -> StagedCode:
-    """The content as a folder (blocking: run in a thread)."""
-    registry = plane_of(request).registry
-    if isinstance(content, Mapping) and content.get("S3Bucket") == HOT_RELOAD_BUCKET:
-        folder = hot_reload_folder(content.get("S3Key"), registry.roots, "Content")
-        sha, size = folder_digest(folder)
-        return folder, sha, size, True
-    folder, sha, size = store_zip(_store(request).code_dir / name, zip_bytes(content, "Content"))
-    return folder, sha, size, False
 
 
 @router.post(_VERSIONS)
@@ -70,7 +53,8 @@ async def publish_layer_version(layer_name: str, request: Request) -> Response:
                                              f'{{"S3Bucket": "{HOT_RELOAD_BUCKET}", "S3Key": "/abs/folder"}}')
     store = _store(request)
     name = store.name_of(layer_name)
-    staged = await asyncio.to_thread(_stage, request, name, body["Content"])
+    staged = await asyncio.to_thread(stage, body["Content"], store.code_dir / name,  # unzips: off the loop
+                                     plane_of(request).registry.roots, "Content")
     version = store.publish(name, body, staged)
     return json_response(version.to_aws(_location(request, version)), 201)
 
@@ -132,13 +116,7 @@ async def list_layers_or_get_by_arn(request: Request) -> Response:
 async def layer_code(name: str, version: str, request: Request) -> Response:
     """A layer version's content as a zip: with the signed link its Content.Location gave, or the admin token."""
     plane = plane_of(request)
-    query = request.query_params
-    expires = query.get("Expires", "")
-    signed = (expires.isdigit() and version.isdigit() and int(expires) >= time.time() and admin_token.matches(
-        admin_token.code_signature(plane.admin_token, _signed_name(name, int(version)), int(expires)),
-        query.get("Signature")))
-    if not signed:
-        require_admin(request, plane)
+    require_signed_or_admin(request, plane, _signed_name(name, version))
     found = _store(request).get(name, version)
     zipped = await asyncio.to_thread(zip_folder, found.folder, plane.settings.state_dir)
     return Response(zipped, media_type="application/zip")

@@ -24,6 +24,7 @@ from typing import Any
 
 from emulator.domain.code_folders import extract_zip, inside_roots
 from emulator.domain.errors import InvalidParameterValueException
+from emulator.domain.functions import folder_digest
 
 HOT_RELOAD_BUCKET = "hot-reload"
 #: a zip upload's limit (the API's 50 MB direct upload)
@@ -88,3 +89,14 @@ def store_zip(root: Path, data: bytes) -> tuple[Path, str, int]:
         except OSError:  # another upload of the same zip made it meanwhile
             shutil.rmtree(tmp, ignore_errors=True)
     return target.resolve(), sha, len(data)
+
+
+def stage(code: Any, root: Path, roots: tuple[Path, ...], field: str) -> StagedCode:
+    """Where a ``Code``/``Content`` value's files are, their CodeSha256 and size, and whether it
+    is a hot-reload folder (else a zip, unpacked under ``root``)."""
+    if isinstance(code, Mapping) and code.get("S3Bucket") == HOT_RELOAD_BUCKET:
+        folder = hot_reload_folder(code.get("S3Key"), roots, field)
+        sha, size = folder_digest(folder)
+        return folder, sha, size, True
+    folder, sha, size = store_zip(root, zip_bytes(code, field))
+    return folder, sha, size, False

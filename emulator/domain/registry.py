@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from emulator.domain.code_upload import HOT_RELOAD_BUCKET, StagedCode, hot_reload_folder, store_zip, zip_bytes
+from emulator.domain.code_upload import StagedCode, stage
 from emulator.domain.errors import (
     InvalidParameterValueException,
     ResourceConflictException,
@@ -321,13 +321,10 @@ class FunctionRegistry:
         """Where a Code value's files are, their CodeSha256 and size, and whether it is a
         hot-reload folder (else a zip, unpacked under the state directory). Blocking (it unpacks
         or hashes): the API runs it in a thread."""
-        if isinstance(code, Mapping) and code.get("S3Bucket") == HOT_RELOAD_BUCKET:
-            folder = hot_reload_folder(code.get("S3Key"), self.roots, "Code")
-            sha, size = folder_digest(folder)
-            self._warn_links(name, folder)
-            return folder, sha, size, True
-        code_dir, sha, size = store_zip(self.code_dir / name, zip_bytes(code, "Code"))
-        return code_dir, sha, size, False
+        staged = stage(code, self.code_dir / name, self.roots, "Code")
+        if staged[3]:
+            self._warn_links(name, staged[0])
+        return staged
 
 
 

@@ -43,7 +43,7 @@ import zipfile
 from collections.abc import Iterator, Mapping
 from typing import Any, ClassVar
 
-from emulator.domain.registry import HOT_RELOAD_BUCKET
+from emulator.domain.code_upload import HOT_RELOAD_BUCKET
 from emulator.moto import delivery
 from emulator.moto.patching import Patch, PatchSet
 
