@@ -14,6 +14,7 @@ from types import TracebackType
 import uvicorn
 from fastapi import FastAPI
 
+from emulator import startup_gc
 from emulator.api.deps import Plane, installed
 from emulator.app import create_app
 from emulator.config import Settings
@@ -86,6 +87,16 @@ class PlaneServer(uvicorn.Server):
     def __init__(self, config: uvicorn.Config, app: FastAPI) -> None:
         super().__init__(config)
         self._app = app
+        startup_gc.hold()  # listening is part of the start
+        self._held = True
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        try:
+            await super().startup(sockets)
+        finally:
+            if self._held:
+                self._held = False
+                startup_gc.done()
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         if getattr(self._app.state, "plane", None) is not None:

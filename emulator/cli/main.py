@@ -11,6 +11,7 @@ from pathlib import Path
 
 import click
 
+from emulator import startup_gc
 from emulator.cli.client import PlaneClient
 from emulator.cli.common import check_executor, plane_client, running_plane, settings_from
 from emulator.cli.devloop import dev, logs, start_template_loop
@@ -24,6 +25,7 @@ from emulator.domain.arn import Arn
 @click.version_option(package_name="cloudmicro")
 def main() -> None:
     """Cloudmicro: AWS Lambda (and friends) on your machine."""
+    startup_gc.pause()  # until the command's start is over (see emulator.startup_gc)
 
 
 @main.command()

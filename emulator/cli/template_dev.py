@@ -21,6 +21,7 @@ from pathlib import Path
 
 import click
 
+from emulator import startup_gc
 from emulator.cli.client import PlaneClient
 from emulator.templates.loading import TemplateError
 from emulator.templates.prepare import default_stack_name, prepare
@@ -125,15 +126,19 @@ class TemplateLoop:
     def run_in_background(self, plane: PlaneClient, *, watch: bool = True) -> threading.Event:
         """A thread that waits for the control plane, deploys, then (``watch``) deploys on save."""
         stop = threading.Event()
+        startup_gc.hold()  # the first deployment is part of the start
 
         def run() -> None:
-            while not plane.healthy():
-                if stop.wait(0.05):
-                    return
             try:
-                self.deploy()
-            except Exception as exc:  # noqa: BLE001 - the dev loop reports and goes on
-                self.echo(f"cloudmicro: deploying {self.template.name} failed: {exc}")
+                while not plane.healthy():
+                    if stop.wait(0.05):
+                        return
+                try:
+                    self.deploy()
+                except Exception as exc:  # noqa: BLE001 - the dev loop reports and goes on
+                    self.echo(f"cloudmicro: deploying {self.template.name} failed: {exc}")
+            finally:
+                startup_gc.done()
             if watch:
                 self.echo(f"cloudmicro: watching {self.template} (save it to deploy again)")
                 self.watch(stop)
