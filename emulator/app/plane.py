@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -70,6 +71,21 @@ def _api_gateway(clients: AwsClients, service: InvokeService, place: Place) -> A
 
     return ApiGatewayDoor(catalog, service, place, Authorizers(service, place.region, place.account_id, api_keys),
                           clients)
+
+
+def _when_used(listing: Callable[[], Awaitable[list[str]]], services: tuple[str, ...], embedded: bool
+               ) -> Callable[[], Awaitable[list[str]]]:
+    """``listing``, answering an empty list at once while this process's moto holds nothing of
+    ``services``: the front door lists routes after each deployment, and asking moto about a
+    service nobody used makes its client, its app and its URL map (0.2 s of CPU for API Gateway
+    and load balancers, in the middle of a template's first deployment). A moto of its own
+    (``--moto-url``) is always asked."""
+    async def listed() -> list[str]:
+        if embedded and not any(moto_backends.used(service) for service in services):
+            return []
+        return await listing()
+
+    return listed
 
 
 class NoDockerEngine(RuntimeError):
@@ -189,8 +205,9 @@ class ControlPlane:
             frontdoor=FrontDoorService(_api_gateway(clients, service, place),
                                        FunctionUrlDoor(function_urls, service, place),
                                        AlbDoor(AlbCatalog(MotoLoadBalancers(clients).read), service),
-                                       MotoApis(clients).ids, notice=echo.notice if echo is not None else None,
-                                       list_albs=MotoLoadBalancers(clients).names),
+                                       _when_used(MotoApis(clients).ids, ("apigateway", "apigatewayv2"), embedded),
+                                       notice=echo.notice if echo is not None else None,
+                                       list_albs=_when_used(MotoLoadBalancers(clients).names, ("elbv2",), embedded)),
         )
 
     async def _start(self) -> None:

@@ -135,7 +135,10 @@ def make_backend(moto_url: str | None, patched: bool = True) -> AwsBackend:
 
 #: the moto module and backend registry of the services a control plane may need to read
 _BACKENDS = {"events": ("moto.events.models", "events_backends"),
-             "scheduler": ("moto.scheduler.models", "scheduler_backends")}
+             "scheduler": ("moto.scheduler.models", "scheduler_backends"),
+             "apigateway": ("moto.apigateway.models", "apigateway_backends"),
+             "apigatewayv2": ("moto.apigatewayv2.models", "apigatewayv2_backends"),
+             "elbv2": ("moto.elbv2.models", "elbv2_backends")}
 
 
 def used(service: str) -> bool:
