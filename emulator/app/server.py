@@ -17,6 +17,7 @@ from fastapi import FastAPI
 from emulator import startup_gc
 from emulator.api.deps import Plane, installed
 from emulator.app import create_app
+from emulator.aws.botocore_data import share_loader
 from emulator.config import Settings
 from emulator.frontdoor.server import HEADER_NAMES, REASON
 
@@ -111,6 +112,7 @@ def serve(settings: Settings) -> None:
     if parent and parent.isdigit():
         threading.Thread(target=_exit_with_parent, args=(int(parent),), name="cloudmicro-parent",
                          daemon=True).start()
+    share_loader()  # this process's botocore Sessions read botocore's data once
     app = create_app(settings)
     PlaneServer(uvicorn_config(settings, app), app).run()
 

@@ -62,6 +62,7 @@ def start_template_loop(settings: Settings, template: Path, stack_name: str | No
                         parameter_overrides: tuple[str, ...], *, watch: bool) -> Settings:
     """Check the template's options, then deploy it (and, with ``watch``, again on save) from a
     thread once the control plane answers; the settings returned let its folders be code."""
+    from emulator.aws.botocore_data import share_loader
     from emulator.cli.client import PlaneClient
     from emulator.cli.template_dev import TemplateLoop
     from emulator.templates.loading import TemplateError
@@ -69,6 +70,7 @@ def start_template_loop(settings: Settings, template: Path, stack_name: str | No
 
     if not template.exists():
         raise click.UsageError(f"--template {template}: no such file")
+    share_loader()  # before the first botocore Session of the process: they all read botocore's data once
     try:
         template = template_file(template)  # a cdk.out folder: its stack's template
     except TemplateError as exc:
