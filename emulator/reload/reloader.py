@@ -63,6 +63,7 @@ class Reloader:
         self.reloads: dict[str, int] = {}
         self.last: dict[str, Any] | None = None
         self._extra: dict[Path, set[str]] = {}
+        self._resolved: dict[Path, Path] = {}  # the watched roots, resolved (see sync)
         self._root = registry.functions_dir.resolve()
         self._running = False
         #: per function, the stamp of each of its folders when its revision was read
@@ -125,10 +126,14 @@ class Reloader:
         if not self._running:
             return
         wanted: dict[Path, set[str]] = {}
+        resolved: dict[Path, Path] = {}  # a deployment creates functions one by one: resolve each root once
         for function in self.registry.list():
             roots = list(function.layers) + ([function.code_dir] if function.hot_reload else [])
             for root in roots:
-                wanted.setdefault(root.resolve(), set()).add(function.name)
+                real = resolved.get(root) or self._resolved.get(root) or root.resolve()
+                resolved[root] = real
+                wanted.setdefault(real, set()).add(function.name)
+        self._resolved = resolved
         for root in set(self._extra) - set(wanted):
             self.watcher.unwatch(root)
         self._extra = wanted
