@@ -5,6 +5,7 @@ then new ones as they come)."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import sys
 import time
 from dataclasses import replace
@@ -83,7 +84,7 @@ def start_template_loop(settings: Settings, template: Path, stack_name: str | No
     if settings.moto_url is None:  # CloudFormation runs in this process: load it while the plane starts
         from emulator.moto.services import warm_cloudformation
 
-        loop.warm_in_background(warm_cloudformation)
+        loop.warm_in_background(functools.partial(warm_cloudformation, settings.function_endpoint, settings.region))
     try:
         loop.deployer()  # the stack name is checked here
     except ValueError as exc:

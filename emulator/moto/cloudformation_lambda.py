@@ -60,9 +60,10 @@ _clients: dict[tuple[str, str], Any] = {}
 _clients_lock = threading.Lock()
 
 
-def lambda_client(region: str) -> Any:
-    """A boto3 Lambda client for the control plane's endpoint (one per endpoint and region)."""
-    target = delivery.endpoint()
+def lambda_client(region: str, target: str | None = None) -> Any:
+    """A boto3 Lambda client for the control plane's endpoint (one per endpoint and region;
+    ``target``: that endpoint, when it is known before the control plane says it)."""
+    target = target or delivery.endpoint()
     if target is None:
         raise ResourceError("Cloudmicro's Lambda API is not reachable from moto (no control plane endpoint)")
     with _clients_lock:
