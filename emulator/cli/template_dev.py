@@ -18,6 +18,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -70,10 +71,12 @@ class TemplateLoop:
             from botocore.config import Config
 
             config = Config(retries={"max_attempts": 1}, read_timeout=900)
-            cfn, s3 = (boto3.client(service, endpoint_url=self.endpoint, region_name=self.region,
+
+            def client(service: str) -> Any:
+                return boto3.client(service, endpoint_url=self.endpoint, region_name=self.region,
                                     aws_access_key_id="test", aws_secret_access_key="test", config=config)
-                       for service in ("cloudformation", "s3"))
-            self._deployer = StackDeployer(cfn, self.stack, s3=s3)
+
+            self._deployer = StackDeployer(client("cloudformation"), self.stack, s3=lambda: client("s3"))
         return self._deployer
 
     def deploy(self, text: str | None = None) -> Deployment | None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -72,11 +72,21 @@ class Deployment:
 class StackDeployer:
     """Deploys templates to one stack through ``cloudformation`` (a boto3 client)."""
 
-    def __init__(self, cloudformation: Any, stack_name: str, *, timeout: float = 600, s3: Any = None) -> None:
+    def __init__(self, cloudformation: Any, stack_name: str, *, timeout: float = 600,
+                 s3: Callable[[], Any] | None = None) -> None:
         self.cfn = cloudformation
-        self.s3 = s3  # for the objects a template needs there (a CDK app's nested templates)
+        # makes the S3 client for the objects a template needs there (a CDK app's nested
+        # templates) on first use: most templates need none, and S3's model is botocore's largest
+        self._s3_client = s3
+        self._s3: Any = None
         self.stack = check_stack_name(stack_name)
         self.timeout = timeout
+
+    @property
+    def s3(self) -> Any:
+        if self._s3 is None and self._s3_client is not None:
+            self._s3 = self._s3_client()
+        return self._s3
 
     def deploy(self, template: dict[str, Any], overrides: dict[str, str],
                uploads: Sequence[Upload] = ()) -> Deployment:

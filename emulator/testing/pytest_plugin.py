@@ -194,7 +194,7 @@ class _Clouds:
             path = template_file(self.template)
             ready = prepare(path.read_text(), path)
             deployer = StackDeployer(client(endpoint, "cloudformation", retries={"max_attempts": 1}),
-                                     self.stack_name or default_stack_name(path), s3=client(endpoint, "s3"))
+                                     self.stack_name or default_stack_name(path), s3=lambda: client(endpoint, "s3"))
             done = deployer.deploy(ready.template, parse_overrides(self.parameters), ready.uploads)
         except (TemplateError, OSError, ValueError) as exc:
             pytest.fail(f"cloudmicro: the template is not deployed: {exc}", pytrace=False)
