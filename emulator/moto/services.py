@@ -199,27 +199,21 @@ def prepare_app(service: str) -> None:
         prepare(service)
 
 
-def warm_cloudformation(endpoint: str | None = None, region: str = "us-east-1") -> None:
+def warm_cloudformation(endpoint: str, region: str) -> None:
     """Import CloudFormation's engine and apply every patch it needs now (about 1.5 s of imports),
-    so that the first CreateStack does not pay for them: ``dev --template`` runs this while the
-    control plane starts. With ``endpoint`` (the control plane's), the Lambda client its
-    provider calls there is made now too."""
+    and make the Lambda client its provider calls the control plane's ``endpoint`` with, so that
+    the first CreateStack does not pay for them: ``dev --template`` runs this while the control
+    plane starts."""
     from emulator.moto import boto_data
 
     boto_data.PATCHES.apply()  # before moto.ec2 is imported: its import reads the region lists
     prepare("cloudformation")
     for module in ("moto.cloudformation.models", "moto.cloudformation.responses"):
         importlib.import_module(module)
-    import boto3
-
     from emulator.moto.cloudformation_lambda import lambda_client, members
 
     members("CreateFunction")  # Lambda's model, read once
-    if endpoint is not None:  # the Lambda client the CloudFormation provider calls the endpoint with
-        lambda_client(region, endpoint)
-    else:  # a client for an endpoint still unknown: its model is then cached
-        boto3.client("lambda", region_name=region, endpoint_url="http://127.0.0.1:9", aws_access_key_id="x",
-                     aws_secret_access_key="x")
+    lambda_client(region, endpoint)
 
 
 def apply_all() -> None:
