@@ -22,15 +22,12 @@ import base64
 import functools
 import gzip
 import json
-import logging
 from collections.abc import Callable, Iterator
 from typing import Any
 
 from emulator.moto import delivery
 from emulator.moto.patching import Patch, PatchSet
 from emulator.patterns import log_filters
-
-log = logging.getLogger(__name__)
 
 
 def _is_lambda(arn: str) -> bool:
@@ -51,9 +48,9 @@ def _put_subscription_filter(original: Callable[..., Any]) -> Callable[..., Any]
         if not delivery.function_exists(destination_arn):
             raise InvalidParameterException("Could not execute the lambda function. Make sure you have given "
                                             "CloudWatch Logs permission to execute your function.")
-        if not log_filters.supported(filter_pattern or ""):
-            log.warning("subscription filter %s: space-delimited patterns are not evaluated locally: every event "
-                        "of %s is sent to %s", filter_name, log_group_name, destination_arn)
+        wrong = log_filters.problem(filter_pattern)
+        if wrong is not None:  # AWS refuses a pattern it cannot read
+            raise InvalidParameterException(f"Invalid filter pattern {filter_pattern!r}: {wrong}")
         group.put_subscription_filter(filter_name, filter_pattern, destination_arn, role_arn)
         return None
 

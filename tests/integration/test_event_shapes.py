@@ -473,6 +473,39 @@ def test_cloudwatch_logs_subscription_filter(endpoint):
     assert [e.message for e in parsed.awslogs.decoded_data.logEvents] == ["ERROR the disk is full", "FATAL giving up"]
 
 
+def test_a_space_delimited_filter_passes_only_the_events_whose_fields_match(endpoint):
+    """AWS's access-log example: fields by spaces, [] and "" one field each, conditions per field."""
+    logs = aws(endpoint, "logs")
+    logs.create_log_group(logGroupName="space-delimited")
+    logs.create_log_stream(logGroupName="space-delimited", logStreamName="access")
+    with pytest.raises(logs.exceptions.InvalidParameterException, match="Invalid filter pattern"):
+        logs.put_subscription_filter(logGroupName="space-delimited", filterName="broken",
+                                     filterPattern="[ip, user, status_code >", destinationArn=RECORDER)
+    logs.put_subscription_filter(logGroupName="space-delimited", filterName="client-errors",
+                                 filterPattern="[ip, user, username, timestamp, request = *html*, status_code = 4*, "
+                                               "bytes > 1000]", destinationArn=RECORDER)
+    lines = ['127.0.0.1 - frank [10/Oct/2000:13:25:15 -0700] "GET /apache_pb.gif HTTP/1.0" 404 1534',
+             '127.0.0.1 - frank [10/Oct/2000:13:35:22 -0700] "GET /index.html HTTP/1.0" 404 5324',
+             '127.0.0.1 - frank [10/Oct/2000:13:50:35 -0700] "GET /index.html HTTP/1.0" 200 4355',
+             '127.0.0.1 - frank [10/Oct/2000:13:55:36 -0700] "GET /index.html HTTP/1.0" 403 12']
+    now = int(time.time() * 1000)
+    logs.put_log_events(logGroupName="space-delimited", logStreamName="access",
+                        logEvents=[{"timestamp": now + i, "message": line} for i, line in enumerate(lines)])
+    deadline = time.monotonic() + 30
+    batches: list[dict[str, Any]] = []
+    while not batches:
+        assert time.monotonic() < deadline, "the matching access-log line did not reach the subscribed function"
+        batches = [data for event in recorded(endpoint, "awslogs")
+                   if (data := json.loads(gzip.decompress(base64.b64decode(event.event["awslogs"]["data"]))))
+                   ["logGroup"] == "space-delimited"]
+        time.sleep(0.1)
+    [batch] = batches  # one PutLogEvents call: one delivery, holding what the pattern passed
+    assert batch["subscriptionFilters"] == ["client-errors"]
+    assert [e["message"] for e in batch["logEvents"]] == [lines[1]]
+    parses(CloudWatchLogsModel, {"awslogs": {"data": base64.b64encode(gzip.compress(json.dumps(batch).encode()))
+                                             .decode()}})
+
+
 def test_a_functions_own_log_lines_reach_a_function_subscribed_to_its_log_group(endpoint):
     lam, logs = lambda_client(endpoint), aws(endpoint, "logs")
     lam.invoke(FunctionName="logger", Payload=b"{}")  # its log group exists from its first lines on
