@@ -1,5 +1,6 @@
 """Layer versions on AWS's routes: PublishLayerVersion, GetLayerVersion, GetLayerVersionByArn,
-ListLayerVersions, ListLayers and DeleteLayerVersion (the model: emulator/domain/layer_versions.py).
+ListLayerVersions, ListLayers, DeleteLayerVersion, and a version's policy (AddLayerVersionPermission,
+GetLayerVersionPolicy, RemoveLayerVersionPermission) (the model: emulator/domain/layer_versions.py).
 
 ``Content`` is ``ZipFile`` (unpacked in a thread, as CreateFunction's code) or the ``hot-reload``
 bucket with ``S3Key`` a local folder, used live. ``Content.Location`` is a signed link to the
@@ -10,6 +11,7 @@ https://docs.aws.amazon.com/lambda/latest/api/API_PublishLayerVersion.html and t
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
@@ -84,6 +86,30 @@ async def get_layer_version(layer_name: str, version_number: str, request: Reque
 async def delete_layer_version(layer_name: str, version_number: str, request: Request) -> Response:
     validation.check("DeleteLayerVersion", {"LayerName": layer_name})
     _store(request).delete(layer_name, version_number)
+    return Response(status_code=204)
+
+
+@router.post(_VERSIONS + "/{version_number}/policy")
+async def add_layer_version_permission(layer_name: str, version_number: str, request: Request) -> Response:
+    body = await json_body(request)
+    validation.check("AddLayerVersionPermission", {**body, "LayerName": layer_name})
+    statement, revision = _store(request).add_permission(layer_name, version_number, body,
+                                                         request.query_params.get("RevisionId"))
+    return json_response({"Statement": json.dumps(statement, separators=(",", ":")), "RevisionId": revision}, 201)
+
+
+@router.get(_VERSIONS + "/{version_number}/policy")
+async def get_layer_version_policy(layer_name: str, version_number: str, request: Request) -> Response:
+    validation.check("GetLayerVersionPolicy", {"LayerName": layer_name})
+    document, revision = _store(request).policy(layer_name, version_number)
+    return json_response({"Policy": json.dumps(document, separators=(",", ":")), "RevisionId": revision})
+
+
+@router.delete(_VERSIONS + "/{version_number}/policy/{statement_id}")
+async def remove_layer_version_permission(layer_name: str, version_number: str, statement_id: str,
+                                          request: Request) -> Response:
+    validation.check("RemoveLayerVersionPermission", {"LayerName": layer_name, "StatementId": statement_id})
+    _store(request).remove_permission(layer_name, version_number, statement_id, request.query_params.get("RevisionId"))
     return Response(status_code=204)
 
 

@@ -8,23 +8,34 @@ becomes that, so saving a file in the layer changes what functions see in their 
 environment, with no build step. A function's ``Layers`` may name a version by its ARN; it then
 runs with that version's folder under ``/opt`` (emulator/domain/layers.py).
 
+A version's resource-based policy (AddLayerVersionPermission, GetLayerVersionPolicy,
+RemoveLayerVersionPermission) is kept and shown, not enforced: there is one account locally.
+
 Shapes and errors are the API reference's:
 https://docs.aws.amazon.com/lambda/latest/api/API_PublishLayerVersion.html,
-``API_GetLayerVersion``, ``API_ListLayerVersions``, ``API_ListLayers``, ``API_DeleteLayerVersion``.
+``API_GetLayerVersion``, ``API_ListLayerVersions``, ``API_ListLayers``, ``API_DeleteLayerVersion``,
+``API_AddLayerVersionPermission``, ``API_GetLayerVersionPolicy``, ``API_RemoveLayerVersionPermission``.
 Kept in memory, as API-created functions are (``cloudmicro reset`` forgets them).
 """
 
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from emulator.domain.code_upload import StagedCode
-from emulator.domain.errors import InvalidParameterValueException, ResourceNotFoundException
+from emulator.domain.errors import (
+    InvalidParameterValueException,
+    PreconditionFailedException,
+    ResourceConflictException,
+    ResourceNotFoundException,
+)
 from emulator.domain.functions import now_aws
+from emulator.domain.policies import invalid_member, principal_element
 
 #: a layer version ARN: arn:aws:lambda:<region>:<account>:layer:<name>:<version>
 LAYER_VERSION_ARN = re.compile(
@@ -32,6 +43,13 @@ LAYER_VERSION_ARN = re.compile(
     r"(?P<version>\d+)$")
 _LAYER_ARN = re.compile(r"^arn:aws[a-zA-Z-]*:lambda:[a-z0-9-]+:\d{12}:layer:(?P<name>[a-zA-Z0-9_-]+)$")
 NOT_FOUND = "The resource you requested does not exist."
+#: AddLayerVersionPermission's members: (name, member, pattern, max length), from the API reference
+_PERMISSION_FIELDS = (
+    ("StatementId", "statementId", r"([a-zA-Z0-9-_]+)", 100),
+    ("Action", "action", r"lambda:GetLayerVersion", 22),
+    ("Principal", "principal", r"\d{12}|\*|arn:(aws[a-zA-Z-]*):iam::\d{12}:root", None),
+    ("OrganizationId", "organizationId", r"o-[a-z0-9]{10,32}", 34),
+)
 
 
 @dataclass(frozen=True)
@@ -91,6 +109,9 @@ class LayerVersions:
         self.account_id = account_id
         self._versions: dict[str, dict[int, LayerVersion]] = {}
         self._last: dict[str, int] = {}
+        #: each version's policy statements, and the policy's revision id
+        self._statements: dict[tuple[str, int], list[dict[str, Any]]] = {}
+        self._revisions: dict[tuple[str, int], str] = {}
 
     def layer_arn(self, name: str) -> str:
         return f"arn:aws:lambda:{self.region}:{self.account_id}:layer:{name}"
@@ -151,11 +172,83 @@ class LayerVersions:
 
     def delete(self, layer_name: str, number: Any) -> None:
         """DeleteLayerVersion: deleting a version that does not exist succeeds (AWS answers 204)."""
-        self._versions.get(self.name_of(layer_name), {}).pop(_number(number), None)
+        name = self.name_of(layer_name)
+        self._versions.get(name, {}).pop(_number(number), None)
+        self._statements.pop((name, _number(number)), None)
+        self._revisions.pop((name, _number(number)), None)
 
     def clear(self) -> None:
         self._versions.clear()
         self._last.clear()
+        self._statements.clear()
+        self._revisions.clear()
+
+    # --- a version's policy ---------------------------------------------------------------
+
+    def add_permission(self, layer_name: str, number: Any, request: Mapping[str, Any],
+                       revision_id: str | None) -> tuple[dict[str, Any], str]:
+        """AddLayerVersionPermission: the statement added and the policy's new revision id."""
+        version = self.get(layer_name, number)
+        key = (version.name, version.version)
+        self._check_revision(key, revision_id)
+        statement = _layer_statement(version, request)
+        statements = self._statements.setdefault(key, [])
+        if any(s["Sid"] == statement["Sid"] for s in statements):
+            raise ResourceConflictException(
+                f"The statement id ({statement['Sid']}) provided already exists. Please provide a new "
+                "statement id, or remove the existing statement.")
+        statements.append(statement)
+        self._revisions[key] = str(uuid.uuid4())
+        return statement, self._revisions[key]
+
+    def policy(self, layer_name: str, number: Any) -> tuple[dict[str, Any], str]:
+        """GetLayerVersionPolicy: the policy document and its revision id."""
+        version = self.get(layer_name, number)
+        key = (version.name, version.version)
+        if not self._statements.get(key):
+            raise ResourceNotFoundException(NOT_FOUND)
+        return ({"Version": "2012-10-17", "Id": "default", "Statement": list(self._statements[key])},
+                self._revisions[key])
+
+    def remove_permission(self, layer_name: str, number: Any, statement_id: str, revision_id: str | None) -> None:
+        """RemoveLayerVersionPermission."""
+        version = self.get(layer_name, number)
+        key = (version.name, version.version)
+        self._check_revision(key, revision_id)
+        statements = self._statements.get(key, [])
+        kept = [s for s in statements if s["Sid"] != statement_id]
+        if len(kept) == len(statements):
+            raise ResourceNotFoundException(f"Statement {statement_id} is not found in resource policy.")
+        self._statements[key] = kept
+        self._revisions[key] = str(uuid.uuid4())
+
+    def _check_revision(self, key: tuple[str, int], revision_id: str | None) -> None:
+        if revision_id and revision_id != self._revisions.get(key):
+            raise PreconditionFailedException(
+                "The Revision Id provided does not match the latest Revision Id. Call the GetLayerVersionPolicy "
+                "API to retrieve the latest Revision Id")
+
+
+def _layer_statement(version: LayerVersion, request: Mapping[str, Any]) -> dict[str, Any]:
+    """The statement an AddLayerVersionPermission request adds (ValidationException for a bad field)."""
+    for name, member, pattern, length in _PERMISSION_FIELDS:
+        value = request.get(name)
+        if value is None:
+            if name != "OrganizationId":
+                raise invalid_member(None, member, "Member must not be null")
+            continue
+        if not isinstance(value, str):
+            raise invalid_member(value, member, "Member must be a string")
+        if length is not None and len(value) > length:
+            raise invalid_member(value, member, f"Member must have length less than or equal to {length}")
+        if not re.fullmatch(pattern, value):
+            raise invalid_member(value, member, f"Member must satisfy regular expression pattern: {pattern}")
+    statement: dict[str, Any] = {"Sid": request["StatementId"], "Effect": "Allow",
+                                 "Principal": principal_element(request["Principal"]),
+                                 "Action": request["Action"], "Resource": version.arn}
+    if request.get("OrganizationId"):
+        statement["Condition"] = {"StringEquals": {"aws:PrincipalOrgID": request["OrganizationId"]}}
+    return statement
 
 
 def _number(value: Any) -> int:

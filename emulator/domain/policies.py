@@ -49,7 +49,7 @@ _REQUIRED = ("StatementId", "Action", "Principal")
 _AUTH_TYPES = ("NONE", "AWS_IAM")
 
 
-def _invalid(value: Any, member: str, constraint: str) -> ValidationException:
+def invalid_member(value: Any, member: str, constraint: str) -> ValidationException:
     return ValidationException(
         f"1 validation error detected: Value '{value}' at '{member}' failed to satisfy constraint: {constraint}"
     )
@@ -59,23 +59,23 @@ def build_statement(function: FunctionConfig, request: Mapping[str, Any]) -> dic
     """The statement an AddPermission request adds (ValidationException for a bad field)."""
     for name in _REQUIRED:
         if not request.get(name):
-            raise _invalid(None, name[0].lower() + name[1:], "Member must not be null")
+            raise invalid_member(None, name[0].lower() + name[1:], "Member must not be null")
     for name, member, pattern, length in _FIELDS:
         value = request.get(name)
         if value is None:
             continue
         if not isinstance(value, str) or len(value) > length:
-            raise _invalid(value, member, f"Member must have length less than or equal to {length}")
+            raise invalid_member(value, member, f"Member must have length less than or equal to {length}")
         if not re.fullmatch(pattern, value):
-            raise _invalid(value, member, f"Member must satisfy regular expression pattern: {pattern}")
+            raise invalid_member(value, member, f"Member must satisfy regular expression pattern: {pattern}")
     auth_type = request.get("FunctionUrlAuthType")
     if auth_type is not None and auth_type not in _AUTH_TYPES:
-        raise _invalid(auth_type, "functionUrlAuthType", "Member must satisfy enum value set: [AWS_IAM, NONE]")
+        raise invalid_member(auth_type, "functionUrlAuthType", "Member must satisfy enum value set: [AWS_IAM, NONE]")
 
     statement: dict[str, Any] = {
         "Sid": request["StatementId"],
         "Effect": "Allow",
-        "Principal": _principal(request["Principal"]),
+        "Principal": principal_element(request["Principal"]),
         "Action": request["Action"],
         "Resource": function.arn,
     }
@@ -98,7 +98,7 @@ def build_statement(function: FunctionConfig, request: Mapping[str, Any]) -> dic
     return statement
 
 
-def _principal(value: str) -> str | dict[str, str]:
+def principal_element(value: str) -> str | dict[str, str]:
     if value == "*":
         return "*"
     if re.fullmatch(r"\d{12}", value):

@@ -30,6 +30,8 @@ control plane's event loop.
   ``Content`` as a function's ``Code``: the local S3, or the ``hot-reload`` bucket for a live
   folder; ``LayerName`` defaults to the logical id). ``DeletionPolicy: Retain`` (SAM's default
   for layers) keeps the version when the stack lets it go.
+* ``AWS::Lambda::LayerVersionPermission`` (AddLayerVersionPermission; ``Ref`` the version's ARN
+  and the statement id joined by ``#``; every property requires replacement).
 * Any other ``AWS::Lambda::*`` type fails the stack as not supported.
 """
 
@@ -38,6 +40,7 @@ from __future__ import annotations
 import functools
 import io
 import logging
+import re
 import threading
 import zipfile
 from collections.abc import Iterator, Mapping
@@ -594,6 +597,34 @@ class LayerVersion(LambdaResource):
         return self.physical_id
 
 
+class LayerVersionPermission(LambdaResource):
+    """AddLayerVersionPermission on the version ``LayerVersionArn`` names. Every property requires
+    replacement (AWS's resource reference). The statement id is the generated physical name, cut
+    to the 100 characters StatementId takes; ``Ref`` is the version's ARN and that id joined by ``#``."""
+
+    TYPE = "AWS::Lambda::LayerVersionPermission"
+
+    @classmethod
+    def create(cls, name: str, properties: dict[str, Any], account_id: str, region: str,
+               logical_id: str) -> LambdaResource:
+        arn = str(properties.get("LayerVersionArn") or "")
+        layer, _, number = arn.rpartition(":")
+        if not layer or not number.isdigit():
+            raise ResourceError(f"Properties validation failed: #/LayerVersionArn: {arn!r} is not a layer version ARN "
+                                "(arn:aws:lambda:<region>:<account>:layer:<name>:<version>)")
+        statement_id = re.sub(r"[^a-zA-Z0-9_-]", "-", within(name, 100))
+        body = request("AddLayerVersionPermission", properties, skip=("LayerName", "VersionNumber", "StatementId",
+                                                                      "RevisionId"))
+        call(region, "add_layer_version_permission", LayerName=layer, VersionNumber=int(number),
+             StatementId=statement_id, **body)
+        return cls(f"{arn}#{statement_id}", properties, region, layer=layer, version=int(number),
+                   statement=statement_id)
+
+    def remove(self) -> None:
+        call(self.region, "remove_layer_version_permission", LayerName=self.state["layer"],
+             VersionNumber=self.state["version"], StatementId=self.state["statement"])
+
+
 def _routing(properties: Mapping[str, Any]) -> dict[str, Any]:
     """CloudFormation's ``RoutingConfig.AdditionalVersionWeights`` (a list of ``FunctionVersion``/
     ``FunctionWeight``) as the API's map."""
@@ -611,7 +642,7 @@ def _routing(properties: Mapping[str, Any]) -> dict[str, Any]:
 
 TYPES: dict[str, type[LambdaResource]] = {
     cls.TYPE: cls for cls in (Function, EventSourceMapping, Permission, Url, EventInvokeConfig, Version, Alias,
-                              LayerVersion)
+                              LayerVersion, LayerVersionPermission)
 }
 
 

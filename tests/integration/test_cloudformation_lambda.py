@@ -363,6 +363,9 @@ def test_a_layer_version_from_the_local_s3_is_published_replaced_and_deleted(end
         return json.dumps({"Resources": {
             "Words": {"Type": "AWS::Lambda::LayerVersion", "Properties": {
                 "LayerName": "cfn-words", "Description": key, "Content": {"S3Bucket": bucket, "S3Key": key}}},
+            "Shared": {"Type": "AWS::Lambda::LayerVersionPermission", "Properties": {
+                "LayerVersionArn": {"Ref": "Words"}, "Action": "lambda:GetLayerVersion", "Principal": "*",
+                "OrganizationId": "o-t194hfs8cz"}},
             "Fn": {"Type": "AWS::Lambda::Function", "Properties": {
                 "FunctionName": "layered-cfn", "Runtime": "python3.11", "Handler": "index.handler", "Role": "r",
                 "Layers": [{"Ref": "Words"}],
@@ -374,6 +377,11 @@ def test_a_layer_version_from_the_local_s3_is_published_replaced_and_deleted(end
     assert cfn.describe_stacks(StackName="cfnlayer")["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE"
     assert outputs(cfn, "cfnlayer") == {"Layer": f"{layer}:1"}
     assert json.loads(lam.invoke(FunctionName="layered-cfn")["Payload"].read()) == "one"
+    [statement] = json.loads(lam.get_layer_version_policy(LayerName="cfn-words", VersionNumber=1)["Policy"])["Statement"]
+    assert (statement["Principal"], statement["Resource"], statement["Condition"]) == (
+        "*", f"{layer}:1", {"StringEquals": {"aws:PrincipalOrgID": "o-t194hfs8cz"}})
+    shared = cfn.describe_stack_resource(StackName="cfnlayer", LogicalResourceId="Shared")["StackResourceDetail"]
+    assert shared["PhysicalResourceId"] == f"{layer}:1#{statement['Sid']}"
 
     cfn.update_stack(StackName="cfnlayer", TemplateBody=template("two.zip"))  # every property: a new version
     events = cfn.describe_stack_events(StackName="cfnlayer")["StackEvents"]
@@ -384,6 +392,8 @@ def test_a_layer_version_from_the_local_s3_is_published_replaced_and_deleted(end
         f"{layer}:2"]
     assert json.loads(lam.invoke(FunctionName="layered-cfn")["Payload"].read()) == "two"
     assert [v["Version"] for v in lam.list_layer_versions(LayerName="cfn-words")["LayerVersions"]] == [2]
+    policy = json.loads(lam.get_layer_version_policy(LayerName="cfn-words", VersionNumber=2)["Policy"])
+    assert [s["Resource"] for s in policy["Statement"]] == [f"{layer}:2"]  # the permission followed the version
 
     cfn.delete_stack(StackName="cfnlayer")
     assert lam.list_layer_versions(LayerName="cfn-words")["LayerVersions"] == []

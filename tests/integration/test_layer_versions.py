@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import subprocess
 import urllib.request
 import zipfile
 from pathlib import Path
@@ -108,3 +110,63 @@ def test_a_live_layer_folder_changes_what_the_next_invoke_sees_and_must_be_in_th
                                    Content={"S3Bucket": "hot-reload", "S3Key": str(outside)})
     assert (code, status) == ("InvalidParameterValueException", 400)
     assert "Content.S3Key" in message and "is outside the project" in message
+
+
+def test_a_versions_policy_is_added_read_and_removed_as_on_aws(tmp_path, make_server):
+    """AddLayerVersionPermission / GetLayerVersionPolicy / RemoveLayerVersionPermission: AWS's
+    statement shapes (an account, everyone, an organization), revision ids, and AWS's errors;
+    the same calls through the AWS CLI v2."""
+    from tests.integration.test_cloudwatch_logs import aws_cli_v2
+
+    (tmp_path / "functions").mkdir()
+    endpoint = make_server(tmp_path / "functions", "process")
+    lam = lambda_client(endpoint)
+    lam.publish_layer_version(LayerName="shared", Content={"ZipFile": zip_of({"python/shared.py": "X = 1\n"})})
+    arn = "arn:aws:lambda:us-east-1:123456789012:layer:shared:1"
+    assert _error(lam.get_layer_version_policy, LayerName="shared", VersionNumber=1)[:2] == (
+        "ResourceNotFoundException", 404)
+    added = lam.add_layer_version_permission(LayerName="shared", VersionNumber=1, StatementId="xaccount",
+                                             Action="lambda:GetLayerVersion", Principal="210987654321")
+    assert json.loads(added["Statement"]) == {
+        "Sid": "xaccount", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::210987654321:root"},
+        "Action": "lambda:GetLayerVersion", "Resource": arn}
+    org = lam.add_layer_version_permission(LayerName="shared", VersionNumber=1, StatementId="org",
+                                           Action="lambda:GetLayerVersion", Principal="*",
+                                           OrganizationId="o-t194hfs8cz", RevisionId=added["RevisionId"])
+    assert json.loads(org["Statement"])["Condition"] == {"StringEquals": {"aws:PrincipalOrgID": "o-t194hfs8cz"}}
+    assert json.loads(org["Statement"])["Principal"] == "*" and org["RevisionId"] != added["RevisionId"]
+    policy = lam.get_layer_version_policy(LayerName=arn.rsplit(":", 1)[0], VersionNumber=1)
+    document = json.loads(policy["Policy"])
+    assert (document["Version"], document["Id"], [s["Sid"] for s in document["Statement"]]) == (
+        "2012-10-17", "default", ["xaccount", "org"])
+    assert policy["RevisionId"] == org["RevisionId"]
+
+    code, status, message = _error(lam.add_layer_version_permission, LayerName="shared", VersionNumber=1,
+                                   StatementId="xaccount", Action="lambda:GetLayerVersion", Principal="*")
+    assert (code, status) == ("ResourceConflictException", 409) and "(xaccount) provided already exists" in message
+    code, status, message = _error(lam.add_layer_version_permission, LayerName="shared", VersionNumber=1,
+                                   StatementId="other", Action="lambda:GetLayerVersion", Principal="*",
+                                   RevisionId=added["RevisionId"])  # stale
+    assert (code, status) == ("PreconditionFailedException", 412) and "GetLayerVersionPolicy" in message
+    code, status, message = _error(lam.add_layer_version_permission, LayerName="shared", VersionNumber=1,
+                                   StatementId="bad", Action="lambda:InvokeFunction", Principal="*")
+    assert (code, status) == ("ValidationException", 400) and "'action'" in message
+    assert _error(lam.add_layer_version_permission, LayerName="shared", VersionNumber=9, StatementId="x",
+                  Action="lambda:GetLayerVersion", Principal="*")[:2] == ("ResourceNotFoundException", 404)
+
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": "us-east-1",
+           "AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null", "AWS_PAGER": ""}
+    done = subprocess.run([aws_cli_v2(), "--endpoint-url", endpoint, "lambda", "remove-layer-version-permission",
+                           "--layer-name", "shared", "--version-number", "1", "--statement-id", "xaccount"],
+                          env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    done = subprocess.run([aws_cli_v2(), "--endpoint-url", endpoint, "lambda", "get-layer-version-policy",
+                           "--layer-name", "shared", "--version-number", "1"],
+                          env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert [s["Sid"] for s in json.loads(json.loads(done.stdout)["Policy"])["Statement"]] == ["org"]
+    assert _error(lam.remove_layer_version_permission, LayerName="shared", VersionNumber=1,
+                  StatementId="xaccount")[:2] == ("ResourceNotFoundException", 404)
+    lam.delete_layer_version(LayerName="shared", VersionNumber=1)  # its policy goes with it
+    assert _error(lam.get_layer_version_policy, LayerName="shared", VersionNumber=1)[:2] == (
+        "ResourceNotFoundException", 404)

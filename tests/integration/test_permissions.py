@@ -119,9 +119,10 @@ def test_the_aws_cli_adds_a_permission(function, process_endpoint):
 def test_an_operation_not_emulated_says_so(process_endpoint):
     client = lambda_client(process_endpoint)
     with pytest.raises(ClientError) as missing:
-        client.get_layer_version_policy(LayerName="shared", VersionNumber=1)
+        client.get_provisioned_concurrency_config(FunctionName="shared", Qualifier="live")
     assert code_of(missing.value) == ("NotImplemented", 501)
-    assert "Cloudmicro does not emulate GET /2018-10-31/layers/shared/versions/1/policy" in str(missing.value)
+    assert ("Cloudmicro does not emulate GET /2019-09-30/functions/shared/provisioned-concurrency"
+            in str(missing.value))
 
 
 def test_a_deleted_function_takes_its_event_invoke_config_along(function):
