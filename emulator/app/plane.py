@@ -25,7 +25,7 @@ from typing import Any
 from emulator.app.runtime import create_runtime_app
 from emulator.aws.backend import AwsBackend
 from emulator.aws.clients import AwsClients
-from emulator.aws.seeding import SeedStatus, reseed_when_lost, seed_in_background, wait_for_endpoint
+from emulator.aws.seeding import SeedStatus, endpoint_answers, reseed_when_lost, seed_in_background
 from emulator.config import Settings
 from emulator.domain.admin_token import ensure_token
 from emulator.domain.function_urls import FunctionUrls
@@ -240,7 +240,7 @@ class ControlPlane:
         (start() skips the ones this run queued already), the pollers and the schedules."""
         endpoint = self.settings.function_endpoint
         try:
-            await asyncio.to_thread(wait_for_endpoint, endpoint)
+            await endpoint_answers(endpoint)
         except Exception as exc:  # noqa: BLE001 - start them anyway; say why they may fail
             log.error("the control plane's endpoint %s did not answer its health check (%s); "
                       "starting the asynchronous queue, event source mappings and schedules "

@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Awaitable, Callable
@@ -46,10 +47,10 @@ class SeedStatus:
         return {"status": self.status, "tables": self.summary, "errors": self.errors}
 
 
-def wait_for_endpoint(endpoint: str, timeout: float = 30) -> None:
-    """Block until the control plane at ``endpoint`` answers its health check."""
+def wait_for_endpoint(endpoint: str, timeout: float = 30, stop: threading.Event | None = None) -> None:
+    """Block until the control plane at ``endpoint`` answers its health check (or ``stop`` is set)."""
     deadline = time.monotonic() + timeout
-    while True:
+    while stop is None or not stop.is_set():
         try:
             urllib.request.urlopen(endpoint + "/_cloudmicro/health", timeout=1)
             return
@@ -57,6 +58,17 @@ def wait_for_endpoint(endpoint: str, timeout: float = 30) -> None:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.02)
+
+
+async def endpoint_answers(endpoint: str, timeout: float = 30) -> None:
+    """:func:`wait_for_endpoint` from the event loop, in a thread that ends when the waiting task
+    is cancelled: a control plane stopped before it first answered would otherwise wait for the
+    thread (its event loop's executor) for the whole timeout before it exits."""
+    stop = threading.Event()
+    try:
+        await asyncio.to_thread(wait_for_endpoint, endpoint, timeout, stop)
+    finally:
+        stop.set()
 
 
 async def seed_in_background(endpoint: str, region: str, db_gen_dir: Path, status: SeedStatus) -> None:
@@ -70,7 +82,7 @@ async def seed_in_background(endpoint: str, region: str, db_gen_dir: Path, statu
         return
     status.status = "seeding"
     try:
-        await asyncio.to_thread(wait_for_endpoint, endpoint)
+        await endpoint_answers(endpoint)
         proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "emulator", "seed", "--endpoint", endpoint, "--db-gen-dir", str(db_gen_dir),
             stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
