@@ -29,7 +29,7 @@ import httpx
 
 from emulator.aws.clients import AwsClients
 from emulator.domain.errors import LambdaError
-from emulator.frontdoor import aws_services, events, mapping, responses, vtl
+from emulator.frontdoor import aws_services, events, http_proxy, mapping, responses, vtl
 from emulator.frontdoor.apis import Api, Integration, Method, Route
 from emulator.frontdoor.request import HttpRequest
 from emulator.frontdoor.responses import HttpResponse
@@ -42,8 +42,7 @@ log = logging.getLogger(__name__)
 
 _LAMBDA_URI = re.compile(r"^arn:aws[\w-]*:apigateway:[\w-]+:lambda:path/[\d-]+/functions/(?P<fn>.+)/invocations$")
 _STAGE_VARIABLE = re.compile(r"\$\{stageVariables\.([A-Za-z0-9_]+)\}")
-_HOP_BY_HOP = frozenset({"host", "connection", "keep-alive", "transfer-encoding", "content-length", "upgrade",
-                         "te", "trailer", "proxy-authorization", "proxy-connection", "content-encoding"})
+_HOP_BY_HOP = http_proxy.HOP_BY_HOP
 
 
 class _Answer(Exception):

@@ -24,12 +24,14 @@ from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import unquote
 
+import httpx
+
 from emulator.aws.clients import AwsClients
 from emulator.domain.errors import LambdaError, TooManyRequestsException
 from emulator.domain.function_urls import FunctionUrls
-from emulator.frontdoor import events, integrations, responses
+from emulator.frontdoor import events, http_proxy, integrations, responses
 from emulator.frontdoor.alb import AlbDoor
-from emulator.frontdoor.apis import Api, ApiCatalog, Method, Route
+from emulator.frontdoor.apis import Api, ApiCatalog, Integration, Method, Route
 from emulator.frontdoor.authorizers import Authorizers, Denied, as_response
 from emulator.frontdoor.request import HttpRequest
 from emulator.frontdoor.responses import HttpResponse, StreamedResponse
@@ -230,9 +232,10 @@ class ApiGatewayDoor:
         if method is None or method.integration is None:
             return responses.missing_route_http_api(request_id=request_id)
         integration = method.integration
-        if integration.type != "AWS_PROXY":
-            log.warning("execute-api %s %s: %s integrations are not served yet (only AWS_PROXY)", api.id, route_key,
-                        integration.type)
+        subtype = integration.raw.get("IntegrationSubtype")
+        if integration.type not in ("AWS_PROXY", "HTTP_PROXY") or subtype:
+            log.warning("execute-api %s %s: %s integrations are not served yet (Lambda AWS_PROXY and HTTP_PROXY are)",
+                        api.id, route_key, subtype or integration.type)
             return responses.http_api_error(500, "Internal Server Error", request_id=request_id)
         variables = api.stages[stage]
         here = replace(request, path=path, raw_path=raw_path)
@@ -248,6 +251,8 @@ class ApiGatewayDoor:
             return as_response(denied, (("apigw-requestid", request_id),))
         if allowed.context is not None:
             event["requestContext"]["authorizer"] = allowed.context
+        if integration.type == "HTTP_PROXY":
+            return await _http_proxy(api, route_key, integration, request, params or {}, request_id)
         try:
             payload, function_error = await self._invoke(api, method, variables, event, integration.timeout_ms)
         except _Failed as failed:
@@ -618,6 +623,22 @@ class FrontDoorService:
         if service in ("apigateway", "elasticloadbalancing", "cloudformation", "reset", ""):
             self._apis_changed = True  # worth listing API Gateway again (a Lambda change is not)
         self._dirty.set()
+
+
+async def _http_proxy(api: Api, route_key: str, integration: Integration, request: HttpRequest,
+                      params: Mapping[str, str], request_id: str) -> HttpResponse:
+    """An HTTP API route's HTTP_PROXY integration: the request passed on, the answer passed back;
+    an endpoint that cannot be reached is 500, one past the integration timeout 503, as HTTP APIs answer."""
+    url = http_proxy.target_url(integration.uri, params, request.raw_query)
+    try:
+        answer = await http_proxy.forward(request, url, integration.http_method, integration.timeout_ms / 1000)
+    except httpx.TimeoutException:
+        log.warning("execute-api %s %s: %s did not answer within %d ms", api.id, route_key, url, integration.timeout_ms)
+        return responses.timeout_http_api(request_id=request_id)
+    except httpx.HTTPError as error:
+        log.warning("execute-api %s %s: the HTTP endpoint %s cannot be reached: %s", api.id, route_key, url, error)
+        return responses.http_api_error(500, "Internal Server Error", request_id=request_id)
+    return HttpResponse(answer.status, (*answer.headers, ("apigw-requestid", request_id)), answer.body)
 
 
 def _first_segment(path: str, raw_path: str) -> tuple[str, str, str]:

@@ -299,3 +299,58 @@ def test_the_integration_timeout_gives_504_and_the_function_runs_on(endpoint: st
     elapsed = time.monotonic() - started
     assert (reply.status_code, reply.json()) == (504, {"message": "Endpoint request timed out"})
     assert 1.0 <= elapsed < 2.5, elapsed  # API Gateway's timeout (1 s here; 29 s by default), not the function's
+
+
+def test_an_http_api_http_proxy_route_passes_the_request_and_answer_through(endpoint: str) -> None:
+    """HTTP_PROXY (HTTP APIs): the greedy path variable fills the integration URI, the query string
+    and headers go along, the backend's status, headers and body come back; a backend that cannot
+    be reached is the HTTP API's 500."""
+    import http.server
+    import socketserver
+    import threading
+
+    seen: list[dict[str, Any]] = []
+
+    class Backend(http.server.BaseHTTPRequestHandler):
+        def _answer(self) -> None:
+            length = int(self.headers.get("content-length") or 0)
+            seen.append({"method": self.command, "path": self.path, "header": self.headers.get("x-shop"),
+                         "body": self.rfile.read(length).decode()})
+            body = b'{"served": "backend"}'
+            self.send_response(201)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("X-Backend", "yes")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = do_POST = _answer
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Backend)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        v2 = plugin_client(endpoint, "apigatewayv2")
+        api_id = v2.create_api(Name="proxied", ProtocolType="HTTP")["ApiId"]
+        backend = v2.create_integration(ApiId=api_id, IntegrationType="HTTP_PROXY", IntegrationMethod="ANY",
+                                        PayloadFormatVersion="1.0",
+                                        IntegrationUri=f"http://127.0.0.1:{server.server_address[1]}/shop/{{proxy}}")
+        gone = v2.create_integration(ApiId=api_id, IntegrationType="HTTP_PROXY", IntegrationMethod="GET",
+                                     PayloadFormatVersion="1.0", IntegrationUri="http://127.0.0.1:9/nothing")
+        v2.create_route(ApiId=api_id, RouteKey="ANY /pets/{proxy+}", Target=f"integrations/{backend['IntegrationId']}")
+        v2.create_route(ApiId=api_id, RouteKey="GET /gone", Target=f"integrations/{gone['IntegrationId']}")
+        v2.create_stage(ApiId=api_id, StageName="$default", AutoDeploy=True)
+
+        reply = requests.post(f"{endpoint}/_aws/execute-api/{api_id}/pets/dogs/7?color=brown&size=s",
+                              data=b"woof", headers={"X-Shop": "north"}, timeout=60)
+        assert (reply.status_code, reply.json(), reply.headers["x-backend"]) == (201, {"served": "backend"}, "yes")
+        assert reply.headers["apigw-requestid"]
+        assert seen == [{"method": "POST", "path": "/shop/dogs/7?color=brown&size=s", "header": "north",
+                         "body": "woof"}]
+        unreachable = requests.get(f"{endpoint}/_aws/execute-api/{api_id}/gone", timeout=60)
+        assert (unreachable.status_code, unreachable.json()) == (500, {"message": "Internal Server Error"})
+    finally:
+        server.shutdown()
+        server.server_close()
