@@ -21,7 +21,7 @@ from emulator.cli.sample_events import SOURCES
 from emulator.cli.scaffold import handler_name, requirement_for
 from emulator.domain.registry import FunctionRegistry
 from tests.conftest import ROOT, lambda_client
-from tests.integration.test_compose import base_image
+from tests.integration.test_compose import base_image, untag_images
 
 
 def cloudmicro(*args: str, cwd: Path, env: dict[str, str] | None = None,
@@ -253,6 +253,7 @@ def test_new_project_runs_under_docker_compose(project, docker_engine):
         assert '{"message": "Ciao Ada!"}' in run.stdout
     finally:
         down = compose("down", "--remove-orphans", timeout=300)
+        untag_images(docker_engine, name)
         assert down.returncode == 0, down.stderr
 
 
