@@ -22,14 +22,14 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import unquote, urlencode, urlsplit, urlunsplit
 
 import httpx
 
 from emulator.aws.clients import AwsClients
 from emulator.domain.errors import LambdaError, TooManyRequestsException
 from emulator.domain.function_urls import FunctionUrls
-from emulator.frontdoor import events, http_proxy, integrations, responses
+from emulator.frontdoor import events, http_mapping, http_proxy, integrations, responses
 from emulator.frontdoor.alb import AlbDoor
 from emulator.frontdoor.apis import Api, ApiCatalog, Integration, Method, Route
 from emulator.frontdoor.authorizers import Authorizers, Denied, as_response
@@ -240,7 +240,9 @@ class ApiGatewayDoor:
         variables = api.stages[stage]
         here = replace(request, path=path, raw_path=raw_path)
         sent_path = door.path  # rawPath: decoded (HTTP APIs decode it), stage included when it is not $default
-        build = events.http_api_event if integration.payload_format == "2.0" else events.http_api_v1_event
+        # HTTP_PROXY has no payload: its $context variables are read from the 2.0 event
+        version_2 = integration.payload_format == "2.0" or integration.type == "HTTP_PROXY"
+        build = events.http_api_event if version_2 else events.http_api_v1_event
         event = build(here, route_key=route_key, raw_path=sent_path, stage=stage, path_parameters=params or None,
                       stage_variables=variables or None, api_id=api.id, account_id=self.place.account_id,
                       request_id=request_id, now=now, binary=events.is_binary_content(request.header("content-type"))
@@ -252,7 +254,8 @@ class ApiGatewayDoor:
         if allowed.context is not None:
             event["requestContext"]["authorizer"] = allowed.context
         if integration.type == "HTTP_PROXY":
-            return await _http_proxy(api, route_key, integration, request, params or {}, request_id)
+            return await _http_proxy(api, route_key, integration, request, _ProxyPlace(
+                path, params or {}, _context_variables(event["requestContext"]), variables or {}), request_id)
         try:
             payload, function_error = await self._invoke(api, method, variables, event, integration.timeout_ms)
         except _Failed as failed:
@@ -625,20 +628,65 @@ class FrontDoorService:
         self._dirty.set()
 
 
-async def _http_proxy(api: Api, route_key: str, integration: Integration, request: HttpRequest,
-                      params: Mapping[str, str], request_id: str) -> HttpResponse:
-    """An HTTP API route's HTTP_PROXY integration: the request passed on, the answer passed back;
-    an endpoint that cannot be reached is 500, one past the integration timeout 503, as HTTP APIs answer."""
-    url = http_proxy.target_url(integration.uri, params, request.raw_query)
+def _context_variables(context: Mapping[str, Any]) -> dict[str, Any]:
+    """An HTTP API's ``$context`` variables by their documented names, from the event's
+    requestContext (payload 2.0 keeps some under ``http``; authorizers' under ``jwt``/``lambda``)."""
+    found = dict(context)
+    http = context.get("http")
+    if isinstance(http, Mapping):
+        found.update(httpMethod=http.get("method"), path=http.get("path"), protocol=http.get("protocol"),
+                     identity={"sourceIp": http.get("sourceIp"), "userAgent": http.get("userAgent")},
+                     requestTime=context.get("time"), requestTimeEpoch=context.get("timeEpoch"))
+    authorizer = context.get("authorizer")
+    if isinstance(authorizer, Mapping):
+        if isinstance(authorizer.get("jwt"), Mapping):
+            found["authorizer"] = {**authorizer["jwt"], **authorizer}
+        elif isinstance(authorizer.get("lambda"), Mapping):
+            found["authorizer"] = {**authorizer, **authorizer["lambda"]}
+    return found
+
+
+@dataclass(frozen=True)
+class _ProxyPlace:
+    """Where an HTTP API request is, for its integration's parameter mapping."""
+
+    path: str  # without the stage
+    params: Mapping[str, str]
+    context: Mapping[str, Any]
+    stage_variables: Mapping[str, str]
+
+
+async def _http_proxy(api: Api, route_key: str, integration: Integration, request: HttpRequest, place: _ProxyPlace,
+                      request_id: str) -> HttpResponse:
+    """An HTTP API route's HTTP_PROXY integration: the request passed on (as its parameter mapping
+    changes it), the answer passed back (likewise); an endpoint that cannot be reached is 500, one
+    past the integration timeout 503, as HTTP APIs answer."""
+    mapping = integration.raw.get("RequestParameters") or {}
+    sent = http_mapping.apply(mapping, http_mapping.Mapped(list(request.headers), request.query_pairs()),
+                              http_mapping.request_resolver(request.headers, request.query_pairs(), request.body,
+                                                            place.path, place.params, place.context,
+                                                            place.stage_variables))
+    query = urlencode(sent.query) if any(":querystring." in str(key) for key in mapping) else request.raw_query
+    url = http_proxy.target_url(integration.uri, place.params, query)
+    if sent.path is not None:
+        parts = urlsplit(url)
+        url = urlunsplit((parts.scheme, parts.netloc, sent.path, parts.query, ""))
     try:
-        answer = await http_proxy.forward(request, url, integration.http_method, integration.timeout_ms / 1000)
+        answer = await http_proxy.forward(replace(request, headers=tuple(sent.headers)), url, integration.http_method,
+                                          integration.timeout_ms / 1000)
     except httpx.TimeoutException:
         log.warning("execute-api %s %s: %s did not answer within %d ms", api.id, route_key, url, integration.timeout_ms)
         return responses.timeout_http_api(request_id=request_id)
     except httpx.HTTPError as error:
         log.warning("execute-api %s %s: the HTTP endpoint %s cannot be reached: %s", api.id, route_key, url, error)
         return responses.http_api_error(500, "Internal Server Error", request_id=request_id)
-    return HttpResponse(answer.status, (*answer.headers, ("apigw-requestid", request_id)), answer.body)
+    status, headers = answer.status, list(answer.headers)
+    by_status = (integration.raw.get("ResponseParameters") or {}).get(str(answer.status))
+    if by_status:
+        back = http_mapping.apply(by_status, http_mapping.Mapped(headers, []), http_mapping.response_resolver(
+            answer.headers, answer.body, place.context, place.stage_variables))
+        status, headers = back.status or status, back.headers
+    return HttpResponse(status, (*headers, ("apigw-requestid", request_id)), answer.body)
 
 
 def _first_segment(path: str, raw_path: str) -> tuple[str, str, str]:

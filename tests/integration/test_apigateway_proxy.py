@@ -339,8 +339,16 @@ def test_an_http_api_http_proxy_route_passes_the_request_and_answer_through(endp
                                         IntegrationUri=f"http://127.0.0.1:{server.server_address[1]}/shop/{{proxy}}")
         gone = v2.create_integration(ApiId=api_id, IntegrationType="HTTP_PROXY", IntegrationMethod="GET",
                                      PayloadFormatVersion="1.0", IntegrationUri="http://127.0.0.1:9/nothing")
+        mapped = v2.create_integration(
+            ApiId=api_id, IntegrationType="HTTP_PROXY", IntegrationMethod="ANY", PayloadFormatVersion="1.0",
+            IntegrationUri=f"http://127.0.0.1:{server.server_address[1]}/unused",
+            RequestParameters={"overwrite:path": "/orders/${request.path.id}", "append:header.x-shop": "$request.querystring.shop",
+                               "remove:querystring.shop": "''", "append:querystring.from": "${context.routeKey}"},
+            ResponseParameters={"201": {"overwrite:statuscode": "202", "remove:header.x-backend": "''",
+                                        "append:header.x-served": "$response.body.served"}})
         v2.create_route(ApiId=api_id, RouteKey="ANY /pets/{proxy+}", Target=f"integrations/{backend['IntegrationId']}")
         v2.create_route(ApiId=api_id, RouteKey="GET /gone", Target=f"integrations/{gone['IntegrationId']}")
+        v2.create_route(ApiId=api_id, RouteKey="GET /mapped/{id}", Target=f"integrations/{mapped['IntegrationId']}")
         v2.create_stage(ApiId=api_id, StageName="$default", AutoDeploy=True)
 
         reply = requests.post(f"{endpoint}/_aws/execute-api/{api_id}/pets/dogs/7?color=brown&size=s",
@@ -349,6 +357,11 @@ def test_an_http_api_http_proxy_route_passes_the_request_and_answer_through(endp
         assert reply.headers["apigw-requestid"]
         assert seen == [{"method": "POST", "path": "/shop/dogs/7?color=brown&size=s", "header": "north",
                          "body": "woof"}]
+        changed = requests.get(f"{endpoint}/_aws/execute-api/{api_id}/mapped/42?shop=south&keep=1", timeout=60)
+        assert (changed.status_code, changed.headers["x-served"], "x-backend" in changed.headers) == (
+            202, "backend", False)  # ResponseParameters for the backend's 201
+        assert seen[-1] == {"method": "GET", "path": "/orders/42?keep=1&from=GET+%2Fmapped%2F%7Bid%7D",
+                            "header": "south", "body": ""}  # RequestParameters
         unreachable = requests.get(f"{endpoint}/_aws/execute-api/{api_id}/gone", timeout=60)
         assert (unreachable.status_code, unreachable.json()) == (500, {"message": "Internal Server Error"})
     finally:
