@@ -442,10 +442,10 @@ def test_an_event_older_than_its_maximum_age_is_reported_with_its_last_response(
 def test_queued_events_resume_even_when_the_health_check_fails(tmp_path, tag, monkeypatch, caplog):
     """The queue, pollers and schedules start once the control plane answers its health check;
     when it does not (here: never), that is logged as an error and they start anyway."""
-    def unanswered(endpoint: str, timeout: float = 30) -> None:
+    async def unanswered(endpoint: str, timeout: float = 30) -> None:
         raise urllib.error.URLError("connection refused (simulated)")
 
-    monkeypatch.setattr("emulator.app.plane.wait_for_endpoint", unanswered)
+    monkeypatch.setattr("emulator.app.plane.endpoint_answers", unanswered)
     settings = replace(_settings(tmp_path, "process"), seed_on_start=False)
     left_by_a_previous_run = QueuedEvent(str(uuid.uuid4()), "recorder", json.dumps({"tag": tag}), time.time())
     EventStore(settings.state_dir / "async-events").save(left_by_a_previous_run)
