@@ -35,7 +35,7 @@ from emulator.domain.errors import (
     ResourceNotFoundException,
 )
 from emulator.domain.functions import now_aws
-from emulator.domain.policies import invalid_member, principal_element
+from emulator.domain.policies import check_members, invalid_member, principal_element
 
 #: a layer version ARN: arn:aws:lambda:<region>:<account>:layer:<name>:<version>
 LAYER_VERSION_ARN = re.compile(
@@ -44,7 +44,7 @@ LAYER_VERSION_ARN = re.compile(
 _LAYER_ARN = re.compile(r"^arn:aws[a-zA-Z-]*:lambda:[a-z0-9-]+:\d{12}:layer:(?P<name>[a-zA-Z0-9_-]+)$")
 NOT_FOUND = "The resource you requested does not exist."
 #: AddLayerVersionPermission's members: (name, member, pattern, max length), from the API reference
-_PERMISSION_FIELDS = (
+_PERMISSION_FIELDS: tuple[tuple[str, str, str, int | None], ...] = (
     ("StatementId", "statementId", r"([a-zA-Z0-9-_]+)", 100),
     ("Action", "action", r"lambda:GetLayerVersion", 22),
     ("Principal", "principal", r"\d{12}|\*|arn:(aws[a-zA-Z-]*):iam::\d{12}:root", None),
@@ -172,10 +172,10 @@ class LayerVersions:
 
     def delete(self, layer_name: str, number: Any) -> None:
         """DeleteLayerVersion: deleting a version that does not exist succeeds (AWS answers 204)."""
-        name = self.name_of(layer_name)
-        self._versions.get(name, {}).pop(_number(number), None)
-        self._statements.pop((name, _number(number)), None)
-        self._revisions.pop((name, _number(number)), None)
+        name, version = self.name_of(layer_name), _number(number)
+        self._versions.get(name, {}).pop(version, None)
+        self._statements.pop((name, version), None)
+        self._revisions.pop((name, version), None)
 
     def clear(self) -> None:
         self._versions.clear()
@@ -231,18 +231,10 @@ class LayerVersions:
 
 def _layer_statement(version: LayerVersion, request: Mapping[str, Any]) -> dict[str, Any]:
     """The statement an AddLayerVersionPermission request adds (ValidationException for a bad field)."""
-    for name, member, pattern, length in _PERMISSION_FIELDS:
-        value = request.get(name)
-        if value is None:
-            if name != "OrganizationId":
-                raise invalid_member(None, member, "Member must not be null")
-            continue
-        if not isinstance(value, str):
-            raise invalid_member(value, member, "Member must be a string")
-        if length is not None and len(value) > length:
-            raise invalid_member(value, member, f"Member must have length less than or equal to {length}")
-        if not re.fullmatch(pattern, value):
-            raise invalid_member(value, member, f"Member must satisfy regular expression pattern: {pattern}")
+    for name, member, *_ in _PERMISSION_FIELDS:
+        if request.get(name) is None and name != "OrganizationId":
+            raise invalid_member(None, member, "Member must not be null")
+    check_members(request, _PERMISSION_FIELDS)
     statement: dict[str, Any] = {"Sid": request["StatementId"], "Effect": "Allow",
                                  "Principal": principal_element(request["Principal"]),
                                  "Action": request["Action"], "Resource": version.arn}

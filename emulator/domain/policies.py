@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +35,7 @@ from emulator.domain.functions import FunctionConfig
 log = logging.getLogger(__name__)
 
 #: (request field, API member name, pattern, max length) as the API reference models them
-_FIELDS: tuple[tuple[str, str, str, int], ...] = (
+_FIELDS: tuple[tuple[str, str, str, int | None], ...] = (
     ("StatementId", "statementId", r"([a-zA-Z0-9-_.]+)", 100),
     ("Action", "action", r"(lambda:[*]|lambda:[a-zA-Z]+|[*])", 256),
     ("Principal", "principal", r"[^\s]+", 256),
@@ -55,19 +55,27 @@ def invalid_member(value: Any, member: str, constraint: str) -> ValidationExcept
     )
 
 
+def check_members(request: Mapping[str, Any], fields: Sequence[tuple[str, str, str, int | None]]) -> None:
+    """ValidationException for the first of ``fields`` (request field, API member name, pattern,
+    max length) that is given and is not a string, is too long, or breaks its pattern."""
+    for name, member, pattern, length in fields:
+        value = request.get(name)
+        if value is None:
+            continue
+        if not isinstance(value, str) and length is None:
+            raise invalid_member(value, member, "Member must be a string")
+        if not isinstance(value, str) or (length is not None and len(value) > length):
+            raise invalid_member(value, member, f"Member must have length less than or equal to {length}")
+        if not re.fullmatch(pattern, value):
+            raise invalid_member(value, member, f"Member must satisfy regular expression pattern: {pattern}")
+
+
 def build_statement(function: FunctionConfig, request: Mapping[str, Any]) -> dict[str, Any]:
     """The statement an AddPermission request adds (ValidationException for a bad field)."""
     for name in _REQUIRED:
         if not request.get(name):
             raise invalid_member(None, name[0].lower() + name[1:], "Member must not be null")
-    for name, member, pattern, length in _FIELDS:
-        value = request.get(name)
-        if value is None:
-            continue
-        if not isinstance(value, str) or len(value) > length:
-            raise invalid_member(value, member, f"Member must have length less than or equal to {length}")
-        if not re.fullmatch(pattern, value):
-            raise invalid_member(value, member, f"Member must satisfy regular expression pattern: {pattern}")
+    check_members(request, _FIELDS)
     auth_type = request.get("FunctionUrlAuthType")
     if auth_type is not None and auth_type not in _AUTH_TYPES:
         raise invalid_member(auth_type, "functionUrlAuthType", "Member must satisfy enum value set: [AWS_IAM, NONE]")
