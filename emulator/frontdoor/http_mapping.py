@@ -91,11 +91,9 @@ def request_resolver(headers: Sequence[tuple[str, str]], query: Sequence[tuple[s
         if source == "request":
             kind, _, rest = name.partition(".")
             if kind == "header":
-                found = [v for k, v in headers if k.lower() == rest.lower()]
-                return ",".join(found) if found else None
+                return _joined(headers, rest, fold=True)
             if kind == "querystring":
-                found = [v for k, v in query if k == rest]
-                return ",".join(found) if found else None
+                return _joined(query, rest, fold=False)
             if kind == "body":
                 return _body_value(body, rest)
             if kind == "path":
@@ -114,14 +112,21 @@ def response_resolver(headers: Sequence[tuple[str, str]], body: bytes, context: 
         if source == "response":
             kind, _, rest = name.partition(".")
             if kind == "header":
-                found = [v for k, v in headers if k.lower() == rest.lower()]
-                return ",".join(found) if found else None
+                return _joined(headers, rest, fold=True)
             if kind == "body":
                 return _body_value(body, rest)
             return None
         return _common(source, name, context, stage_variables)
 
     return resolve
+
+
+def _joined(pairs: Sequence[tuple[str, str]], name: str, *, fold: bool) -> str | None:
+    """Every value of ``name`` joined by commas, as API Gateway joins repeated headers and query
+    strings (``fold``: any case, as header names are); None when there is none."""
+    wanted = name.lower() if fold else name
+    found = [value for key, value in pairs if (key.lower() if fold else key) == wanted]
+    return ",".join(found) if found else None
 
 
 def _common(source: str, name: str, context: Mapping[str, Any], stage_variables: Mapping[str, str]) -> str | None:

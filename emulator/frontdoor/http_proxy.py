@@ -29,14 +29,21 @@ class Forwarded:
     body: bytes
 
 
+def fill_path(template: str, *sources: Mapping[str, str]) -> str:
+    """``{name}``/``{name+}`` placeholders of an integration URI, each from the first of
+    ``sources`` that has it (URL-quoted, ``/`` kept); a name none has stays as written."""
+    def value(matched: re.Match[str]) -> str:
+        name = matched[1].rstrip("+")
+        found = next((source[name] for source in sources if name in source), None)
+        return matched[0] if found is None else quote(found, safe="/")
+
+    return re.sub(r"\{([^}]+)\}", value, template)
+
+
 def target_url(template: str, path_params: Mapping[str, str], raw_query: str) -> str:
     """The integration URI with ``{name}``/``{name+}`` filled from the route's path variables,
     and the request's query string."""
-    def value(matched: re.Match[str]) -> str:
-        found = path_params.get(matched[1].rstrip("+"))
-        return matched[0] if found is None else quote(found, safe="/")
-
-    url = re.sub(r"\{([^}]+)\}", value, template)
+    url = fill_path(template, path_params)
     if raw_query:
         url += ("&" if "?" in url else "?") + raw_query
     return url

@@ -23,7 +23,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 import httpx
 
@@ -42,7 +42,6 @@ log = logging.getLogger(__name__)
 
 _LAMBDA_URI = re.compile(r"^arn:aws[\w-]*:apigateway:[\w-]+:lambda:path/[\d-]+/functions/(?P<fn>.+)/invocations$")
 _STAGE_VARIABLE = re.compile(r"\$\{stageVariables\.([A-Za-z0-9_]+)\}")
-_HOP_BY_HOP = http_proxy.HOP_BY_HOP
 
 
 class _Answer(Exception):
@@ -131,7 +130,7 @@ async def _serve(ex: _Exchange, service: InvokeService, clients: AwsClients | No
     kind = ex.integration.type
     if kind == "HTTP_PROXY":
         backend = await _http(ex, ex.request.body, _integration_params(ex), proxy=True)
-        headers = [(k, v) for k, v in backend.headers if k.lower() not in _HOP_BY_HOP]
+        headers = [(k, v) for k, v in backend.headers if k.lower() not in http_proxy.HOP_BY_HOP]
         return HttpResponse(backend.status, (*headers, *_id_headers(ex.ids)), backend.body)
     if kind not in ("MOCK", "AWS", "HTTP"):
         raise ex.internal(f"{kind or 'an integration without a type'} is not a non-proxy integration")
@@ -206,7 +205,7 @@ async def _aws(ex: _Exchange, body: bytes, params: dict[str, dict[str, str]], se
                           "action/{Action} or :path/{path}")
     if clients is None:
         raise ex.internal("no AWS endpoint is configured for AWS service integrations")
-    target = replace(target, path=_substitute(target.path, params["path"], ex.path_params))
+    target = replace(target, path=http_proxy.fill_path(target.path, params["path"], ex.path_params))
     try:
         answer = await aws_services.call_service(
             target, endpoint=clients.endpoint, http_method=ex.integration.http_method or "POST", body=body,
@@ -250,18 +249,9 @@ async def _lambda(ex: _Exchange, target: str, payload: bytes, service: InvokeSer
     return _Backend(200, (("Content-Type", "application/json"),), result.payload, subject)
 
 
-def _substitute(template: str, mapped: Mapping[str, str], path_params: Mapping[str, str]) -> str:
-    """``{name}`` placeholders of a URI from the mapped path parameters (else the method's own)."""
-    def value(matched: re.Match[str]) -> str:
-        name = matched[1].rstrip("+")
-        found = mapped.get(name, path_params.get(name))
-        return matched[0] if found is None else quote(found, safe="/")
-    return re.sub(r"\{([^}]+)\}", value, template)
-
-
 async def _http(ex: _Exchange, body: bytes, params: dict[str, dict[str, str]], *, proxy: bool) -> _Backend:
     uri = _STAGE_VARIABLE.sub(lambda m: ex.stage_variables.get(m[1], ""), ex.integration.uri)
-    url = _substitute(uri, params["path"], ex.path_params)
+    url = http_proxy.fill_path(uri, params["path"], ex.path_params)
     query = ex.request.raw_query if proxy else ""
     extra = urlencode(list(params["querystring"].items()))
     query = "&".join(part for part in (query, extra) if part)
@@ -272,7 +262,7 @@ async def _http(ex: _Exchange, body: bytes, params: dict[str, dict[str, str]], *
     headers: dict[str, str] = {}
     if proxy:
         for key, value in ex.request.headers:
-            if key.lower() not in _HOP_BY_HOP:
+            if key.lower() not in http_proxy.HOP_BY_HOP:
                 headers[key] = value
     headers.update(params["header"])
     try:

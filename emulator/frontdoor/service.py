@@ -662,10 +662,10 @@ async def _http_proxy(api: Api, route_key: str, integration: Integration, reques
     changes it), the answer passed back (likewise); an endpoint that cannot be reached is 500, one
     past the integration timeout 503, as HTTP APIs answer."""
     mapping = integration.raw.get("RequestParameters") or {}
-    sent = http_mapping.apply(mapping, http_mapping.Mapped(list(request.headers), request.query_pairs()),
-                              http_mapping.request_resolver(request.headers, request.query_pairs(), request.body,
-                                                            place.path, place.params, place.context,
-                                                            place.stage_variables))
+    query_pairs = request.query_pairs()
+    sent = http_mapping.apply(mapping, http_mapping.Mapped(list(request.headers), list(query_pairs)),
+                              http_mapping.request_resolver(request.headers, query_pairs, request.body, place.path,
+                                                            place.params, place.context, place.stage_variables))
     query = urlencode(sent.query) if any(":querystring." in str(key) for key in mapping) else request.raw_query
     url = http_proxy.target_url(integration.uri, place.params, query)
     if sent.path is not None:
